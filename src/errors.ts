@@ -1,0 +1,33 @@
+/**
+ * The one error module. Commands throw these; only `src/cli/main.ts` turns them into exit codes.
+ */
+
+/** Bad usage or input: exit 2, and nothing has been written. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly exitCode = 2;
+}
+
+/** Ends the command with a given exit code after its output was already printed. */
+export class ExitError extends Error {
+  override readonly name = 'ExitError';
+  constructor(
+    readonly exitCode: number,
+    message = `exit ${exitCode}`,
+  ) {
+    super(message);
+  }
+}
+
+/** A bug in usrun itself (never a user mistake): printed with its stack. */
+export class InternalError extends Error {
+  override readonly name = 'InternalError';
+}
+
+/** The exit codes of SPEC §6. */
+export const EXIT = {
+  ok: 0,
+  itemsFailed: 1,
+  usage: 2,
+  interrupted: 3,
+} as const;

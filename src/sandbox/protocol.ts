@@ -1,0 +1,103 @@
+/**
+ * The data that crosses the sandbox boundary, both ways. Everything here is plain JSON: no
+ * functions, no isolated-vm objects. What comes back is untrusted and re-validated by the host
+ * (`src/run/plan-user-changes.ts`).
+ */
+
+/** A user's fields as the script sees them: timestamps as ISO-8601 UTC strings or null. */
+export type UserFieldValues = Record<string, string | number | boolean | null>;
+
+export interface ProfileRef {
+  id: number;
+  short_name: string;
+  name: string | null;
+  priority: number;
+}
+
+export interface RadiusAttribute {
+  /** Row id in the database; null for a row the script added. */
+  id: number | null;
+  attr: string;
+  op: string;
+  value: string;
+}
+
+/** A `user.attr` entry as the sandbox sees it. Expired entries are never sent. */
+export interface AttrSnapshot {
+  name: string;
+  /** JSON text of the value; null when it is encrypted and the run has no key. */
+  json: string | null;
+  encrypted: boolean;
+  /** ISO-8601 or null (never expires). */
+  expires_at: string | null;
+}
+
+/** Everything the script may read about one user. */
+export interface UserSnapshot {
+  fields: UserFieldValues;
+  profiles: ProfileRef[];
+  attributes: RadiusAttribute[];
+  check_attributes: RadiusAttribute[];
+  attrs: AttrSnapshot[];
+}
+
+/** One invocation of the script. */
+export interface SandboxJob {
+  /** Position in the run (the host's key for the result). */
+  seq: number;
+  user: UserSnapshot;
+  /** The CSV row as `{column: value}`, or null when users were picked by filter. */
+  row: Record<string, string> | null;
+}
+
+/** Sent once per sandbox (re)start. */
+export interface SandboxSetup {
+  /** The script file's text: the body of a function. */
+  source: string;
+  /** The script's file name, used in error locations (`name.js:3:7`). */
+  filename: string;
+  params: Record<string, string>;
+  /** Every profile, so `profile_add("aaa-01")` resolves without a round trip. */
+  profiles: { id: number; short_name: string; name: string | null }[];
+  /** Per-user CPU timeout in ms (isolated-vm's). */
+  timeoutMs: number;
+  /** Isolate heap limit in MB. */
+  memoryMb: number;
+  /** Console lines kept per user; later ones are counted, not kept. */
+  maxLogLines: number;
+}
+
+/** A change to one `user.attr` entry. */
+export type AttrWrite =
+  | {
+      op: 'set';
+      /** JSON text of the new value. */
+      json: string;
+      /** Seconds from now; null = never expires. */
+      expiration: number | null;
+      encrypt: boolean;
+    }
+  | { op: 'expiry'; expiration: number | null }
+  | { op: 'delete' };
+
+/**
+ * What the script did to one user. Collections are present only when the script changed them,
+ * and then hold the desired final state.
+ */
+export interface SandboxOutcome {
+  seq: number;
+  status: 'done' | 'skipped' | 'failed';
+  /** For `failed`: the message; for `skipped`: the reason given to skip(). */
+  message?: string;
+  /** `script.js:LINE:COL` of a failure, when known. */
+  location?: string;
+  logs: string[];
+  /** Fields the script assigned, with the value it assigned (timestamps as ISO strings). */
+  fields?: UserFieldValues;
+  /** Desired final memberships (profile ids with priority). */
+  profiles?: { id: number; priority: number }[];
+  attributes?: RadiusAttribute[];
+  check_attributes?: RadiusAttribute[];
+  /** Attr writes by name, last one wins. */
+  attrs?: Record<string, AttrWrite>;
+}

@@ -1,0 +1,123 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/**
+ * The schema of SPEC §2 as kysely sees it. Timestamps are ISO-8601 UTC strings
+ * (`2026-01-31T12:00:00.000Z`) in every dialect's JS representation; booleans are stored as
+ * integers in SQLite (0/1) and read back through `toBool`.
+ */
+export interface UsersTable {
+  obj_id: Generated<number>;
+  username: string;
+  username_length: number | null;
+  first_name: string | null;
+  last_name: string | null;
+  email: string | null;
+  external_id: string | null;
+  klass: string | null;
+  is_active: ColumnType<number | boolean, number | boolean, number | boolean>;
+  date_joined: string | null;
+  first_login: string | null;
+  last_login: string | null;
+  expiration: string | null;
+  last_update: string | null;
+  organization_id: number | null;
+  avatar_url: string | null;
+  description: string | null;
+}
+
+export interface ProfilesTable {
+  id: Generated<number>;
+  short_name: string;
+  name: string | null;
+  description: string | null;
+}
+
+export interface UserProfilesTable {
+  user_id: number;
+  profile_id: number;
+  priority: number;
+}
+
+/** `reply_attributes` and `check_attributes`: the shape of FreeRADIUS radreply / radcheck. */
+export interface RadiusAttributesTable {
+  id: Generated<number>;
+  user_id: number;
+  attr: string;
+  op: string;
+  value: string;
+}
+
+export interface UserAttrsTable {
+  user_id: number;
+  name: string;
+  /** JSON text, or base64 ciphertext when `is_encrypted`. */
+  value: string;
+  is_encrypted: ColumnType<number | boolean, number | boolean, number | boolean>;
+  /** null = never expires. */
+  expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FiltersTable {
+  name: string;
+  expression: string;
+  created_at: string;
+}
+
+export interface RunsTable {
+  id: Generated<number>;
+  kind: string;
+  script_path: string | null;
+  script_text: string;
+  script_sha256: string;
+  selection: string;
+  params: string;
+  os_user: string;
+  host: string;
+  pid: number | null;
+  started_at: string;
+  finished_at: string | null;
+  status: string;
+  counts: string;
+  undo_of: number | null;
+}
+
+export interface RunItemsTable {
+  run_id: number;
+  seq: number;
+  user_id: number | null;
+  username: string | null;
+  row_json: string | null;
+  status: string;
+  error: string | null;
+  logs: string | null;
+  finished_at: string;
+}
+
+export interface RunChangesTable {
+  run_id: number;
+  seq: number;
+  n: number;
+  user_id: number;
+  kind: string;
+  target: string;
+  before: string | null;
+  after: string | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  profiles: ProfilesTable;
+  user_profiles: UserProfilesTable;
+  reply_attributes: RadiusAttributesTable;
+  check_attributes: RadiusAttributesTable;
+  user_attrs: UserAttrsTable;
+  filters: FiltersTable;
+  runs: RunsTable;
+  run_items: RunItemsTable;
+  run_changes: RunChangesTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;

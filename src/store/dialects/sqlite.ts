@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { UsageError } from '../../errors.js';
+import type { Database } from '../database.js';
+import type { DialectCapabilities, SqlValue, StoreDriver } from '../driver.js';
+
+const capabilities: DialectCapabilities = {
+  booleansAsIntegers: true,
+  jsonScalar: (col) => `json_extract(${col}, '$')`,
+  castNumber: (col) => `CAST(${col} AS REAL)`,
+};
+
+function encode(value: SqlValue): string | number | null {
+  return typeof value === 'boolean' ? (value ? 1 : 0) : value;
+}
+
+/**
+ * Opens a SQLite file (WAL, busy timeout, foreign keys on). With `create: false` a missing file
+ * is a `UsageError` and nothing is created.
+ */
+export function openSqlite(path: string, options: { create: boolean }): StoreDriver {
+  if (path !== ':memory:' && !options.create && !existsSync(path)) {
+    throw new UsageError(`no usrun database at ${path}: create it with \`usrun init --db ${path}\``);
+  }
+  let raw: BetterSqlite3.Database;
+  try {
+    raw = new BetterSqlite3(path, { fileMustExist: !options.create && path !== ':memory:' });
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('busy_timeout = 5000');
+    raw.pragma('foreign_keys = ON');
+    // WAL + NORMAL never corrupts the file; a power cut may lose the last commits only.
+    raw.pragma('synchronous = NORMAL');
+  } catch (error) {
+    throw new UsageError(`cannot open ${path} as a SQLite database: ${(error as Error).message}`);
+  }
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  const prepare = (sql: string) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = raw.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const write = raw.transaction((batch: readonly { sql: string; params: readonly SqlValue[] }[]) => {
+    for (const s of batch) prepare(s.sql).run(...s.params.map(encode));
+  });
+  return {
+    dialect: 'sqlite',
+    location: path,
+    db,
+    capabilities,
+    query: <T>(sql: string, params: readonly SqlValue[] = []) =>
+      Promise.resolve(prepare(sql).all(...params.map(encode)) as T[]),
+    writeBatch: (batch) => {
+      write(batch);
+      return Promise.resolve();
+    },
+    close: async () => {
+      await db.destroy();
+    },
+  };
+}

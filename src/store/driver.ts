@@ -1,0 +1,42 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './database.js';
+
+/** A value that crosses into SQL as a bound parameter. */
+export type SqlValue = string | number | boolean | null;
+
+/** One parameterized statement. SQL uses `?` placeholders; drivers translate if they must. */
+export interface SqlStatement {
+  readonly sql: string;
+  readonly params: readonly SqlValue[];
+}
+
+/**
+ * What differs between databases, as data rather than `if (dialect === …)` branches.
+ */
+export interface DialectCapabilities {
+  /** Booleans are stored as 0/1 integers (SQLite, MySQL). */
+  readonly booleansAsIntegers: boolean;
+  /** SQL text reading a JSON-text column as a comparable scalar, e.g. `json_extract(x, '$')`. */
+  jsonScalar(columnSql: string): string;
+  /** SQL text casting a text column to a number for numeric comparisons. */
+  castNumber(columnSql: string): string;
+}
+
+/**
+ * The seam between usrun and a database. The core never imports a driver package: it uses
+ * `kysely` for queries it builds (filters, listings, migrations) and the two fast-path methods
+ * for the per-user hot path, where compiling and preparing each statement again would cost more
+ * than the write itself.
+ */
+export interface StoreDriver {
+  readonly dialect: 'sqlite' | 'postgres' | 'mysql';
+  /** Where the data lives, for messages (a path, or a URL without its password). */
+  readonly location: string;
+  readonly db: Kysely<Database>;
+  readonly capabilities: DialectCapabilities;
+  /** Reads rows with a cached prepared statement. */
+  query<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** Runs the statements in one transaction: all of them, or none (the error is rethrown). */
+  writeBatch(statements: readonly SqlStatement[]): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,147 @@
+import { type Kysely, sql } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
+
+/**
+ * The schema's history, in code so a single `dist/` carries it. Never edit a shipped migration:
+ * add the next one. Names sort in order of application.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_directory': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('users')
+        .addColumn('obj_id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('username', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('username_length', 'integer')
+        .addColumn('first_name', 'varchar(255)')
+        .addColumn('last_name', 'varchar(255)')
+        .addColumn('email', 'varchar(255)')
+        .addColumn('external_id', 'varchar(255)')
+        .addColumn('klass', 'varchar(255)')
+        .addColumn('is_active', 'boolean', (c) => c.notNull().defaultTo(true))
+        .addColumn('date_joined', 'varchar(32)')
+        .addColumn('first_login', 'varchar(32)')
+        .addColumn('last_login', 'varchar(32)')
+        .addColumn('expiration', 'varchar(32)')
+        .addColumn('last_update', 'varchar(32)')
+        .addColumn('organization_id', 'integer')
+        .addColumn('avatar_url', 'varchar(1024)')
+        .addColumn('description', 'text')
+        .addCheckConstraint('users_username_not_empty', sql`length(username) > 0`)
+        .execute();
+      await db.schema.createIndex('users_email_idx').on('users').column('email').execute();
+      await db.schema.createIndex('users_external_id_idx').on('users').column('external_id').execute();
+      await db.schema.createIndex('users_last_login_idx').on('users').column('last_login').execute();
+
+      await db.schema
+        .createTable('profiles')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('short_name', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('name', 'varchar(255)')
+        .addColumn('description', 'text')
+        .execute();
+
+      await db.schema
+        .createTable('user_profiles')
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.obj_id').onDelete('cascade'))
+        .addColumn('profile_id', 'integer', (c) =>
+          c.notNull().references('profiles.id').onDelete('cascade'),
+        )
+        .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(1))
+        .addPrimaryKeyConstraint('user_profiles_pk', ['user_id', 'profile_id'])
+        .execute();
+      await db.schema.createIndex('user_profiles_profile_idx').on('user_profiles').column('profile_id').execute();
+
+      for (const table of ['reply_attributes', 'check_attributes']) {
+        await db.schema
+          .createTable(table)
+          .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.obj_id').onDelete('cascade'))
+          .addColumn('attr', 'varchar(64)', (c) => c.notNull())
+          .addColumn('op', 'varchar(2)', (c) => c.notNull())
+          .addColumn('value', 'varchar(253)', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex(`${table}_user_idx`).on(table).columns(['user_id', 'attr']).execute();
+      }
+
+      await db.schema
+        .createTable('user_attrs')
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.obj_id').onDelete('cascade'))
+        .addColumn('name', 'varchar(200)', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('is_encrypted', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('expires_at', 'varchar(32)')
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_attrs_pk', ['user_id', 'name'])
+        .execute();
+      await db.schema.createIndex('user_attrs_name_idx').on('user_attrs').columns(['name', 'expires_at']).execute();
+
+      await db.schema
+        .createTable('filters')
+        .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('expression', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0002_journal': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('runs')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+        .addColumn('script_path', 'text')
+        .addColumn('script_text', 'text', (c) => c.notNull())
+        .addColumn('script_sha256', 'varchar(64)', (c) => c.notNull())
+        .addColumn('selection', 'text', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('os_user', 'varchar(255)', (c) => c.notNull())
+        .addColumn('host', 'varchar(255)', (c) => c.notNull())
+        .addColumn('pid', 'integer')
+        .addColumn('started_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('finished_at', 'varchar(32)')
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('counts', 'text', (c) => c.notNull())
+        .addColumn('undo_of', 'integer', (c) => c.references('runs.id'))
+        .execute();
+
+      await db.schema
+        .createTable('run_items')
+        .addColumn('run_id', 'integer', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('user_id', 'integer')
+        .addColumn('username', 'varchar(64)')
+        .addColumn('row_json', 'text')
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('logs', 'text')
+        .addColumn('finished_at', 'varchar(32)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('run_items_pk', ['run_id', 'seq'])
+        .execute();
+
+      // No foreign key to users: the journal must outlive a deleted user (undo, audit).
+      await db.schema
+        .createTable('run_changes')
+        .addColumn('run_id', 'integer', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('n', 'integer', (c) => c.notNull())
+        .addColumn('user_id', 'integer', (c) => c.notNull())
+        .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+        .addColumn('target', 'varchar(255)', (c) => c.notNull())
+        .addColumn('before', 'text')
+        .addColumn('after', 'text')
+        .addPrimaryKeyConstraint('run_changes_pk', ['run_id', 'seq', 'n'])
+        .execute();
+      await db.schema.createIndex('run_changes_user_idx').on('run_changes').columns(['user_id', 'run_id']).execute();
+    },
+  },
+};
+
+/** Hands kysely's `Migrator` the migrations above. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(migrations),
+};
+
+/** Names of all migrations, in order: a database is current when it has applied all of them. */
+export const migrationNames = Object.keys(migrations).sort();
