@@ -36,7 +36,11 @@ export interface StoreDriver {
   readonly capabilities: DialectCapabilities;
   /** Reads rows with a cached prepared statement. */
   query<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
-  /** Runs the statements in one transaction: all of them, or none (the error is rethrown). */
-  writeBatch(statements: readonly SqlStatement[]): Promise<void>;
+  /**
+   * Runs the statements in one transaction: all of them, or none (the error is rethrown).
+   * With `rollback` the transaction runs and is then rolled back: constraint errors show, nothing
+   * is written (dry runs).
+   */
+  writeBatch(statements: readonly SqlStatement[], options?: { rollback?: boolean }): Promise<void>;
   close(): Promise<void>;
 }

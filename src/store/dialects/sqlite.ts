@@ -11,6 +11,9 @@ const capabilities: DialectCapabilities = {
   castNumber: (col) => `CAST(${col} AS REAL)`,
 };
 
+/** Thrown inside a transaction to roll it back on purpose. */
+const ROLLBACK = Symbol('rollback');
+
 function encode(value: SqlValue): string | number | null {
   return typeof value === 'boolean' ? (value ? 1 : 0) : value;
 }
@@ -47,6 +50,10 @@ export function openSqlite(path: string, options: { create: boolean }): StoreDri
   const write = raw.transaction((batch: readonly { sql: string; params: readonly SqlValue[] }[]) => {
     for (const s of batch) prepare(s.sql).run(...s.params.map(encode));
   });
+  const rehearse = raw.transaction((batch: readonly { sql: string; params: readonly SqlValue[] }[]) => {
+    for (const s of batch) prepare(s.sql).run(...s.params.map(encode));
+    throw ROLLBACK;
+  });
   return {
     dialect: 'sqlite',
     location: path,
@@ -54,8 +61,16 @@ export function openSqlite(path: string, options: { create: boolean }): StoreDri
     capabilities,
     query: <T>(sql: string, params: readonly SqlValue[] = []) =>
       Promise.resolve(prepare(sql).all(...params.map(encode)) as T[]),
-    writeBatch: (batch) => {
-      write(batch);
+    writeBatch: (batch, options) => {
+      if (!options?.rollback) {
+        write(batch);
+        return Promise.resolve();
+      }
+      try {
+        rehearse(batch);
+      } catch (error) {
+        if (error !== ROLLBACK) throw error;
+      }
       return Promise.resolve();
     },
     close: async () => {

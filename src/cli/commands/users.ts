@@ -1,0 +1,111 @@
+import { UsageError } from '../../errors.js';
+import { readCsv } from '../../select/read-csv.js';
+import { selectUserPages } from '../../select/select-users.js';
+import { buildUserWhere } from '../../select/build-user-where.js';
+import { importUsers } from '../../store/import-users.js';
+import { loadUsers, toFieldValues } from '../../store/load-users.js';
+import { usingStore } from '../../store/using-store.js';
+import type { Io } from '../io.js';
+import { formatTable } from '../format-table.js';
+
+export interface UsersListOptions {
+  db?: string;
+  filter?: string;
+  json?: boolean;
+  limit?: number;
+}
+
+/** `usrun users list`: users matching a filter, as a table or NDJSON. */
+export async function usersListCommand(options: UsersListOptions, io: Io): Promise<number> {
+  return usingStore({ location: options.db }, async (store) => {
+    const where = options.filter === undefined ? undefined : await buildUserWhere(store, options.filter);
+    const rows: string[][] = [];
+    let count = 0;
+    for await (const page of selectUserPages(store, { where, limit: options.limit })) {
+      for (const raw of page) {
+        const user = toFieldValues(raw as unknown as Record<string, unknown>);
+        count += 1;
+        if (options.json) {
+          io.out(`${JSON.stringify(user)}\n`);
+        } else {
+          const name = [user['first_name'], user['last_name']].filter(Boolean).join(' ');
+          rows.push([
+            String(user['obj_id']),
+            String(user['username']),
+            name,
+            String(user['email'] ?? ''),
+            String(user['klass'] ?? ''),
+            user['is_active'] ? 'yes' : 'no',
+            String(user['last_login'] ?? 'never').slice(0, 10),
+          ]);
+          // Print in chunks so a large listing streams instead of piling up.
+          if (rows.length >= 1000) {
+            io.out(formatTable(['ID', 'USERNAME', 'NAME', 'EMAIL', 'KLASS', 'ACTIVE', 'LAST LOGIN'], rows.splice(0), io.color));
+          }
+        }
+      }
+    }
+    if (!options.json) {
+      if (rows.length > 0) io.out(formatTable(['ID', 'USERNAME', 'NAME', 'EMAIL', 'KLASS', 'ACTIVE', 'LAST LOGIN'], rows, io.color));
+      io.err(`${count} user${count === 1 ? '' : 's'}\n`);
+    }
+    return count;
+  });
+}
+
+/** `usrun users show ID|USERNAME`: one user with profiles, attributes and attrs. */
+export async function usersShowCommand(key: string, options: { db?: string; json?: boolean }, io: Io): Promise<void> {
+  await usingStore({ location: options.db }, async (store) => {
+    const byName = await store.db.selectFrom('users').select('obj_id').where('username', '=', key).executeTakeFirst();
+    const id = byName?.obj_id ?? (/^\d+$/.test(key) ? Number(key) : undefined);
+    const user = id === undefined ? undefined : (await loadUsers(store, [id])).get(id);
+    if (!user) throw new UsageError(`no user with id or username "${key}"`);
+    const now = new Date().toISOString();
+    const attrs = user.attrs
+      .filter((a) => a.expires_at === null || a.expires_at > now)
+      .map((a) => ({ name: a.name, value: a.is_encrypted ? '<encrypted>' : JSON.parse(a.value), encrypted: a.is_encrypted, expires_at: a.expires_at }));
+    if (options.json) {
+      const { fields, profiles, attributes, check_attributes } = user;
+      io.out(`${JSON.stringify({ ...fields, profiles, attributes, check_attributes, attrs })}\n`);
+      return;
+    }
+    const c = io.color;
+    io.out(`${c.bold(String(user.fields['username']))} ${c.dim(`(obj_id ${user.id})`)}\n`);
+    for (const [name, value] of Object.entries(user.fields)) {
+      if (name === 'obj_id' || name === 'username') continue;
+      io.out(`  ${name.padEnd(16)} ${value === null ? c.dim('null') : String(value)}\n`);
+    }
+    io.out(`${c.bold('profiles')}\n`);
+    if (user.profiles.length === 0) io.out(`  ${c.dim('(none)')}\n`);
+    for (const p of user.profiles) io.out(`  ${p.short_name}  ${c.dim(`${p.name ?? ''} · id ${p.id} · priority ${p.priority}`)}\n`);
+    for (const [title, rows] of [['reply attributes', user.attributes], ['check attributes', user.check_attributes]] as const) {
+      io.out(`${c.bold(title)}\n`);
+      if (rows.length === 0) io.out(`  ${c.dim('(none)')}\n`);
+      for (const r of rows) io.out(`  ${r.attr} ${r.op} ${r.value}\n`);
+    }
+    io.out(`${c.bold('attrs')}\n`);
+    if (attrs.length === 0) io.out(`  ${c.dim('(none)')}\n`);
+    for (const a of attrs) {
+      const value = a.encrypted ? '<encrypted>' : JSON.stringify(a.value);
+      io.out(`  ${a.name} = ${value}${a.expires_at ? c.dim(`  (expires ${a.expires_at})`) : ''}\n`);
+    }
+  });
+}
+
+/** `usrun users import FILE.csv`: upsert by username; a bad file writes nothing. */
+export async function usersImportCommand(
+  file: string,
+  options: { db?: string; delimiter?: string; dryRun?: boolean; json?: boolean },
+  io: Io,
+): Promise<void> {
+  await usingStore({ location: options.db }, async (store) => {
+    const table = readCsv(file, options.delimiter === undefined ? {} : { delimiter: options.delimiter });
+    const result = await importUsers(store, table, { dryRun: options.dryRun ?? false });
+    if (options.json) {
+      io.out(`${JSON.stringify({ ...result, dry_run: options.dryRun ?? false })}\n`);
+      return;
+    }
+    const verb = options.dryRun ? 'would import' : 'imported';
+    io.out(`${verb} ${file}: ${result.inserted} new, ${result.updated} updated, ${result.unchanged} unchanged\n`);
+  });
+}

@@ -1,0 +1,51 @@
+import { createInterface } from 'node:readline/promises';
+import { Chalk, type ChalkInstance } from 'chalk';
+
+/**
+ * Everything a command prints or asks goes through here, so tests can capture it and colors
+ * follow one rule: only on a TTY, never with NO_COLOR.
+ */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  readonly stdoutIsTTY: boolean;
+  readonly stderrIsTTY: boolean;
+  /** Colors for stdout. */
+  readonly color: ChalkInstance;
+  /** Colors for stderr (progress, failures, summaries). */
+  readonly errColor: ChalkInstance;
+  readonly env: NodeJS.ProcessEnv;
+  /** Asks a yes/no question on the terminal; false unless the answer starts with y. */
+  confirm(question: string): Promise<boolean>;
+  readonly stdinIsTTY: boolean;
+}
+
+function colorLevel(isTTY: boolean, env: NodeJS.ProcessEnv): 0 | 1 {
+  return isTTY && env['NO_COLOR'] === undefined && env['TERM'] !== 'dumb' ? 1 : 0;
+}
+
+/** The real process's streams. */
+export function processIo(): Io {
+  const env = process.env;
+  const stdoutIsTTY = process.stdout.isTTY === true;
+  const stderrIsTTY = process.stderr.isTTY === true;
+  return {
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+    stdoutIsTTY,
+    stderrIsTTY,
+    stdinIsTTY: process.stdin.isTTY === true,
+    color: new Chalk({ level: colorLevel(stdoutIsTTY, env) }),
+    errColor: new Chalk({ level: colorLevel(stderrIsTTY, env) }),
+    env,
+    confirm: async (question) => {
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        const answer = await rl.question(question);
+        return /^y(es)?$/i.test(answer.trim());
+      } finally {
+        rl.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { ExitError } from '../errors.js';
+import { attrsPurgeCommand } from './commands/attrs.js';
+import { filtersListCommand, filtersRmCommand, filtersSaveCommand } from './commands/filters.js';
+import { initCommand } from './commands/init.js';
+import { profilesAddCommand, profilesListCommand } from './commands/profiles.js';
+import { runCommand } from './commands/run.js';
+import { usersImportCommand, usersListCommand, usersShowCommand } from './commands/users.js';
+import type { Io } from './io.js';
+import { collectParam, parseDelimiter, positiveInt } from './options.js';
+
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const DB_HELP = 'SQLite database file (default: $USRUN_DB or ./usrun.db)';
+
+function withDb(command: Command): Command {
+  return command.option('--db <path>', DB_HELP);
+}
+
+/** Exit with the command's code when it is not 0 (its output is already printed). */
+function exitWith(code: number): void {
+  if (code !== 0) throw new ExitError(code);
+}
+
+/**
+ * The command table: argv in, plain function calls out. Each action only maps options to a
+ * function in `commands/`; errors go up to main's single handler.
+ */
+export function buildProgram(io: Io): Command {
+  const program = new Command('usrun')
+    .description('Run your own JavaScript over many users of a RADIUS-style directory: sandboxed, validated, journaled, undoable.')
+    .version(version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  $ usrun init --demo 1000
+  $ usrun users list --filter 'last_login lt "-90d" and is_active eq true'
+  $ usrun run scripts-examples/deactivate-idle-users.js --filter 'is_active eq true' --dry-run
+  $ usrun run set-timeouts.js --csv timeouts.csv --yes
+  $ usrun runs undo 12`,
+  );
+
+  withDb(program.command('init'))
+    .description('create or upgrade the database schema')
+    .option('--demo <n>', 'also add N generated demo users and a few profiles', positiveInt('--demo'))
+    .action((opts) => initCommand(opts, io));
+
+  const users = program.command('users').description('list, show and import users');
+  withDb(users.command('list'))
+    .description('list users, optionally matching a filter')
+    .option('--filter <expr>', 'SCIM filter expression, or @name of a saved filter')
+    .option('--limit <n>', 'at most N users', positiveInt('--limit'))
+    .option('--json', 'one JSON object per user (NDJSON)')
+    .action(async (opts) => void (await usersListCommand(opts, io)));
+  withDb(users.command('show'))
+    .argument('<user>', 'obj_id or username')
+    .description('show one user with profiles, reply/check attributes and attrs')
+    .option('--json', 'as JSON')
+    .action((key, opts) => usersShowCommand(key, opts, io));
+  withDb(users.command('import'))
+    .argument('<file>', 'CSV file with a username column and any user fields')
+    .description('add or update users by username from a CSV file (all or nothing)')
+    .option('--delimiter <char>', 'field delimiter: , ; tab | (default: detected)', parseDelimiter)
+    .option('--dry-run', 'check and count, write nothing')
+    .option('--json', 'print the counts as JSON')
+    .action((file, opts) => usersImportCommand(file, opts, io));
+
+  const profiles = program.command('profiles').description('list and add profiles (RADIUS groups)');
+  withDb(profiles.command('list'))
+    .description('list profiles with their member counts')
+    .option('--json', 'one JSON object per profile')
+    .action((opts) => profilesListCommand(opts, io));
+  withDb(profiles.command('add'))
+    .argument('<short_name>', 'unique short name, e.g. aaa-01')
+    .description('add a profile')
+    .option('--name <name>', 'display name')
+    .option('--description <text>', 'description')
+    .action((shortName, opts) => profilesAddCommand(shortName, opts, io));
+
+  const filters = program.command('filters').description('save, list and remove named filters (use them as --filter @name)');
+  withDb(filters.command('save'))
+    .argument('<name>', 'filter name')
+    .argument('<expr>', 'SCIM filter expression')
+    .description('check and save a filter expression under a name')
+    .action((name, expr, opts) => filtersSaveCommand(name, expr, opts, io));
+  withDb(filters.command('list')).description('list saved filters').option('--json', 'NDJSON').action((opts) => filtersListCommand(opts, io));
+  withDb(filters.command('rm'))
+    .argument('<name>', 'filter name')
+    .description('remove a saved filter')
+    .action((name, opts) => filtersRmCommand(name, opts, io));
+
+  withDb(program.command('run'))
+    .argument('<script>', 'JavaScript file: the body of a function run once per user')
+    .description('run a script for each selected user, in a sandbox, committing user by user')
+    .option('--filter <expr>', 'pick users by SCIM filter, or @name of a saved filter')
+    .option('--csv <file>', 'pick users by the rows of a CSV file (one run per row; `row` in the script)')
+    .option('--all', 'pick every user')
+    .option('--match <column>', 'CSV column that identifies the user (default: obj_id, username, email or external_id)')
+    .option('--delimiter <char>', 'CSV delimiter: , ; tab | (default: detected)', parseDelimiter)
+    .option('--limit <n>', 'at most N users or rows', positiveInt('--limit'))
+    .option('--param <key=value>', 'value for params.key in the script (repeatable)', collectParam)
+    .option('--dry-run', 'run everything, write nothing, print each changed user\'s diff')
+    .option('--json', 'NDJSON on stdout: one object per user/row, then a summary')
+    .option('--timeout <ms>', 'CPU time per user', positiveInt('--timeout'), 2000)
+    .option('--memory <mb>', 'sandbox heap limit', positiveInt('--memory'), 128)
+    .option('--max-errors <n>', 'stop after N failed users', positiveInt('--max-errors'))
+    .option('--fail-fast', 'stop at the first failed user (= --max-errors 1)')
+    .option('--key-file <path>', 'file with the 32-byte attribute key (default: $USRUN_KEY)')
+    .option('-y, --yes', 'do not ask for confirmation on a terminal')
+    .option('-v, --verbose', 'print each changed user\'s diff on a real run too')
+    .addHelpText(
+      'after',
+      `
+The script sees: user (alias obj), row (CSV row or null), params, console, skip(reason).
+Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad usage or input
+(nothing written), 3 interrupted (resumable).`,
+    )
+    .action(async (script, opts) => exitWith((await runCommand(script, opts, io)).exitCode));
+
+  const attrs = program.command('attrs').description('user attrs (key/value with expiry)');
+  withDb(attrs.command('purge'))
+    .description('delete expired attrs')
+    .option('--json', 'print the count as JSON')
+    .action((opts) => attrsPurgeCommand(opts, io));
+
+  return program;
+}

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import type { StoreDriver } from '../store/driver.js';
+import type { RunCounts } from '../run/item-result.js';
+
+/** Run states in the `runs` table. `running` with no live process means it was killed. */
+export type RunStatus = 'running' | 'completed' | 'interrupted' | 'stopped';
+
+export interface NewRun {
+  kind: 'run' | 'undo';
+  scriptPath: string | null;
+  scriptText: string;
+  selection: unknown;
+  params: Record<string, string>;
+  undoOf?: number | null;
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env['USER'] ?? 'unknown';
+  }
+}
+
+/** Creates the `runs` row of a real run (dry runs have none) and returns its id. */
+export async function startRun(store: StoreDriver, run: NewRun, counts: RunCounts): Promise<number> {
+  const result = await store.db
+    .insertInto('runs')
+    .values({
+      kind: run.kind,
+      script_path: run.scriptPath,
+      script_text: run.scriptText,
+      script_sha256: sha256(run.scriptText),
+      selection: JSON.stringify(run.selection),
+      params: JSON.stringify(run.params),
+      os_user: osUser(),
+      host: hostname(),
+      pid: process.pid,
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      status: 'running',
+      counts: JSON.stringify(counts),
+      undo_of: run.undoOf ?? null,
+    })
+    .executeTakeFirstOrThrow();
+  return Number(result.insertId);
+}
+
+/** Records how a run ended. */
+export async function finishRun(store: StoreDriver, runId: number, status: RunStatus, counts: RunCounts): Promise<void> {
+  await store.db
+    .updateTable('runs')
+    .set({ status, counts: JSON.stringify(counts), finished_at: new Date().toISOString(), pid: null })
+    .where('id', '=', runId)
+    .execute();
+}

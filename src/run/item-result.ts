@@ -1,0 +1,28 @@
+import type { Change } from './change.js';
+
+/** The status of one user or CSV row in a run (SPEC §6). */
+export type ItemStatus = 'changed' | 'unchanged' | 'skipped' | 'failed' | 'not_found';
+
+export const ITEM_STATUSES: readonly ItemStatus[] = ['changed', 'unchanged', 'skipped', 'failed', 'not_found'];
+
+/** What happened to one user or CSV row: the run yields one per item, it never throws for one. */
+export interface ItemResult {
+  /** Position in the run: CSV row order, or selection order. */
+  seq: number;
+  user_id: number | null;
+  username: string | null;
+  /** The CSV row, or null when users were picked by filter. */
+  row: Record<string, string> | null;
+  /** The CSV file line of the row, when there is one. */
+  line: number | null;
+  status: ItemStatus;
+  changes: Change[];
+  logs: string[];
+  error: { message: string; location?: string } | null;
+}
+
+export type RunCounts = Record<ItemStatus, number> & { selected: number };
+
+export function emptyCounts(): RunCounts {
+  return { selected: 0, changed: 0, unchanged: 0, skipped: 0, failed: 0, not_found: 0 };
+}

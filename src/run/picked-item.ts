@@ -1,0 +1,12 @@
+/**
+ * One item the selection picked, before the script runs: a user (by filter) or a CSV row that
+ * matched a user — or a row that already has its verdict (`not_found`, ambiguous → `failed`,
+ * filtered out → `skipped`).
+ */
+export interface PickedItem {
+  seq: number;
+  userId: number | null;
+  row: Record<string, string> | null;
+  line: number | null;
+  verdict?: { status: 'not_found' | 'failed' | 'skipped'; message: string };
+}

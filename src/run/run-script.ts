@@ -1,0 +1,185 @@
+import type { SandboxJob, SandboxOutcome } from '../sandbox/protocol.js';
+import type { Sandbox } from '../sandbox/using-sandbox.js';
+import type { StoreDriver } from '../store/driver.js';
+import { loadUsers, type StoredUser } from '../store/load-users.js';
+import { itemStatements } from '../journal/item-statements.js';
+import type { Change } from './change.js';
+import { changeStatements } from './change-statements.js';
+import type { ItemResult } from './item-result.js';
+import type { PickedItem } from './picked-item.js';
+import { planUserChanges, RejectedChange, type PlanContext } from './plan-user-changes.js';
+import { toSandboxSnapshot, type AttrDecrypter } from './to-sandbox-snapshot.js';
+
+/** What a run needs besides the script (already in the sandbox). */
+export interface RunScriptOptions {
+  store: StoreDriver;
+  sandbox: Sandbox;
+  /** Pages of picked items, in run order. */
+  pages: AsyncIterable<PickedItem[]>;
+  /** Every profile by id, for validating memberships. */
+  profiles: PlanContext['profiles'];
+  cipher: (AttrDecrypter & NonNullable<PlanContext['cipher']>) | null;
+  /** Execute each user's transaction and roll it back: identical path, nothing written. */
+  dryRun: boolean;
+  /** The journal's run id; null for dry runs (they write no journal). */
+  runId: number | null;
+  /** Stop after this many failed items (undefined = never). */
+  maxErrors?: number | undefined;
+  /** Set `stopRequested` (e.g. on Ctrl-C) to finish the current user and stop. */
+  control: { stopRequested: boolean };
+}
+
+interface Prepared {
+  items: PickedItem[];
+  users: Map<number, StoredUser>;
+  jobs: Map<number, SandboxJob>;
+  early: Map<number, ItemResult>;
+  outcomes: Promise<SandboxOutcome[]>;
+}
+
+const userRef = (users: Map<number, StoredUser>, item: PickedItem) => {
+  const user = item.userId === null ? undefined : users.get(item.userId);
+  return { user_id: item.userId, username: user ? String(user.fields['username']) : null };
+};
+
+function verdict(item: PickedItem, users: Map<number, StoredUser>, status: ItemResult['status'], error: ItemResult['error'], logs: string[] = []): ItemResult {
+  return { seq: item.seq, ...userRef(users, item), row: item.row, line: item.line, status, changes: [], logs, error };
+}
+
+/** Splits a page where a user repeats (CSV rows), so each batch sees every user's latest state. */
+function* uniqueRuns(items: PickedItem[]): Generator<PickedItem[]> {
+  let run: PickedItem[] = [];
+  let ids = new Set<number>();
+  for (const item of items) {
+    if (item.userId !== null && !item.verdict && ids.has(item.userId)) {
+      yield run;
+      run = [];
+      ids = new Set();
+    }
+    run.push(item);
+    if (item.userId !== null && !item.verdict) ids.add(item.userId);
+  }
+  if (run.length > 0) yield run;
+}
+
+/**
+ * The run loop: for each page, load the users, send them to the sandbox as one batch, then plan,
+ * validate and commit each user in its own transaction with its journal rows. The sandbox works
+ * on the next batch while this process commits the previous one. Yields one result per item in
+ * run order; a user's failure never stops the others.
+ */
+export async function* runScript(options: RunScriptOptions): AsyncGenerator<ItemResult> {
+  const { store, sandbox, control } = options;
+  let failed = 0;
+  let pending: Prepared | null = null;
+
+  const prepare = async (items: PickedItem[]): Promise<Prepared> => {
+    const now = new Date().toISOString();
+    const ids = items.filter((i) => i.userId !== null && !i.verdict).map((i) => i.userId as number);
+    const users = await loadUsers(store, ids);
+    const jobs = new Map<number, SandboxJob>();
+    const early = new Map<number, ItemResult>();
+    for (const item of items) {
+      if (item.verdict) {
+        early.set(item.seq, verdict(item, users, item.verdict.status, { message: item.verdict.message }));
+        continue;
+      }
+      const user = item.userId === null ? undefined : users.get(item.userId);
+      if (!user) {
+        early.set(item.seq, verdict(item, users, 'not_found', { message: `user ${item.userId} no longer exists` }));
+        continue;
+      }
+      try {
+        jobs.set(item.seq, { seq: item.seq, user: toSandboxSnapshot(user, now, options.cipher), row: item.row });
+      } catch (error) {
+        early.set(item.seq, verdict(item, users, 'failed', { message: (error as Error).message }));
+      }
+    }
+    return { items, users, jobs, early, outcomes: sandbox.runBatch([...jobs.values()]) };
+  };
+
+  const commit = async function* (batch: Prepared): AsyncGenerator<ItemResult> {
+    const outcomes = new Map((await batch.outcomes).map((o) => [o.seq, o]));
+    const quiet: ItemResult[] = [];
+    const flushQuiet = async () => {
+      if (options.runId === null || quiet.length === 0) return;
+      const now = new Date().toISOString();
+      await store.writeBatch(quiet.flatMap((r) => itemStatements(options.runId as number, r, now)));
+      quiet.length = 0;
+    };
+    for (const item of batch.items) {
+      if (control.stopRequested || (options.maxErrors !== undefined && failed >= options.maxErrors)) break;
+      const result =
+        batch.early.get(item.seq) ??
+        (await commitUser(item, batch.users.get(item.userId as number) as StoredUser, outcomes.get(item.seq)));
+      if (result.status === 'failed') failed += 1;
+      if (result.status !== 'changed') quiet.push(result);
+      yield result;
+    }
+    await flushQuiet();
+  };
+
+  const commitUser = async (item: PickedItem, user: StoredUser, outcome: SandboxOutcome | undefined): Promise<ItemResult> => {
+    const base = { seq: item.seq, user_id: user.id, username: String(user.fields['username']), row: item.row, line: item.line };
+    if (!outcome) {
+      return { ...base, status: 'failed', changes: [], logs: [], error: { message: 'the sandbox returned no result' } };
+    }
+    const logs = Array.isArray(outcome.logs) ? outcome.logs.filter((l) => typeof l === 'string') : [];
+    if (outcome.status === 'failed') {
+      const error = { message: String(outcome.message ?? 'script failed'), ...(outcome.location ? { location: String(outcome.location) } : {}) };
+      return { ...base, status: 'failed', changes: [], logs, error };
+    }
+    if (outcome.status === 'skipped') {
+      return { ...base, status: 'skipped', changes: [], logs, error: outcome.message ? { message: String(outcome.message) } : null };
+    }
+    const now = new Date();
+    let changes: Change[];
+    try {
+      changes = planUserChanges(user, outcome, { profiles: options.profiles, now, cipher: options.cipher });
+    } catch (error) {
+      if (!(error instanceof RejectedChange)) throw error;
+      return { ...base, status: 'failed', changes: [], logs, error: { message: `rejected change: ${error.message}` } };
+    }
+    if (changes.length === 0) return { ...base, status: 'unchanged', changes, logs, error: null };
+    const result: ItemResult = { ...base, status: 'changed', changes, logs, error: null };
+    const nowIso = now.toISOString();
+    const statements = changeStatements(user.id, changes, nowIso);
+    if (options.runId !== null) statements.push(...itemStatements(options.runId, result, nowIso));
+    try {
+      await store.writeBatch(statements, { rollback: options.dryRun });
+    } catch (error) {
+      return { ...base, status: 'failed', changes: [], logs, error: { message: describeDbError(error) } };
+    }
+    return result;
+  };
+
+  for await (const page of options.pages) {
+    for (const items of uniqueRuns(page)) {
+      if (control.stopRequested || (options.maxErrors !== undefined && failed >= options.maxErrors)) break;
+      // A user in both batches must be committed before it is loaded again.
+      if (pending && items.some((i) => i.userId !== null && pending?.users.has(i.userId))) {
+        yield* commit(pending);
+        pending = null;
+      }
+      const next = await prepare(items);
+      if (pending) yield* commit(pending);
+      pending = next;
+    }
+    if (control.stopRequested || (options.maxErrors !== undefined && failed >= options.maxErrors)) break;
+  }
+  if (pending) {
+    if (control.stopRequested || (options.maxErrors !== undefined && failed >= options.maxErrors)) {
+      await pending.outcomes.catch(() => undefined);
+    } else {
+      yield* commit(pending);
+    }
+  }
+}
+
+/** Database errors as an admin reads them (e.g. a duplicate username). */
+export function describeDbError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unique = /UNIQUE constraint failed: users\.username/.exec(message);
+  if (unique) return 'database refused the change: username already taken by another user';
+  return `database refused the change: ${message}`;
+}

@@ -1,0 +1,101 @@
+import { UsageError } from '../errors.js';
+import type { PickedItem } from '../run/picked-item.js';
+import type { StoreDriver } from '../store/driver.js';
+import { buildUserWhere } from './build-user-where.js';
+import { matchCsvRowsInChunks, pickKeyColumn } from './match-csv-rows.js';
+import { readCsv } from './read-csv.js';
+import { countUsers, selectUserPages, type UserWhere } from './select-users.js';
+
+/** How the admin picked users (SPEC §3); stored with the run so it can be resumed. */
+export interface Selection {
+  filter?: string | undefined;
+  csv?: string | undefined;
+  all?: boolean | undefined;
+  match?: string | undefined;
+  delimiter?: string | undefined;
+  limit?: number | undefined;
+}
+
+/** The picked items, page by page, and how many there are (null when unknown). */
+export interface Picked {
+  pages: AsyncIterable<PickedItem[]>;
+  total: number;
+}
+
+/** Exactly one of filter / csv / all (csv with filter counts as one). */
+export function checkSelection(selection: Selection): void {
+  const given = [selection.filter !== undefined || selection.csv !== undefined, selection.all === true];
+  if (selection.all && (selection.filter !== undefined || selection.csv !== undefined)) {
+    throw new UsageError('--all cannot be combined with --filter or --csv');
+  }
+  if (!given.some(Boolean)) throw new UsageError('pick users with --filter EXPR, --csv FILE or --all');
+  if (selection.csv === undefined && (selection.match !== undefined || selection.delimiter !== undefined)) {
+    throw new UsageError('--match and --delimiter go with --csv');
+  }
+}
+
+/**
+ * Resolves a selection into pages of items. Everything that can be wrong with it (filter syntax,
+ * a malformed CSV, an unknown key column) fails here, before anything runs or is written.
+ * `skip(seq)` leaves out items already done (resume).
+ */
+export async function pickItems(
+  store: StoreDriver,
+  selection: Selection,
+  options: { skip?: (item: PickedItem) => boolean; afterId?: number } = {},
+): Promise<Picked> {
+  checkSelection(selection);
+  const where = selection.filter === undefined ? undefined : await buildUserWhere(store, selection.filter);
+  const skip = options.skip ?? (() => false);
+  if (selection.csv === undefined) {
+    const total = await countUsers(store, where, selection.limit);
+    return { total, pages: userItems(store, where, selection.limit, skip) };
+  }
+  const table = readCsv(selection.csv, selection.delimiter === undefined ? {} : { delimiter: selection.delimiter });
+  const key = pickKeyColumn(table.columns, selection.match, selection.csv);
+  const rows = selection.limit === undefined ? table.rows : table.rows.slice(0, selection.limit);
+  return { total: rows.length, pages: csvItems(store, key, rows, where, skip) };
+}
+
+async function* userItems(
+  store: StoreDriver,
+  where: UserWhere | undefined,
+  limit: number | undefined,
+  skip: (item: PickedItem) => boolean,
+): AsyncGenerator<PickedItem[]> {
+  for await (const page of selectUserPages(store, { where, limit })) {
+    // A user appears once in a filtered run, so its obj_id is a seq that stays stable on resume.
+    const items = page.map((u) => ({ seq: u.obj_id, userId: u.obj_id, row: null, line: null }));
+    yield items.filter((i) => !skip(i));
+  }
+}
+
+async function* csvItems(
+  store: StoreDriver,
+  key: string,
+  rows: Parameters<typeof matchCsvRowsInChunks>[2],
+  where: UserWhere | undefined,
+  skip: (item: PickedItem) => boolean,
+): AsyncGenerator<PickedItem[]> {
+  let seq = 0;
+  for await (const chunk of matchCsvRowsInChunks(store, key, rows)) {
+    const items: PickedItem[] = chunk.map((m) => {
+      const base = { seq: seq++, row: m.values, line: m.line };
+      if (m.status === 'matched') return { ...base, userId: m.userId };
+      if (m.status === 'not_found') return { ...base, userId: null, verdict: { status: 'not_found', message: m.reason } };
+      return { ...base, userId: null, verdict: { status: 'failed', message: m.reason } };
+    });
+    const matched = items.filter((i) => i.userId !== null && !i.verdict).map((i) => i.userId as number);
+    if (where && matched.length > 0) {
+      const passing = new Set(
+        (await store.db.selectFrom('users').select('obj_id').where('obj_id', 'in', matched).where(where).execute()).map((r) => r.obj_id),
+      );
+      for (const item of items) {
+        if (item.userId !== null && !item.verdict && !passing.has(item.userId)) {
+          item.verdict = { status: 'skipped', message: 'user does not match the filter' };
+        }
+      }
+    }
+    yield items.filter((i) => !skip(i));
+  }
+}
