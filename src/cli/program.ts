@@ -6,6 +6,7 @@ import { filtersListCommand, filtersRmCommand, filtersSaveCommand } from './comm
 import { initCommand } from './commands/init.js';
 import { profilesAddCommand, profilesListCommand } from './commands/profiles.js';
 import { runCommand } from './commands/run.js';
+import { runsListCommand, runsShowCommand, runsUndoCommand } from './commands/runs.js';
 import { usersImportCommand, usersListCommand, usersShowCommand } from './commands/users.js';
 import type { Io } from './io.js';
 import { collectParam, parseDelimiter, positiveInt } from './options.js';
@@ -95,7 +96,7 @@ Examples:
     .action((name, opts) => filtersRmCommand(name, opts, io));
 
   withDb(program.command('run'))
-    .argument('<script>', 'JavaScript file: the body of a function run once per user')
+    .argument('[script]', 'JavaScript file: the body of a function run once per user')
     .description('run a script for each selected user, in a sandbox, committing user by user')
     .option('--filter <expr>', 'pick users by SCIM filter, or @name of a saved filter')
     .option('--csv <file>', 'pick users by the rows of a CSV file (one run per row; `row` in the script)')
@@ -113,6 +114,8 @@ Examples:
     .option('--key-file <path>', 'file with the 32-byte attribute key (default: $USRUN_KEY)')
     .option('-y, --yes', 'do not ask for confirmation on a terminal')
     .option('-v, --verbose', 'print each changed user\'s diff on a real run too')
+    .option('--resume <run_id>', 'continue an interrupted run (same script and selection), skipping users already done', positiveInt('--resume'))
+    .option('--force', 'with --resume: go on even though the script or CSV file changed')
     .addHelpText(
       'after',
       `
@@ -121,6 +124,27 @@ Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad u
 (nothing written), 3 interrupted (resumable).`,
     )
     .action(async (script, opts) => exitWith((await runCommand(script, opts, io)).exitCode));
+
+  const runs = program.command('runs').description('the journal: list, inspect and undo runs');
+  withDb(runs.command('list'))
+    .description('runs, newest first, with status and counts')
+    .option('--limit <n>', 'at most N runs (default 50)', positiveInt('--limit'))
+    .option('--json', 'one JSON object per run')
+    .action((opts) => runsListCommand(opts, io));
+  withDb(runs.command('show'))
+    .argument('<run_id>', 'run id', positiveInt('run id'))
+    .description('a run with its items, changes (before → after), logs and errors')
+    .option('--status <status>', 'only items with this status (changed, unchanged, skipped, failed, not_found)')
+    .option('--json', 'NDJSON: the run, then one object per item')
+    .action((runId, opts) => runsShowCommand(runId, opts, io));
+  withDb(runs.command('undo'))
+    .argument('<run_id>', 'run id', positiveInt('run id'))
+    .description('restore the before values of every change a run made, user by user (itself a run)')
+    .option('--dry-run', 'show what would be restored, write nothing')
+    .option('--force', 'also undo users changed again since the run (overwrites those later changes)')
+    .option('--json', 'NDJSON: one object per user, then a summary')
+    .option('-y, --yes', 'do not ask for confirmation on a terminal')
+    .action(async (runId, opts) => exitWith(await runsUndoCommand(runId, opts, io)));
 
   const attrs = program.command('attrs').description('user attrs (key/value with expiry)');
   withDb(attrs.command('purge'))

@@ -59,3 +59,18 @@ export async function finishRun(store: StoreDriver, runId: number, status: RunSt
     .where('id', '=', runId)
     .execute();
 }
+
+/** Marks an interrupted run as running again in this process (resume). */
+export async function reopenRun(store: StoreDriver, runId: number): Promise<void> {
+  await store.db
+    .updateTable('runs')
+    .set({ status: 'running', pid: process.pid, host: hostname(), finished_at: null })
+    .where('id', '=', runId)
+    .execute();
+}
+
+/** The seqs of a run's items already journaled: what a resume skips. */
+export async function doneSeqs(store: StoreDriver, runId: number): Promise<Set<number>> {
+  const rows = await store.db.selectFrom('run_items').select('seq').where('run_id', '=', runId).execute();
+  return new Set(rows.map((r) => r.seq));
+}

@@ -1,0 +1,130 @@
+import { hostname } from 'node:os';
+import { getRun, isOrphaned, listRuns, runItems } from '../../journal/read-runs.js';
+import { finishRun, startRun, type RunStatus } from '../../journal/run-record.js';
+import { undoRun } from '../../journal/undo-run.js';
+import { emptyCounts, ITEM_STATUSES } from '../../run/item-result.js';
+import { UsageError } from '../../errors.js';
+import { usingStore } from '../../store/using-store.js';
+import { changeToJson, formatChange } from '../format-change.js';
+import { formatTable } from '../format-table.js';
+import type { Io } from '../io.js';
+import { RunReporter } from '../run-reporter.js';
+import { watchSigint } from '../watch-sigint.js';
+
+/** `usrun runs list`: newest first, with status and counts. */
+export async function runsListCommand(options: { db?: string; json?: boolean; limit?: number }, io: Io): Promise<void> {
+  await usingStore({ location: options.db }, async (store) => {
+    const runs = await listRuns(store, options.limit ?? 50);
+    const host = hostname();
+    const status = (r: (typeof runs)[number]) => (isOrphaned(r, host) ? 'killed (resumable)' : r.status);
+    if (options.json) {
+      for (const r of runs) io.out(`${JSON.stringify({ ...r, status: status(r) })}\n`);
+      return;
+    }
+    if (runs.length === 0) {
+      io.err('no runs yet\n');
+      return;
+    }
+    const rows = runs.map((r) => [
+      String(r.id),
+      r.started_at.replace('T', ' ').slice(0, 19),
+      r.kind === 'undo' ? `undo of ${r.undo_of}` : (r.script_path ?? ''),
+      status(r),
+      String(r.counts.selected),
+      String(r.counts.changed),
+      String(r.counts.failed + r.counts.not_found),
+      `${r.os_user}@${r.host}`,
+    ]);
+    io.out(formatTable(['RUN', 'STARTED (UTC)', 'SCRIPT', 'STATUS', 'ITEMS', 'CHANGED', 'FAILED', 'BY'], rows, io.color));
+  });
+}
+
+/** `usrun runs show RUN_ID`: the run, then its items with changes, logs and errors. */
+export async function runsShowCommand(
+  runId: number,
+  options: { db?: string; json?: boolean; status?: string },
+  io: Io,
+): Promise<void> {
+  if (options.status !== undefined && !ITEM_STATUSES.includes(options.status as never)) {
+    throw new UsageError(`--status must be one of ${ITEM_STATUSES.join(', ')}`);
+  }
+  await usingStore({ location: options.db }, async (store) => {
+    const run = await getRun(store, runId);
+    const items = await runItems(store, runId, options.status);
+    if (options.json) {
+      const { script_text: _text, ...info } = run;
+      io.out(`${JSON.stringify({ run: info })}\n`);
+      for (const i of items) io.out(`${JSON.stringify({ ...i, changes: i.changes.map(changeToJson) })}\n`);
+      return;
+    }
+    const c = io.color;
+    const orphan = isOrphaned(run, hostname()) ? ' (killed: resumable)' : '';
+    io.out(`${c.bold(`run ${run.id}`)} ${run.status}${orphan} — ${run.kind === 'undo' ? `undo of run ${run.undo_of}` : run.script_path}\n`);
+    io.out(`  started ${run.started_at} by ${run.os_user}@${run.host}, finished ${run.finished_at ?? '-'}\n`);
+    io.out(`  selection ${JSON.stringify(run.selection)}  params ${JSON.stringify(run.params)}\n`);
+    io.out(`  script sha256 ${run.script_sha256}\n`);
+    const n = run.counts;
+    io.out(`  ${n.selected} items: ${n.changed} changed, ${n.unchanged} unchanged, ${n.skipped} skipped, ${n.failed} failed, ${n.not_found} not found\n`);
+    for (const item of items) {
+      const who = [item.username !== null ? `${item.username} (#${item.user_id})` : null, item.line !== null ? `line ${item.line}` : null]
+        .filter(Boolean)
+        .join(', ');
+      const status = item.status === 'failed' ? c.red(item.status) : item.status === 'changed' ? c.green(item.status) : item.status;
+      io.out(`${status} ${who}${item.error ? `: ${item.error.message}${item.error.location ? ` (${item.error.location})` : ''}` : ''}\n`);
+      for (const change of item.changes) {
+        if (!(change.kind === 'field' && change.auto)) io.out(`  ${formatChange(change)}\n`);
+      }
+      for (const line of item.logs) io.out(`  ${c.dim(`log: ${line}`)}\n`);
+    }
+  });
+}
+
+/** `usrun runs undo RUN_ID`: restores the run's before values; the undo is a run itself. */
+export async function runsUndoCommand(
+  targetRunId: number,
+  options: { db?: string; json?: boolean; dryRun?: boolean; force?: boolean; yes?: boolean },
+  io: Io,
+): Promise<number> {
+  const dryRun = options.dryRun ?? false;
+  return usingStore({ location: options.db }, async (store) => {
+    const target = await getRun(store, targetRunId);
+    if (target.status === 'running' && !isOrphaned(target, hostname())) {
+      throw new UsageError(`run ${target.id} is still running (pid ${target.pid}); undo it when it has ended`);
+    }
+    const total = target.counts.changed;
+    if (!dryRun && !options.yes && io.stdinIsTTY && io.stderrIsTTY && total > 1) {
+      const ok = await io.confirm(`About to undo run ${target.id}: restore up to ${total} users in ${store.location}. Continue? [y/N] `);
+      if (!ok) throw new UsageError('cancelled: nothing was changed');
+    }
+    const counts = emptyCounts();
+    const runId = dryRun
+      ? null
+      : await startRun(
+          store,
+          { kind: 'undo', scriptPath: null, scriptText: `undo of run ${target.id}`, selection: { undo_of: target.id }, params: {}, undoOf: target.id },
+          counts,
+        );
+    const reporter = new RunReporter(io, { json: options.json ?? false, dryRun, total, verbose: true });
+    const control = { stopRequested: false };
+    const sigint = watchSigint(io, control, (text) => reporter.note(text));
+    const started = Date.now();
+    let status: RunStatus = 'completed';
+    try {
+      for await (const item of undoRun(store, { targetRunId: target.id, runId, force: options.force ?? false, dryRun, control })) {
+        counts.selected += 1;
+        counts[item.status] += 1;
+        reporter.item(item);
+      }
+      if (control.stopRequested) status = 'interrupted';
+    } finally {
+      sigint.dispose();
+      if (runId !== null) await finishRun(store, runId, status, counts);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    reporter.summary({ ...counts, seconds, users_per_second: seconds > 0 ? counts.selected / seconds : 0, run_id: runId, dry_run: dryRun, status });
+    if (counts.failed > 0 && !options.json) {
+      io.err(`usrun: ${counts.failed} user${counts.failed === 1 ? ' was' : 's were'} left alone (see above); --force undoes them anyway\n`);
+    }
+    return status === 'interrupted' ? 3 : counts.failed > 0 ? 1 : 0;
+  });
+}

@@ -1,0 +1,106 @@
+import type { Change, RadiusRow, StoredAttr } from '../run/change.js';
+import type { StoredUser } from '../store/load-users.js';
+
+/** Why one change of a run can no longer be undone cleanly. */
+export interface UndoConflict {
+  change: Change;
+  reason: string;
+}
+
+const sameAttr = (a: StoredAttr | null, b: StoredAttr | null) =>
+  a === null || b === null ? a === b : a.value === b.value && a.is_encrypted === b.is_encrypted && a.expires_at === b.expires_at;
+
+const sameRow = (r: RadiusRow, x: RadiusRow) => r.attr === x.attr && r.op === x.op && r.value === x.value;
+
+/** The current state of what `change` touched, in the change's own terms. */
+function current(user: StoredUser, change: Change): unknown {
+  switch (change.kind) {
+    case 'field':
+      return user.fields[change.target] ?? null;
+    case 'profile': {
+      const p = user.profiles.find((x) => x.id === (change.after ?? change.before)?.id);
+      return p ? { id: p.id, priority: p.priority } : null;
+    }
+    case 'reply':
+    case 'check':
+      return change.kind === 'reply' ? user.attributes : user.check_attributes;
+    case 'attr': {
+      const a = user.attrs.find((x) => x.name === change.target);
+      return a ? { value: a.value, is_encrypted: a.is_encrypted, expires_at: a.expires_at } : null;
+    }
+  }
+}
+
+/** Does the user still look the way `change` left it? */
+function stillAfter(user: StoredUser, change: Change): boolean {
+  const now = current(user, change);
+  switch (change.kind) {
+    case 'field':
+      return now === change.after;
+    case 'profile':
+      return change.after === null ? now === null : now !== null;
+    case 'reply':
+    case 'check': {
+      const rows = now as RadiusRow[];
+      if (change.after === null) {
+        return !rows.some((r) => (change.before?.id !== null && r.id === change.before?.id));
+      }
+      const after = change.after;
+      return after.id !== null ? rows.some((r) => r.id === after.id && sameRow(r, after)) : rows.some((r) => sameRow(r, after));
+    }
+    case 'attr':
+      return sameAttr(now as StoredAttr | null, change.after);
+  }
+}
+
+/**
+ * The change that undoes `change`, from the user's current state (equal to the run's after
+ * value unless forced). Radius rows the run added are found again by content.
+ */
+function invert(user: StoredUser, change: Change): Change {
+  if (change.kind === 'reply' || change.kind === 'check') {
+    const after = change.after && change.before ? change.after : change.after ? { ...change.after, id: null } : null;
+    const before = change.before && change.after ? change.before : change.before ? { ...change.before, id: null } : null;
+    return { kind: change.kind, target: change.target, before: after, after: before };
+  }
+  return { kind: change.kind, target: change.target, before: current(user, change), after: change.before } as Change;
+}
+
+/** Is the change already undone (the user is in the before state for it)? */
+function alreadyBefore(user: StoredUser, change: Change): boolean {
+  const now = current(user, change);
+  switch (change.kind) {
+    case 'field':
+      return now === change.before;
+    case 'profile':
+      return change.before === null ? now === null : now !== null;
+    case 'attr':
+      return sameAttr(now as StoredAttr | null, change.before);
+    default:
+      return false;
+  }
+}
+
+/**
+ * The changes that restore a user's `before` values from one run's item, checked against the
+ * user's current state. Any change the user no longer matches is a conflict; with `force` the
+ * inverse is applied anyway, minus steps that are already in the before state. Pure.
+ */
+export function planUndo(
+  user: StoredUser,
+  changes: readonly Change[],
+  force: boolean,
+): { changes: Change[]; conflicts: UndoConflict[] } {
+  const conflicts: UndoConflict[] = [];
+  for (const change of changes) {
+    if (!stillAfter(user, change)) {
+      conflicts.push({ change, reason: `${change.kind} ${change.target} was changed again since the run` });
+    }
+  }
+  if (conflicts.length > 0 && !force) return { changes: [], conflicts };
+  const inverse = [...changes]
+    .reverse()
+    .filter((c) => !(force && alreadyBefore(user, c)))
+    .map((c) => invert(user, c));
+  return { changes: inverse, conflicts };
+}

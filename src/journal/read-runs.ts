@@ -1,0 +1,107 @@
+import { UsageError } from '../errors.js';
+import type { Change } from '../run/change.js';
+import type { ItemResult, RunCounts } from '../run/item-result.js';
+import type { StoreDriver } from '../store/driver.js';
+
+/** A `runs` row, decoded. */
+export interface RunInfo {
+  id: number;
+  kind: string;
+  script_path: string | null;
+  script_sha256: string;
+  selection: Record<string, unknown>;
+  params: Record<string, string>;
+  os_user: string;
+  host: string;
+  pid: number | null;
+  started_at: string;
+  finished_at: string | null;
+  status: string;
+  counts: RunCounts;
+  undo_of: number | null;
+}
+
+const RUN_COLUMNS = [
+  'id', 'kind', 'script_path', 'script_sha256', 'selection', 'params', 'os_user', 'host', 'pid',
+  'started_at', 'finished_at', 'status', 'counts', 'undo_of',
+] as const;
+
+type RunRow = Omit<RunInfo, 'selection' | 'params' | 'counts'> & { selection: string; params: string; counts: string };
+
+function decode(row: RunRow): RunInfo {
+  return {
+    ...row,
+    selection: JSON.parse(row.selection) as Record<string, unknown>,
+    params: JSON.parse(row.params) as Record<string, string>,
+    counts: JSON.parse(row.counts) as RunCounts,
+  };
+}
+
+/** Runs, newest first. */
+export async function listRuns(store: StoreDriver, limit = 50): Promise<RunInfo[]> {
+  const rows = await store.db
+    .selectFrom('runs')
+    .select(RUN_COLUMNS)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map(decode);
+}
+
+/** One run, or a UsageError naming the id. */
+export async function getRun(store: StoreDriver, runId: number): Promise<RunInfo & { script_text: string }> {
+  const row = await store.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+  if (!row) throw new UsageError(`no run with id ${runId} (see \`usrun runs list\`)`);
+  return { ...decode(row), script_text: row.script_text };
+}
+
+/** The items of a run with their changes, in run order; optionally only one status. */
+export async function runItems(store: StoreDriver, runId: number, status?: string): Promise<ItemResult[]> {
+  let query = store.db.selectFrom('run_items').selectAll().where('run_id', '=', runId).orderBy('seq');
+  if (status !== undefined) query = query.where('status', '=', status);
+  const items = await query.execute();
+  const changes = await store.db
+    .selectFrom('run_changes')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .orderBy('seq')
+    .orderBy('n')
+    .execute();
+  const bySeq = new Map<number, Change[]>();
+  for (const c of changes) {
+    const list = bySeq.get(c.seq) ?? [];
+    list.push({
+      kind: c.kind,
+      target: c.target,
+      before: c.before === null ? null : JSON.parse(c.before),
+      after: c.after === null ? null : JSON.parse(c.after),
+    } as Change);
+    bySeq.set(c.seq, list);
+  }
+  return items.map((i) => {
+    const row = i.row_json === null ? null : (JSON.parse(i.row_json) as { line: number | null; values: Record<string, string> });
+    return {
+      seq: i.seq,
+      user_id: i.user_id,
+      username: i.username,
+      row: row?.values ?? null,
+      line: row?.line ?? null,
+      status: i.status as ItemResult['status'],
+      changes: bySeq.get(i.seq) ?? [],
+      logs: i.logs === null ? [] : (JSON.parse(i.logs) as string[]),
+      error: i.error === null ? null : (JSON.parse(i.error) as ItemResult['error']),
+    };
+  });
+}
+
+/** True when the process that ran `run` is gone (a run killed outright stays `running`). */
+export function isOrphaned(run: Pick<RunInfo, 'status' | 'pid' | 'host'>, host: string): boolean {
+  if (run.status !== 'running') return false;
+  if (run.pid === null || run.host !== host) return run.pid === null;
+  try {
+    process.kill(run.pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
