@@ -1,0 +1,306 @@
+import { UsageError } from '../errors.js';
+import type { CsvTable } from '../select/read-csv.js';
+import type { SqlStatement, SqlValue, StoreDriver } from './driver.js';
+import { findUserField, USER_FIELDS, type UserField } from './user-fields.js';
+
+/** What an import did (or, with `dryRun`, would do). */
+export interface ImportResult {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface ImportUsersOptions {
+  /** Validate and count, write nothing. */
+  dryRun?: boolean | undefined;
+  /** The time written to `last_update` and default `date_joined`; defaults to the current time. */
+  now?: Date | undefined;
+}
+
+/** Read-only to scripts, but an import from another system may carry them. */
+const IMPORT_ONLY = new Set(['date_joined', 'first_login', 'last_login', 'organization_id']);
+
+/** Every user field an import may set: all but `obj_id`. */
+export const IMPORT_FIELDS: readonly UserField[] = USER_FIELDS.filter(
+  (f) => f.writable || IMPORT_ONLY.has(f.name),
+);
+
+const LOOKUP_CHUNK = 500;
+
+type ExistingUser = Record<string, SqlValue> & { obj_id: number; username: string };
+
+/** Users already in the store by exact username, and by username up to ASCII case. */
+interface Existing {
+  exact: Map<string, ExistingUser>;
+  byFolded: Map<string, ExistingUser>;
+}
+
+interface PlannedRow {
+  line: number;
+  username: string;
+  /** Parsed cells by field name, in the table's column order. */
+  values: Map<string, SqlValue>;
+}
+
+/**
+ * Upserts users by `username` from a CSV table whose columns are user fields (any case; all
+ * but `obj_id`). Cells are trimmed; an empty cell is NULL. Every cell is validated first and all
+ * problems are reported together as one `UsageError`, with nothing written; otherwise all
+ * inserts and updates go in one transaction.
+ *
+ * A username matches an existing user exactly; one that differs from an existing user's only
+ * in case is an error rather than a near-duplicate. New users get `is_active` true,
+ * `username_length` from the username and `date_joined` now when the file has no such column.
+ * `last_update` becomes now on every inserted or changed user, unless the row gives one.
+ */
+export async function importUsers(
+  store: StoreDriver,
+  table: CsvTable,
+  options: ImportUsersOptions = {},
+): Promise<ImportResult> {
+  const now = (options.now ?? new Date()).toISOString();
+  const fields = mapColumns(table);
+  const { planned, errors } = parseRows(table, fields);
+  const existing = await loadExisting(store, [...new Set(planned.map((row) => row.username))]);
+  errors.push(...caseClashes(table.file, planned, existing));
+  if (errors.length > 0) {
+    errors.sort((a, b) => lineOf(a) - lineOf(b));
+    const count = errors.length === 1 ? '1 error' : `${errors.length} errors`;
+    throw new UsageError(`${table.file}: ${count}, nothing was imported:\n${errors.join('\n')}`);
+  }
+
+  const fieldNames = [...fields.values()].map((f) => f.name);
+  const insertColumns = [...fieldNames];
+  const defaults: [string, (row: PlannedRow) => SqlValue][] = [
+    ['is_active', () => 1],
+    ['username_length', (row) => [...row.username].length],
+    ['date_joined', () => now],
+    ['last_update', () => now],
+  ];
+  const applied = defaults.filter(([name]) => !insertColumns.includes(name));
+  insertColumns.push(...applied.map(([name]) => name));
+  const insertSql = `INSERT INTO users (${insertColumns.join(', ')}) VALUES (${insertColumns.map(() => '?').join(', ')})`;
+  const updateColumns = fieldNames.filter((name) => name !== 'username' && name !== 'last_update');
+  const updateSql = `UPDATE users SET ${[...updateColumns, 'last_update'].map((c) => `${c} = ?`).join(', ')} WHERE obj_id = ?`;
+
+  const statements: SqlStatement[] = [];
+  const result: ImportResult = { inserted: 0, updated: 0, unchanged: 0 };
+  for (const row of planned) {
+    const user = existing.exact.get(row.username);
+    // An empty last_update cell means "stamp it now", not "clear it".
+    const lastUpdate = row.values.get('last_update') ?? null;
+    if (!user) {
+      const params = fieldNames.map((name) =>
+        name === 'last_update' ? (lastUpdate ?? now) : (row.values.get(name) ?? null),
+      );
+      params.push(...applied.map(([, value]) => value(row)));
+      statements.push({ sql: insertSql, params });
+      result.inserted++;
+      continue;
+    }
+    const changed =
+      updateColumns.some((name) => !sameValue(user[name] ?? null, row.values.get(name) ?? null)) ||
+      (lastUpdate !== null && lastUpdate !== user['last_update']);
+    if (!changed) {
+      result.unchanged++;
+      continue;
+    }
+    const params = updateColumns.map((name) => row.values.get(name) ?? null);
+    params.push(lastUpdate ?? now, user.obj_id);
+    statements.push({ sql: updateSql, params });
+    result.updated++;
+  }
+  if (!options.dryRun && statements.length > 0) await store.writeBatch(statements);
+  return result;
+}
+
+/** Every row's cells parsed and checked; rows with an error are left out of `planned`. */
+function parseRows(
+  table: CsvTable,
+  fields: Map<string, UserField>,
+): { planned: PlannedRow[]; errors: string[] } {
+  const planned: PlannedRow[] = [];
+  const errors: string[] = [];
+  const firstLine = new Map<string, number>();
+  for (const row of table.rows) {
+    const values = new Map<string, SqlValue>();
+    let rowOk = true;
+    for (const [column, field] of fields) {
+      const parsed = parseCell(field, row.values[column] ?? '');
+      if (typeof parsed === 'object' && parsed !== null) {
+        errors.push(`${table.file}:${row.line}: ${field.name}: ${parsed.error}`);
+        rowOk = false;
+      } else values.set(field.name, parsed);
+    }
+    const username = values.get('username');
+    if (typeof username !== 'string') continue;
+    const seen = firstLine.get(username);
+    if (seen !== undefined) {
+      errors.push(`${table.file}:${row.line}: username: ${JSON.stringify(username)} is also on line ${seen}`);
+      continue;
+    }
+    firstLine.set(username, row.line);
+    if (rowOk) planned.push({ line: row.line, username, values });
+  }
+  return { planned, errors };
+}
+
+/** New usernames that differ only in case from an existing user or another new row. */
+function caseClashes(file: string, planned: readonly PlannedRow[], existing: Existing): string[] {
+  const errors: string[] = [];
+  const newByFolded = new Map<string, PlannedRow>();
+  for (const row of planned) {
+    if (existing.exact.has(row.username)) continue;
+    const folded = asciiLower(row.username);
+    const user = existing.byFolded.get(folded);
+    const earlier = newByFolded.get(folded);
+    const clash = user
+      ? `user ${JSON.stringify(user.username)} (obj_id ${user.obj_id})`
+      : earlier && `${JSON.stringify(earlier.username)} on line ${earlier.line}`;
+    if (clash) {
+      errors.push(
+        `${file}:${row.line}: username: ${JSON.stringify(row.username)} differs only in case from ${clash}`,
+      );
+    } else newByFolded.set(folded, row);
+  }
+  return errors;
+}
+
+/** The line number in a `file:line: message` error, for sorting. */
+function lineOf(error: string): number {
+  return Number(/:(\d+): /.exec(error)?.[1] ?? 0);
+}
+
+/** Header column → user field; unknown columns and `obj_id` are usage errors. */
+function mapColumns(table: CsvTable): Map<string, UserField> {
+  const fields = new Map<string, UserField>();
+  const unknown: string[] = [];
+  for (const column of table.columns) {
+    const field = findUserField(column);
+    if (field?.name === 'obj_id') {
+      throw new UsageError(
+        `${table.file}: column ${column}: obj_id is assigned by the database; users are imported by username, remove the column`,
+      );
+    }
+    if (field && IMPORT_FIELDS.includes(field)) fields.set(column, field);
+    else unknown.push(column);
+  }
+  if (unknown.length > 0) {
+    const which = unknown.map((c) => JSON.stringify(c)).join(', ');
+    throw new UsageError(
+      `${table.file}: unknown column${unknown.length === 1 ? '' : 's'} ${which}; ` +
+        `users import accepts ${IMPORT_FIELDS.map((f) => f.name).join(', ')}`,
+    );
+  }
+  if (![...fields.values()].some((f) => f.name === 'username')) {
+    throw new UsageError(
+      `${table.file}: no username column; users import matches and creates users by username`,
+    );
+  }
+  return fields;
+}
+
+/** Reads the users whose username equals a given one up to ASCII case, a chunk at a time. */
+async function loadExisting(store: StoreDriver, usernames: readonly string[]): Promise<Existing> {
+  const exact = new Map<string, ExistingUser>();
+  const byFolded = new Map<string, ExistingUser>();
+  const folded = [...new Set(usernames.map(asciiLower))];
+  for (let i = 0; i < folded.length; i += LOOKUP_CHUNK) {
+    const chunk = folded.slice(i, i + LOOKUP_CHUNK);
+    const users = await store.query<ExistingUser>(
+      `SELECT * FROM users WHERE lower(username) IN (${chunk.map(() => '?').join(', ')}) ORDER BY obj_id`,
+      chunk,
+    );
+    for (const user of users) {
+      exact.set(user.username, user);
+      const key = asciiLower(user.username);
+      if (!byFolded.has(key)) byFolded.set(key, user);
+    }
+  }
+  return { exact, byFolded };
+}
+
+/** What SQLite's `lower()` does: ASCII letters only. */
+function asciiLower(s: string): string {
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+function sameValue(stored: SqlValue, next: SqlValue): boolean {
+  if (typeof stored === 'boolean') stored = stored ? 1 : 0;
+  return stored === next;
+}
+
+/** A cell as the value to store, or why it cannot be. */
+function parseCell(field: UserField, cell: string): SqlValue | { error: string } {
+  const value = cell.trim();
+  if (value === '') {
+    if (field.nullable) return null;
+    return { error: field.type === 'boolean' ? 'empty; use true or false' : 'required' };
+  }
+  switch (field.type) {
+    case 'string': {
+      const length = [...value].length;
+      if (field.maxLength !== undefined && length > field.maxLength) {
+        return { error: `longer than ${field.maxLength} characters (${length})` };
+      }
+      return value;
+    }
+    case 'integer': {
+      const n = /^[+-]?\d+$/.test(value) ? Number(value) : NaN;
+      return Number.isSafeInteger(n) ? n : { error: `not a whole number: ${JSON.stringify(value)}` };
+    }
+    case 'boolean': {
+      const lower = value.toLowerCase();
+      if (lower === 'true' || lower === 'yes' || lower === '1') return 1;
+      if (lower === 'false' || lower === 'no' || lower === '0') return 0;
+      return { error: `not a boolean: ${JSON.stringify(value)} (use true/false, yes/no or 1/0)` };
+    }
+    case 'timestamp': {
+      const iso = parseTimestamp(value);
+      return (
+        iso ?? {
+          error: `not a date: ${JSON.stringify(value)} (use YYYY-MM-DD or ISO-8601 like 2026-01-31T12:00:00Z)`,
+        }
+      );
+    }
+  }
+}
+
+const TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+
+/**
+ * `YYYY-MM-DD` (midnight UTC) or ISO-8601 date-time with `T` or a space; without a zone the
+ * time is UTC, the zone everything is stored in. Impossible dates (Feb 30) are rejected.
+ */
+function parseTimestamp(text: string): string | null {
+  const m = TIMESTAMP.exec(text);
+  if (!m) return null;
+  const [year, month, day, hour = 0, minute = 0, second = 0] = m
+    .slice(1, 7)
+    .map((x) => (x === undefined ? undefined : Number(x)));
+  if (year === undefined || month === undefined || day === undefined) return null;
+  const ms = Number(((m[7] ?? '') + '000').slice(0, 3));
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  const check = new Date(utc);
+  if (
+    check.getUTCFullYear() !== year ||
+    check.getUTCMonth() !== month - 1 ||
+    check.getUTCDate() !== day ||
+    check.getUTCHours() !== hour ||
+    check.getUTCMinutes() !== minute ||
+    check.getUTCSeconds() !== second
+  ) {
+    return null;
+  }
+  const zone = m[8]?.toUpperCase();
+  let offsetMinutes = 0;
+  if (zone && zone !== 'Z') {
+    const digits = zone.slice(1).replace(':', '');
+    const hours = Number(digits.slice(0, 2));
+    const minutes = Number(digits.slice(2) || '0');
+    if (hours > 23 || minutes > 59) return null;
+    offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (hours * 60 + minutes);
+  }
+  return new Date(utc - offsetMinutes * 60_000).toISOString();
+}
