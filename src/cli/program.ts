@@ -5,7 +5,6 @@ import { attrsPurgeCommand } from './commands/attrs.js';
 import { filtersListCommand, filtersRmCommand, filtersSaveCommand } from './commands/filters.js';
 import { initCommand } from './commands/init.js';
 import { profilesAddCommand, profilesListCommand } from './commands/profiles.js';
-import { runCommand } from './commands/run.js';
 import { runsListCommand, runsShowCommand, runsUndoCommand } from './commands/runs.js';
 import { usersImportCommand, usersListCommand, usersShowCommand } from './commands/users.js';
 import type { Io } from './io.js';
@@ -123,7 +122,11 @@ The script sees: user (alias obj), row (CSV row or null), params, console, skip(
 Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad usage or input
 (nothing written), 3 interrupted (resumable).`,
     )
-    .action(async (script, opts) => exitWith((await runCommand(script, opts, io)).exitCode));
+    .action(async (script, opts) => {
+      // Loaded on demand: only `run` needs the sandbox (isolated-vm); other commands start faster.
+      const { runCommand } = await import('./commands/run.js');
+      exitWith((await runCommand(script, opts, io)).exitCode);
+    });
 
   const runs = program.command('runs').description('the journal: list, inspect and undo runs');
   withDb(runs.command('list'))

@@ -29,8 +29,10 @@ const migrations: Record<string, Migration> = {
         .addColumn('description', 'text')
         .addCheckConstraint('users_username_not_empty', sql`length(username) > 0`)
         .execute();
-      await db.schema.createIndex('users_email_idx').on('users').column('email').execute();
-      await db.schema.createIndex('users_external_id_idx').on('users').column('external_id').execute();
+      // Filters and CSV matching compare text case-insensitively: index lower(...).
+      for (const column of ['username', 'email', 'external_id'] as const) {
+        await db.schema.createIndex(`users_lower_${column}_idx`).on('users').expression(sql`lower(${sql.ref(column)})`).execute();
+      }
       await db.schema.createIndex('users_last_login_idx').on('users').column('last_login').execute();
 
       await db.schema

@@ -29,11 +29,14 @@ export function openSqlite(path: string, options: { create: boolean }): StoreDri
   let raw: BetterSqlite3.Database;
   try {
     raw = new BetterSqlite3(path, { fileMustExist: !options.create && path !== ':memory:' });
-    raw.pragma('journal_mode = WAL');
+    // WAL is a property of the file: set it when init creates the database, never on a file
+    // that another command merely opens (it might not be ours).
+    if (options.create) raw.pragma('journal_mode = WAL');
     raw.pragma('busy_timeout = 5000');
     raw.pragma('foreign_keys = ON');
     // WAL + NORMAL never corrupts the file; a power cut may lose the last commits only.
     raw.pragma('synchronous = NORMAL');
+    raw.pragma('cache_size = -65536');
   } catch (error) {
     throw new UsageError(`cannot open ${path} as a SQLite database: ${(error as Error).message}`);
   }
@@ -59,19 +62,18 @@ export function openSqlite(path: string, options: { create: boolean }): StoreDri
     location: path,
     db,
     capabilities,
-    query: <T>(sql: string, params: readonly SqlValue[] = []) =>
-      Promise.resolve(prepare(sql).all(...params.map(encode)) as T[]),
-    writeBatch: (batch, options) => {
+    // async: a failing prepare or run must reject, not throw synchronously.
+    query: async <T>(sql: string, params: readonly SqlValue[] = []) => prepare(sql).all(...params.map(encode)) as T[],
+    writeBatch: async (batch, options) => {
       if (!options?.rollback) {
         write(batch);
-        return Promise.resolve();
+        return;
       }
       try {
         rehearse(batch);
       } catch (error) {
         if (error !== ROLLBACK) throw error;
       }
-      return Promise.resolve();
     },
     close: async () => {
       await db.destroy();
