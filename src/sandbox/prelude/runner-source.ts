@@ -1,0 +1,203 @@
+/**
+ * Prelude fragment: the run configuration, the globals the script sees, and the batch loop the
+ * child drives (`init`, then per batch `load` and `run`, with `progress` / `collect` after a
+ * timeout). The loop records how far it got in closure state, so after isolated-vm cuts a call
+ * short the child can ask where it stopped and resume there.
+ */
+export const RUNNER_SOURCE = String.raw`
+let FILENAME = 'script.js';
+let TIMEOUT_MS = 0;
+let MAX_LOG_LINES = 100;
+const FIELD = { __proto__: null };
+const FIELD_LIST = list();
+const USER_KEYS = list();
+const PROFILE_BY_ID = { __proto__: null };
+const PROFILE_BY_SHORT_NAME = { __proto__: null };
+let PARAMS = null;
+
+let scriptFn = null;
+let jobs = null;
+let jobCount = 0;
+let next = 0;
+let results = null;
+let cur = null;
+let curUser;
+let curRow = null;
+
+const SKIP = freeze({ name: 'skip', message: 'skip() ends the script for this user' });
+
+// Names a context starts with that scripts must not have: host hooks, timers, threads, wasm.
+const REMOVED_GLOBALS = [
+  'console',
+  'WebAssembly',
+  'SharedArrayBuffer',
+  'Atomics',
+  'FinalizationRegistry',
+  'setTimeout',
+  'setInterval',
+  'setImmediate',
+  'clearTimeout',
+  'clearInterval',
+  'clearImmediate',
+  'queueMicrotask',
+];
+
+function skip(reason) {
+  const st = cur;
+  if (st === null || st.closed) throw typeError('skip() can only be called while a user is being run');
+  if (st.skipped === undefined) st.skipped = truncate(reason === undefined ? '' : formatValue(reason), MAX_TEXT);
+  throw SKIP;
+}
+
+// The CSV row as a fresh ordinary object, so a script that changes it cannot affect a re-run.
+function copyRow(row) {
+  if (row === null || typeof row !== 'object') return null;
+  const r = { __proto__: null };
+  for (const k in row) if (hasOwn(row, k)) r[k] = row[k];
+  setPrototypeOf(r, ObjectPrototype);
+  return r;
+}
+
+// Undoes what an earlier user may have done to stack traces, which error locations depend on.
+function resetErrorHooks() {
+  try {
+    defineProperty(ErrorCtor, 'stackTraceLimit', { __proto__: null, value: 10, writable: true, enumerable: true, configurable: true });
+    reflectDeleteProperty(ErrorCtor, 'prepareStackTrace');
+  } catch (_) {
+    // Made non-configurable by a script: locations may be missing, outcomes are unaffected.
+  }
+}
+
+function installGlobals() {
+  for (let i = 0; i < REMOVED_GLOBALS.length; i++) reflectDeleteProperty(G, REMOVED_GLOBALS[i]);
+  const getters = {
+    __proto__: null,
+    user() {
+      return curUser;
+    },
+    row() {
+      return curRow;
+    },
+  };
+  freeze(getters.user);
+  freeze(getters.row);
+  const fixed = { __proto__: null, enumerable: false, configurable: false };
+  defineProperty(G, 'user', { __proto__: fixed, get: getters.user });
+  defineProperty(G, 'obj', { __proto__: fixed, get: getters.user });
+  defineProperty(G, 'row', { __proto__: fixed, get: getters.row });
+  defineProperty(G, 'params', { __proto__: fixed, value: PARAMS, writable: false });
+  defineProperty(G, 'console', { __proto__: fixed, value: CONSOLE, writable: false });
+  defineProperty(G, 'skip', { __proto__: fixed, value: freeze(skip), writable: false });
+}
+
+function init(configJson) {
+  const c = jsonParse(configJson);
+  FILENAME = own(c, 'filename');
+  TIMEOUT_MS = own(c, 'timeoutMs');
+  MAX_LOG_LINES = own(c, 'maxLogLines');
+  const fields = own(c, 'fields');
+  for (let i = 0; i < fields.length; i++) {
+    const f = fieldSpec(fields[i]);
+    FIELD[f.name] = f;
+    push(FIELD_LIST, f);
+    push(USER_KEYS, f.name);
+  }
+  for (const k in READERS) push(USER_KEYS, k);
+  for (const k in METHODS) push(USER_KEYS, k);
+  freeze(USER_KEYS);
+  const profiles = own(c, 'profiles');
+  for (let i = 0; i < profiles.length; i++) {
+    const p = profiles[i];
+    const entry = freeze({ __proto__: null, id: own(p, 'id'), short_name: own(p, 'short_name'), name: own(p, 'name') });
+    PROFILE_BY_ID['' + entry.id] = entry;
+    PROFILE_BY_SHORT_NAME[entry.short_name] = entry;
+  }
+  const params = copyRow(own(c, 'params'));
+  PARAMS = freeze(params === null ? {} : params);
+  installGlobals();
+  return freeze({ __proto__: null, check: check, setScript: setScript, load: load, run: run, progress: progress, collect: collect });
+}
+
+// The message of the SyntaxError the Function constructor raises for a body that only compiled
+// because it closed the wrapping function early ("}); …; (function () {"), or null.
+function check(source) {
+  try {
+    new FunctionCtor(source);
+    return null;
+  } catch (e) {
+    return describeThrown(e).message;
+  }
+}
+
+function setScript(fn) {
+  scriptFn = fn;
+}
+
+function runOne(job, index) {
+  const st = newUserState(job, index);
+  cur = st;
+  curUser = st.proxy;
+  curRow = copyRow(own(job, 'row'));
+  resetErrorHooks();
+  let threw = false;
+  let thrown;
+  try {
+    scriptFn();
+  } catch (e) {
+    threw = true;
+    thrown = e;
+  }
+  st.closed = true;
+  if (st.skipped !== undefined) return skippedOutcome(st);
+  if (threw) {
+    const d = describeThrown(thrown);
+    return failedOutcome(st.seq, logsJson(st), d.message, d.location);
+  }
+  return doneOutcome(st);
+}
+
+function load(json) {
+  if (cur !== null) cur.closed = true;
+  cur = null;
+  jobs = jsonParse(json);
+  jobCount = jobs.length;
+  next = 0;
+  results = list();
+  return jobCount;
+}
+
+function timedOutOutcome(index) {
+  const st = cur !== null && cur.index === index ? cur : null;
+  return failedOutcome(own(jobs[index], 'seq'), st === null ? '[]' : logsJson(st), 'script timed out after ' + TIMEOUT_MS + ' ms', undefined);
+}
+
+// Runs jobs from 'from' on; 'failed' (or -1) is the job a timeout cut off while it had a whole
+// call to itself, recorded as timed out instead of being run again.
+function run(from, failed) {
+  if (failed >= 0 && failed < jobCount && results[failed] === undefined) results[failed] = timedOutOutcome(failed);
+  if (cur !== null) cur.closed = true;
+  for (let i = from; i < jobCount; i++) {
+    next = i;
+    results[i] = runOne(jobs[i], i);
+    next = i + 1;
+  }
+  next = jobCount;
+  return collect();
+}
+
+// The index of the job running (or about to run); jobCount once the loop is done.
+function progress() {
+  return next;
+}
+
+function collect() {
+  let s = '[';
+  for (let i = 0; i < jobCount; i++) {
+    const r = results[i];
+    s +=
+      (i === 0 ? '' : ',') +
+      (r !== undefined ? r : failedOutcome(own(jobs[i], 'seq'), '[]', 'the sandbox lost the outcome of this user', undefined));
+  }
+  return s + ']';
+}
+`;
