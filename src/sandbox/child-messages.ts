@@ -2,7 +2,10 @@ import type { BatchFailureReason } from './batch-failure.js';
 import type { SandboxSetup } from './protocol.js';
 
 /** Host → sandbox process. One batch at a time: the next is sent after the reply to the last. */
-export type HostMessage = { type: 'setup'; setup: SandboxSetup } | { type: 'batch'; id: number; json: string };
+export type HostMessage =
+  | { type: 'setup'; setup: SandboxSetup }
+  /** `lines`: one job per line (see encodeJobs). */
+  | { type: 'batch'; id: number; lines: string; count: number };
 
 /** Sandbox process → host. */
 export type ChildMessage =

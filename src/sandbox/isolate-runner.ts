@@ -21,7 +21,6 @@ export class IsolateRunner {
   private constructor(
     private readonly isolate: ivm.Isolate,
     private readonly timeoutMs: number,
-    private readonly load: Fn,
     private readonly run: Fn,
     private readonly progress: Fn,
     private readonly collect: Fn,
@@ -87,7 +86,6 @@ export class IsolateRunner {
       const runner = new IsolateRunner(
         isolate,
         setup.timeoutMs,
-        await get('load'),
         await get('run'),
         await get('progress'),
         await get('collect'),
@@ -113,22 +111,22 @@ export class IsolateRunner {
   }
 
   /**
-   * Runs a batch (`SandboxJob[]` as JSON) and returns its `SandboxOutcome[]` as JSON. Each call
+   * Runs a batch (one job per line (see encodeJobs)) and returns its `SandboxOutcome[]` as JSON. Each call
    * into the isolate gets the per-user timeout and is announced first, so the host can watch it.
    * A call that times out is resumed at the job it stopped in, which is failed only if it had the
    * whole call to itself. Throws `BatchFailure` when no outcome can be trusted.
    */
-  async runBatch(json: string, announce: (ms: number) => void): Promise<string> {
-    const count = await this.call(this.load, [json], CONTROL_TIMEOUT_MS, announce);
-    if (typeof count !== 'number') throw this.fail('error', 'the batch did not load');
+  async runBatch(lines: string, count: number, announce: (ms: number) => void): Promise<string> {
+    let batch: string | null = lines;
     let from = 0;
     let failed = -1;
     for (;;) {
       try {
-        return this.text(await this.call(this.run, [from, failed], this.timeoutMs, announce));
+        return this.text(await this.call(this.run, [batch, from, failed], this.timeoutMs, announce));
       } catch (e) {
         if (!this.isTimeout(e)) throw this.failure(e);
       }
+      batch = null;
       const reached = await this.call(this.progress, [], CONTROL_TIMEOUT_MS, announce);
       if (typeof reached !== 'number' || !Number.isInteger(reached) || reached < from || reached > count) {
         throw this.fail('error', 'the sandbox lost track of the batch');

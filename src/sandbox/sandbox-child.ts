@@ -37,7 +37,7 @@ async function handle(message: HostMessage): Promise<void> {
     if (!setup) throw new BatchFailure('error', 'batch before setup');
     // The memory limit disposed the last isolate: start clean (globals set by scripts are gone).
     if (!runner || runner.disposed) runner = await IsolateRunner.create(setup);
-    const json = await runner.runBatch(message.json, (ms) => send({ type: 'busy', ms }));
+    const json = await runner.runBatch(message.lines, message.count, (ms) => send({ type: 'busy', ms }));
     send({ type: 'result', id, json });
   } catch (e) {
     const failure = e instanceof BatchFailure ? e : new BatchFailure('error', messageOf(e));

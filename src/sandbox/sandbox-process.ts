@@ -96,17 +96,17 @@ export class SandboxProcess {
   }
 
   /**
-   * Runs one batch (`SandboxJob[]` as JSON) and resolves with its `SandboxOutcome[]` as JSON.
-   * One batch at a time.
+   * Runs one batch (one job per line (see encodeJobs)) and resolves with its `SandboxOutcome[]` as
+   * JSON. One batch at a time.
    */
-  run(json: string): Promise<string> {
+  run(lines: string, count: number): Promise<string> {
     if (this.pending) return Promise.reject(new Error('SandboxProcess.run: a batch is already running'));
     if (this.exited) return Promise.reject(new BatchFailure('died', this.describeDeath()));
     const id = this.nextId++;
     return new Promise<string>((resolve, reject) => {
       this.pending = { id, resolve, reject };
       this.arm(STARTUP_MS);
-      this.post({ type: 'batch', id, json });
+      this.post({ type: 'batch', id, lines, count });
     });
   }
 

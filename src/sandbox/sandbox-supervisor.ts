@@ -1,10 +1,10 @@
 import { InternalError } from '../errors.js';
 import { BatchFailure } from './batch-failure.js';
+import { decodeOutcomes } from './decode-outcomes.js';
+import { encodeJobs } from './encode-jobs.js';
 import type { SandboxJob, SandboxOutcome, SandboxSetup } from './protocol.js';
 import { SandboxProcess } from './sandbox-process.js';
 import type { Sandbox } from './using-sandbox.js';
-
-const STATUSES = new Set(['done', 'skipped', 'failed']);
 
 /**
  * The `Sandbox` of a run: queues batches, sends them to the sandbox process one at a time, and
@@ -25,12 +25,19 @@ export class SandboxSupervisor implements Sandbox {
     return supervisor;
   }
 
-  runBatch(jobs: SandboxJob[]): Promise<SandboxOutcome[]> {
-    // Serialized now, while an earlier batch may still be running in the sandbox.
-    const json = JSON.stringify(jobs);
-    const result = this.queue.then(() => this.runJobs(jobs, json));
-    this.queue = result.catch(() => undefined);
-    return result;
+  async runBatch(jobs: SandboxJob[]): Promise<SandboxOutcome[]> {
+    if (jobs.length === 0) return [];
+    // Encoded now, while an earlier batch may still be running in the sandbox; decoded after the
+    // process has been handed the next batch.
+    const lines = encodeJobs(jobs);
+    const answer = await this.enqueue(() => this.exchange(jobs, lines));
+    if (typeof answer !== 'string') return answer;
+    try {
+      return decodeOutcomes(answer, jobs);
+    } catch (e) {
+      if (!(e instanceof BatchFailure)) throw e;
+      return this.enqueue(() => this.runSingly(jobs, e));
+    }
   }
 
   /** Kills the sandbox process; later batches reject. */
@@ -39,19 +46,40 @@ export class SandboxSupervisor implements Sandbox {
     this.proc?.kill();
   }
 
-  private async runJobs(jobs: SandboxJob[], json: string): Promise<SandboxOutcome[]> {
-    if (jobs.length === 0) return [];
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** The batch's outcomes as the sandbox's JSON text or, when it failed as a whole, as outcomes. */
+  private async exchange(jobs: SandboxJob[], lines: string): Promise<string | SandboxOutcome[]> {
     try {
       const proc = await this.process();
-      return parseOutcomes(await proc.run(json), jobs);
+      return await proc.run(lines, jobs.length);
     } catch (e) {
       if (!(e instanceof BatchFailure) || this.closed) throw e;
-      const [only] = jobs;
-      if (jobs.length === 1 && only) return [{ seq: only.seq, status: 'failed', message: this.messageFor(e), logs: [] }];
-      const outcomes: SandboxOutcome[] = [];
-      for (const job of jobs) outcomes.push(...(await this.runJobs([job], JSON.stringify([job]))));
-      return outcomes;
+      return this.runSingly(jobs, e);
     }
+  }
+
+  private async runSingly(jobs: SandboxJob[], failure: BatchFailure): Promise<SandboxOutcome[]> {
+    const [only] = jobs;
+    if (jobs.length === 1 && only) return [{ seq: only.seq, status: 'failed', message: this.messageFor(failure), logs: [] }];
+    const outcomes: SandboxOutcome[] = [];
+    for (const job of jobs) {
+      const answer = await this.exchange([job], encodeJobs([job]));
+      if (typeof answer !== 'string') outcomes.push(...answer);
+      else {
+        try {
+          outcomes.push(...decodeOutcomes(answer, [job]));
+        } catch (e) {
+          if (!(e instanceof BatchFailure)) throw e;
+          outcomes.push(...(await this.runSingly([job], e)));
+        }
+      }
+    }
+    return outcomes;
   }
 
   private async process(): Promise<SandboxProcess> {
@@ -72,23 +100,4 @@ export class SandboxSupervisor implements Sandbox {
         return `sandbox error: ${failure.message}`;
     }
   }
-}
-
-/** The batch's outcomes, checked to be one per job in order; anything else is a failed batch. */
-function parseOutcomes(json: string, jobs: SandboxJob[]): SandboxOutcome[] {
-  let outcomes: unknown;
-  try {
-    outcomes = JSON.parse(json);
-  } catch {
-    throw new BatchFailure('error', 'the sandbox returned malformed outcomes');
-  }
-  const ok =
-    Array.isArray(outcomes) &&
-    outcomes.length === jobs.length &&
-    outcomes.every(
-      (o: Partial<SandboxOutcome> | null, i) =>
-        typeof o === 'object' && o !== null && o.seq === jobs[i]?.seq && STATUSES.has(o.status ?? '') && Array.isArray(o.logs),
-    );
-  if (!ok) throw new BatchFailure('error', 'the sandbox returned outcomes that do not match the batch');
-  return outcomes as SandboxOutcome[];
 }

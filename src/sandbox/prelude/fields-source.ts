@@ -4,24 +4,28 @@
  * Uses `FIELD` / `FIELD_LIST` from the runner fragment.
  */
 export const FIELDS_SOURCE = String.raw`
-function fieldSpec(raw) {
-  const maxLength = own(raw, 'maxLength');
-  return freeze({
-    __proto__: null,
-    name: own(raw, 'name'),
-    type: own(raw, 'type'),
-    writable: own(raw, 'writable') === true,
-    nullable: own(raw, 'nullable') === true,
-    maxLength: typeof maxLength === 'number' ? maxLength : undefined,
-  });
+class FieldSpec {
+  constructor(raw, index) {
+    const maxLength = own(raw, 'maxLength');
+    this.name = own(raw, 'name');
+    this.type = own(raw, 'type');
+    this.writable = own(raw, 'writable') === true;
+    this.nullable = own(raw, 'nullable') === true;
+    this.maxLength = typeof maxLength === 'number' ? maxLength : undefined;
+    this.index = index;
+  }
 }
+record(FieldSpec);
+
+// Marks a field the script has not assigned in st.values.
+const UNSET = freeze({ __proto__: null });
 
 function assertOpen(st, what) {
   if (st.closed) throw typeError(what + ': the script run of this user has ended');
 }
 
 function snapshotField(st, f) {
-  const v = own(st.snapFields, f.name);
+  const v = at(st.snapFields, f.index);
   if (v === undefined || v === null) return null;
   if (f.type === 'timestamp') {
     const ms = typeof v === 'string' ? parseIso(v) : NaN;
@@ -31,8 +35,8 @@ function snapshotField(st, f) {
 }
 
 function currentField(st, f) {
-  const a = st.assigned;
-  return a !== null && f.name in a ? a[f.name] : snapshotField(st, f);
+  const v = st.values === null ? UNSET : st.values[f.index];
+  return v === UNSET ? snapshotField(st, f) : v;
 }
 
 function readField(st, f) {
@@ -88,8 +92,12 @@ function writeField(st, f, value) {
   if (!f.writable) throw typeError('user.' + f.name + ' is read-only');
   assertOpen(st, 'user.' + f.name);
   const v = normalizeField(f, value);
-  if (st.assigned === null) st.assigned = { __proto__: null };
-  st.assigned[f.name] = v;
+  if (st.values === null) {
+    const values = new List();
+    for (let i = 0; i < FIELD_LIST.length; i++) push(values, UNSET);
+    st.values = values;
+  }
+  st.values[f.index] = v;
 }
 
 function fieldJson(f, v) {
@@ -100,15 +108,17 @@ function fieldJson(f, v) {
   return '' + v;
 }
 
-// '"name":value,…' for the assigned fields whose value differs from the snapshot.
+// 'index,value,…' (USER_FIELDS order) for the assigned fields whose value differs from the
+// snapshot, or ''.
 function fieldsJson(st) {
-  const a = st.assigned;
-  if (a === null) return '';
+  const values = st.values;
+  if (values === null) return '';
   let s = '';
   for (let i = 0; i < FIELD_LIST.length; i++) {
     const f = FIELD_LIST[i];
-    if (!(f.name in a) || a[f.name] === snapshotField(st, f)) continue;
-    s += (s === '' ? '' : ',') + quote(f.name) + ':' + fieldJson(f, a[f.name]);
+    const v = values[i];
+    if (v === UNSET || v === snapshotField(st, f)) continue;
+    s += (s === '' ? '' : ',') + i + ',' + fieldJson(f, v);
   }
   return s;
 }

@@ -1,8 +1,9 @@
 /**
  * Prelude fragment: the intrinsics the bookkeeping uses, captured when the prelude is evaluated,
- * before any script code has run. Later code never looks anything up on a prototype or a global
- * the script can replace: methods are uncurried (`call.bind`), working lists and maps have a null
- * prototype, and results handed to the script get their prototype only once they are complete.
+ * before any script code has run. Later code never looks anything up where a script can plant
+ * something: methods are uncurried (`call.bind`), and the bookkeeping's own objects and lists
+ * have prototypes whose own prototype is null, so a missing property or an index store never
+ * reaches Object.prototype or Array.prototype.
  */
 export const INTRINSICS_SOURCE = String.raw`
 const G = globalThis;
@@ -11,6 +12,7 @@ const ObjectPrototype = Object.prototype;
 const ArrayPrototype = Array.prototype;
 const objectCreate = Object.create;
 const defineProperty = Object.defineProperty;
+const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const freeze = Object.freeze;
 const hasOwn = Object.hasOwn;
 const setPrototypeOf = Object.setPrototypeOf;
@@ -35,18 +37,21 @@ const FunctionCtor = Function;
 const reflectGet = Reflect.get;
 const reflectHas = Reflect.has;
 const reflectDeleteProperty = Reflect.deleteProperty;
-const weakMapGet = uncurry(WeakMap.prototype.get);
-const weakMapSet = uncurry(WeakMap.prototype.set);
 
-// The user objects and user.attr objects handed out, mapped to their per-user state.
-const owners = new WeakMap();
+// Makes a class's instances safe records: their prototype chain ends right after the class's
+// prototype. Those prototypes are not frozen (V8 would take slow paths); no script reaches them.
+function record(C) {
+  setPrototypeOf(C.prototype, null);
+  return C;
+}
 
 // A list immune to index setters or methods planted on Array.prototype.
-function list() {
-  const a = [];
-  setPrototypeOf(a, null);
-  return a;
+class List extends Array {
+  constructor() {
+    super();
+  }
 }
+record(List);
 
 function push(a, v) {
   a[a.length] = v;
@@ -58,7 +63,13 @@ function own(o, k) {
   return o !== null && typeof o === 'object' && hasOwn(o, k) ? o[k] : undefined;
 }
 
-// Gives a freshly built list the ordinary array prototype, to hand it to the script.
+// Element i of an array decoded from the host's JSON (dense, so every index below length is
+// its own); undefined past the end instead of a lookup on Array.prototype.
+function at(a, i) {
+  return isArray(a) && i < a.length ? a[i] : undefined;
+}
+
+// Gives a freshly built List the ordinary array prototype, to hand it to the script.
 function toScriptArray(a) {
   setPrototypeOf(a, ArrayPrototype);
   return a;

@@ -1,35 +1,37 @@
 /**
- * Prelude fragment: a user's `SandboxOutcome` (src/sandbox/protocol.ts) as JSON text, written by
- * hand from the bookkeeping's primitives so nothing the script planted (toJSON, a replaced
- * JSON.stringify, Array.prototype setters) can shape it.
+ * Prelude fragment: a user's outcome as JSON text, written by hand from the bookkeeping's
+ * primitives so nothing the script planted (toJSON, a replaced JSON.stringify, Array.prototype
+ * setters) can shape it. The form is positional and compact, because the batch's outcomes stay
+ * in the isolate's heap until the batch ends; `src/sandbox/decode-outcomes.ts` reads it:
+ *   done    [seq, 0, logs, fields, profiles, attributes, check_attributes, attrs]
+ *           (each change list flat, or 0 when unchanged)
+ *   skipped [seq, 1, logs, reason?]
+ *   failed  [seq, 2, logs, message, location?]
  */
 export const OUTCOME_SOURCE = String.raw`
-function outcomeHead(seq, status, logs) {
-  return '{"seq":' + numberJson(seq) + ',"status":"' + status + '","logs":' + logs;
+function flatOrZero(s, changed) {
+  return changed ? '[' + s + ']' : '0';
 }
 
 function doneOutcome(st) {
-  let s = outcomeHead(st.seq, 'done', logsJson(st));
   const fields = fieldsJson(st);
-  if (fields !== '') s += ',"fields":{' + fields + '}';
-  if (st.profilesDirty && profilesChanged(st)) s += ',"profiles":' + profilesJson(st.profiles);
-  if (st.replyDirty && radiusChanged(st, REPLY)) s += ',"attributes":' + radiusJson(st.reply);
-  if (st.checkDirty && radiusChanged(st, CHECK)) s += ',"check_attributes":' + radiusJson(st.check);
   const attrs = attrsJson(st);
-  if (attrs !== '') s += ',"attrs":{' + attrs + '}';
-  return s + '}';
+  return (
+    '[' + numberJson(st.seq) + ',0,' + logsJson(st) + ',' +
+    flatOrZero(fields, fields !== '') + ',' +
+    (st.profilesDirty && profilesChanged(st) ? '[' + profilesJson(st.profiles) + ']' : '0') + ',' +
+    (st.replyDirty && radiusChanged(st, REPLY) ? '[' + radiusJson(st.reply) + ']' : '0') + ',' +
+    (st.checkDirty && radiusChanged(st, CHECK) ? '[' + radiusJson(st.check) + ']' : '0') + ',' +
+    flatOrZero(attrs, attrs !== '') +
+    ']'
+  );
 }
 
 function skippedOutcome(st) {
-  return outcomeHead(st.seq, 'skipped', logsJson(st)) + (st.skipped === '' ? '' : ',"message":' + quote(st.skipped)) + '}';
+  return '[' + numberJson(st.seq) + ',1,' + logsJson(st) + (st.skipped === '' ? '' : ',' + quote(st.skipped)) + ']';
 }
 
 function failedOutcome(seq, logs, message, location) {
-  return (
-    outcomeHead(seq, 'failed', logs) +
-    ',"message":' + quote(message) +
-    (location === undefined ? '' : ',"location":' + quote(location)) +
-    '}'
-  );
+  return '[' + numberJson(seq) + ',2,' + logs + ',' + quote(message) + (location === undefined ? '' : ',' + quote(location)) + ']';
 }
 `;

@@ -4,18 +4,24 @@
  * the runner fragment) without a round trip.
  */
 export const PROFILES_SOURCE = String.raw`
-function profileEntry(id, shortName, name, priority) {
-  return { __proto__: null, id: id, short_name: shortName, name: name === undefined ? null : name, priority: priority };
+class ProfileEntry {
+  constructor(id, shortName, name, priority) {
+    this.id = id;
+    this.short_name = shortName;
+    this.name = name === undefined ? null : name;
+    this.priority = priority;
+  }
 }
+record(ProfileEntry);
 
 function profilesOf(st) {
   if (st.profiles === null) {
-    const l = list();
+    const l = new List();
     const s = st.snapProfiles;
     if (isArray(s)) {
       for (let i = 0; i < s.length; i++) {
         const p = s[i];
-        push(l, profileEntry(own(p, 'id'), own(p, 'short_name'), own(p, 'name'), own(p, 'priority')));
+        push(l, new ProfileEntry(at(p, 0), at(p, 1), at(p, 2), at(p, 3)));
       }
     }
     st.profiles = l;
@@ -60,7 +66,7 @@ function profileAdd(st, arg) {
     if (l[i].priority > max) max = l[i].priority;
   }
   st.profilesDirty = true;
-  push(l, profileEntry(p.id, p.short_name, p.name, max + 1));
+  push(l, new ProfileEntry(p.id, p.short_name, p.name, max + 1));
   return [true, 'profile ' + p.short_name + ' added'];
 }
 
@@ -68,7 +74,7 @@ function profileRemove(st, arg) {
   const p = resolveProfile('user.profile_remove', arg);
   if (typeof p === 'string') return [false, p];
   const l = profilesOf(st);
-  const kept = list();
+  const kept = new List();
   for (let i = 0; i < l.length; i++) if (l[i].id !== p.id) push(kept, l[i]);
   if (kept.length === l.length) return [false, 'user does not have profile ' + p.short_name];
   st.profilesDirty = true;
@@ -78,7 +84,7 @@ function profileRemove(st, arg) {
 
 function profilesView(st) {
   const l = profilesOf(st);
-  const r = list();
+  const r = new List();
   for (let i = 0; i < l.length; i++) {
     const p = l[i];
     push(r, { id: p.id, short_name: p.short_name, name: p.name, priority: p.priority });
@@ -92,16 +98,15 @@ function profilesChanged(st) {
   const n = isArray(s) ? s.length : 0;
   if (l.length !== n) return true;
   for (let i = 0; i < n; i++) {
-    if (l[i].id !== own(s[i], 'id') || l[i].priority !== own(s[i], 'priority')) return true;
+    if (l[i].id !== at(s[i], 0) || l[i].priority !== at(s[i], 3)) return true;
   }
   return false;
 }
 
+// 'id,priority,…' of the final memberships.
 function profilesJson(l) {
-  let s = '[';
-  for (let i = 0; i < l.length; i++) {
-    s += (i === 0 ? '' : ',') + '{"id":' + numberJson(l[i].id) + ',"priority":' + numberJson(l[i].priority) + '}';
-  }
-  return s + ']';
+  let s = '';
+  for (let i = 0; i < l.length; i++) s += (i === 0 ? '' : ',') + numberJson(l[i].id) + ',' + numberJson(l[i].priority);
+  return s;
 }
 `;

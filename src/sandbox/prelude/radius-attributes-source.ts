@@ -12,40 +12,43 @@ function opTable(ops) {
 
 const REPLY_OPS = ['=', ':=', '+='];
 const CHECK_OPS = ['=', ':=', '+=', '==', '!=', '>', '>=', '<', '<=', '=~', '!~', '=*', '!*'];
-const REPLY = freeze({
-  __proto__: null,
-  label: 'reply',
-  list: 'reply',
-  dirty: 'replyDirty',
-  snapshot: 'snapReply',
-  ops: opTable(REPLY_OPS),
-  opsText: '= := +=',
-  defaultOp: '=',
-});
-const CHECK = freeze({
-  __proto__: null,
-  label: 'check',
-  list: 'check',
-  dirty: 'checkDirty',
-  snapshot: 'snapCheck',
-  ops: opTable(CHECK_OPS),
-  opsText: '= := += == != > >= < <= =~ !~ =* !*',
-  defaultOp: '==',
-});
-
-function radiusEntry(id, attr, op, value) {
-  return { __proto__: null, id: id, attr: attr, op: op, value: value };
+class RadiusKind {
+  constructor(label, ops, defaultOp) {
+    this.label = label;
+    this.list = label === 'reply' ? 'reply' : 'check';
+    this.dirty = label === 'reply' ? 'replyDirty' : 'checkDirty';
+    this.snapshot = label === 'reply' ? 'snapReply' : 'snapCheck';
+    this.ops = opTable(ops);
+    let text = '';
+    for (let i = 0; i < ops.length; i++) text += (i === 0 ? '' : ' ') + ops[i];
+    this.opsText = text;
+    this.defaultOp = defaultOp;
+  }
 }
+record(RadiusKind);
+
+const REPLY = new RadiusKind('reply', REPLY_OPS, '=');
+const CHECK = new RadiusKind('check', CHECK_OPS, '==');
+
+class RadiusEntry {
+  constructor(id, attr, op, value) {
+    this.id = id;
+    this.attr = attr;
+    this.op = op;
+    this.value = value;
+  }
+}
+record(RadiusEntry);
 
 function radiusOf(st, kind) {
   if (st[kind.list] === null) {
-    const l = list();
+    const l = new List();
     const s = st[kind.snapshot];
     if (isArray(s)) {
       for (let i = 0; i < s.length; i++) {
         const r = s[i];
-        const id = own(r, 'id');
-        push(l, radiusEntry(id === undefined ? null : id, own(r, 'attr'), own(r, 'op'), own(r, 'value')));
+        const id = at(r, 0);
+        push(l, new RadiusEntry(id === undefined ? null : id, at(r, 1), at(r, 2), at(r, 3)));
       }
     }
     st[kind.list] = l;
@@ -97,7 +100,7 @@ function radiusArgs(kind, method, a, b, c, forAdd) {
   else if (typeof op !== 'string' || kind.ops[op] !== true) {
     throw typeError(method + ': operation must be one of ' + kind.opsText + ' (got ' + shown(op) + ')');
   }
-  return { __proto__: null, attr: attr, value: text, op: op };
+  return new RadiusEntry(null, attr, op, text);
 }
 
 function rowsText(n) {
@@ -118,9 +121,9 @@ function radiusAdd(kind, method, st, a, b, c) {
       else others++;
     }
     if (keep >= 0 && others === 0) return [false, desc + ' already present'];
-    const next = list();
+    const next = new List();
     for (let i = 0; i < l.length; i++) if (l[i].attr !== x.attr || i === keep) push(next, l[i]);
-    if (keep < 0) push(next, radiusEntry(null, x.attr, ':=', x.value));
+    if (keep < 0) push(next, new RadiusEntry(null, x.attr, ':=', x.value));
     setRadius(st, kind, next);
     return [true, desc + ' added' + (others > 0 ? ' (replaced ' + rowsText(others) + ')' : '')];
   }
@@ -142,18 +145,18 @@ function radiusAdd(kind, method, st, a, b, c) {
     if (first >= 0) {
       const old = l[first].value;
       if (old === x.value && dupes === 0) return [false, desc + ' already present'];
-      const next = list();
+      const next = new List();
       for (let i = 0; i < l.length; i++) {
-        if (i === first) push(next, radiusEntry(l[i].id, x.attr, x.op, x.value));
+        if (i === first) push(next, new RadiusEntry(l[i].id, x.attr, x.op, x.value));
         else if (l[i].attr !== x.attr || l[i].op !== x.op) push(next, l[i]);
       }
       setRadius(st, kind, next);
       return [true, desc + (old === x.value ? ' kept' : ' updated (was ' + old + ')') + (dupes > 0 ? ', removed ' + rowsText(dupes) : '')];
     }
   }
-  const next = list();
+  const next = new List();
   for (let i = 0; i < l.length; i++) push(next, l[i]);
-  push(next, radiusEntry(null, x.attr, x.op, x.value));
+  push(next, new RadiusEntry(null, x.attr, x.op, x.value));
   setRadius(st, kind, next);
   return [true, desc + ' added'];
 }
@@ -161,7 +164,7 @@ function radiusAdd(kind, method, st, a, b, c) {
 function radiusRemove(kind, method, st, a, b, c) {
   const x = radiusArgs(kind, method, a, b, c, false);
   const l = radiusOf(st, kind);
-  const next = list();
+  const next = new List();
   let removed = 0;
   let removedOp;
   for (let i = 0; i < l.length; i++) {
@@ -180,7 +183,7 @@ function radiusRemove(kind, method, st, a, b, c) {
 
 function radiusView(st, kind) {
   const l = radiusOf(st, kind);
-  const r = list();
+  const r = new List();
   for (let i = 0; i < l.length; i++) push(r, { attr: l[i].attr, op: l[i].op, value: l[i].value });
   return toScriptArray(r);
 }
@@ -192,19 +195,18 @@ function radiusChanged(st, kind) {
   if (l.length !== n) return true;
   for (let i = 0; i < n; i++) {
     const r = s[i];
-    if (l[i].attr !== own(r, 'attr') || l[i].op !== own(r, 'op') || l[i].value !== own(r, 'value')) return true;
+    if (l[i].attr !== at(r, 1) || l[i].op !== at(r, 2) || l[i].value !== at(r, 3)) return true;
   }
   return false;
 }
 
+// 'id,attr,op,value,…' of the final rows.
 function radiusJson(l) {
-  let s = '[';
+  let s = '';
   for (let i = 0; i < l.length; i++) {
     const r = l[i];
-    s +=
-      (i === 0 ? '' : ',') +
-      '{"id":' + numberJson(r.id) + ',"attr":' + quote(r.attr) + ',"op":' + quote(r.op) + ',"value":' + quote(r.value) + '}';
+    s += (i === 0 ? '' : ',') + numberJson(r.id) + ',' + quote(r.attr) + ',' + quote(r.op) + ',' + quote(r.value);
   }
-  return s + ']';
+  return s;
 }
 `;

@@ -9,14 +9,17 @@ let FILENAME = 'script.js';
 let TIMEOUT_MS = 0;
 let MAX_LOG_LINES = 100;
 const FIELD = { __proto__: null };
-const FIELD_LIST = list();
-const USER_KEYS = list();
+const FIELD_LIST = new List();
+const USER_KEYS = new List();
 const PROFILE_BY_ID = { __proto__: null };
 const PROFILE_BY_SHORT_NAME = { __proto__: null };
 let PARAMS = null;
 
 let scriptFn = null;
-let jobs = null;
+// The batch: one job's JSON per line, each parsed just before it runs, so a job's data dies
+// young instead of the whole batch surviving into the old generation.
+let batch = '';
+let starts = null;
 let jobCount = 0;
 let next = 0;
 let results = null;
@@ -59,10 +62,14 @@ function copyRow(row) {
 }
 
 // Undoes what an earlier user may have done to stack traces, which error locations depend on.
+// Reads descriptors only, so no getter a script planted runs here, outside its own run.
 function resetErrorHooks() {
   try {
-    defineProperty(ErrorCtor, 'stackTraceLimit', { __proto__: null, value: 10, writable: true, enumerable: true, configurable: true });
-    reflectDeleteProperty(ErrorCtor, 'prepareStackTrace');
+    const limit = getOwnPropertyDescriptor(ErrorCtor, 'stackTraceLimit');
+    if (limit === undefined || !hasOwn(limit, 'value') || limit.value !== 10) {
+      defineProperty(ErrorCtor, 'stackTraceLimit', { __proto__: null, value: 10, writable: true, enumerable: true, configurable: true });
+    }
+    if (hasOwn(ErrorCtor, 'prepareStackTrace')) reflectDeleteProperty(ErrorCtor, 'prepareStackTrace');
   } catch (_) {
     // Made non-configurable by a script: locations may be missing, outcomes are unaffected.
   }
@@ -97,7 +104,7 @@ function init(configJson) {
   MAX_LOG_LINES = own(c, 'maxLogLines');
   const fields = own(c, 'fields');
   for (let i = 0; i < fields.length; i++) {
-    const f = fieldSpec(fields[i]);
+    const f = new FieldSpec(fields[i], i);
     FIELD[f.name] = f;
     push(FIELD_LIST, f);
     push(USER_KEYS, f.name);
@@ -115,7 +122,7 @@ function init(configJson) {
   const params = copyRow(own(c, 'params'));
   PARAMS = freeze(params === null ? {} : params);
   installGlobals();
-  return freeze({ __proto__: null, check: check, setScript: setScript, load: load, run: run, progress: progress, collect: collect });
+  return freeze({ __proto__: null, check: check, setScript: setScript, run: run, progress: progress, collect: collect });
 }
 
 // The message of the SyntaxError the Function constructor raises for a body that only compiled
@@ -134,10 +141,10 @@ function setScript(fn) {
 }
 
 function runOne(job, index) {
-  const st = newUserState(job, index);
+  const st = new UserState(job, index);
   cur = st;
   curUser = st.proxy;
-  curRow = copyRow(own(job, 'row'));
+  curRow = copyRow(at(job, 6));
   resetErrorHooks();
   let threw = false;
   let thrown;
@@ -156,29 +163,45 @@ function runOne(job, index) {
   return doneOutcome(st);
 }
 
-function load(json) {
+function load(lines) {
   if (cur !== null) cur.closed = true;
   cur = null;
-  jobs = jsonParse(json);
-  jobCount = jobs.length;
+  batch = lines;
+  starts = new List();
+  let pos = 0;
+  while (pos < lines.length) {
+    push(starts, pos);
+    const end = stringIndexOf(lines, '\n', pos);
+    pos = end < 0 ? lines.length : end + 1;
+  }
+  push(starts, lines.length + 1);
+  jobCount = starts.length - 1;
   next = 0;
-  results = list();
-  return jobCount;
+  results = new List();
+}
+
+function job(index) {
+  return jsonParse(stringSlice(batch, starts[index], starts[index + 1] - 1));
 }
 
 function timedOutOutcome(index) {
   const st = cur !== null && cur.index === index ? cur : null;
-  return failedOutcome(own(jobs[index], 'seq'), st === null ? '[]' : logsJson(st), 'script timed out after ' + TIMEOUT_MS + ' ms', undefined);
+  return failedOutcome(at(job(index), 0), st === null ? '[]' : logsJson(st), 'script timed out after ' + TIMEOUT_MS + ' ms', undefined);
 }
 
-// Runs jobs from 'from' on; 'failed' (or -1) is the job a timeout cut off while it had a whole
-// call to itself, recorded as timed out instead of being run again.
-function run(from, failed) {
+// Runs a new batch ('lines'), or resumes the current one (lines null) at job 'from'. 'failed'
+// (or -1) is the job a timeout cut off while it had a whole call to itself, recorded as timed
+// out instead of being run again.
+function run(lines, from, failed) {
+  if (lines !== null) load(lines);
   if (failed >= 0 && failed < jobCount && results[failed] === undefined) results[failed] = timedOutOutcome(failed);
   if (cur !== null) cur.closed = true;
   for (let i = from; i < jobCount; i++) {
     next = i;
-    results[i] = runOne(jobs[i], i);
+    const outcome = runOne(job(i), i);
+    // Flattened now: a rope of many pieces kept until the batch ends would be costly to collect.
+    charCodeAt(outcome, 0);
+    results[i] = outcome;
     next = i + 1;
   }
   next = jobCount;
@@ -196,7 +219,7 @@ function collect() {
     const r = results[i];
     s +=
       (i === 0 ? '' : ',') +
-      (r !== undefined ? r : failedOutcome(own(jobs[i], 'seq'), '[]', 'the sandbox lost the outcome of this user', undefined));
+      (r !== undefined ? r : failedOutcome(at(job(i), 0), '[]', 'the sandbox lost the outcome of this user', undefined));
   }
   return s + ']';
 }

@@ -5,26 +5,66 @@
  * and deleting a name this run created leaves no entry.
  */
 export const USER_ATTR_SOURCE = String.raw`
+// One name the user has, had in its snapshot, or was given by the script.
+class AttrEntry {
+  constructor(name, json, encrypted, existed) {
+    this.name = name;
+    this.json = json;
+    this.encrypted = encrypted;
+    this.existed = existed;
+    this.present = true;
+    this.write = null;
+  }
+}
+record(AttrEntry);
+
+class AttrWrite {
+  constructor(op, json, expiration, encrypt) {
+    this.op = op;
+    this.json = json;
+    this.expiration = expiration;
+    this.encrypt = encrypt;
+  }
+}
+record(AttrWrite);
+
+// One validated item of a set/create/update call.
+class AttrItem {
+  constructor(name, json, expiration, encrypt) {
+    this.name = name;
+    this.json = json;
+    this.expiration = expiration;
+    this.encrypt = encrypt;
+  }
+}
+record(AttrItem);
+
 function attrsOf(st) {
-  if (st.attrCur === null) {
-    const cur = { __proto__: null };
-    const existed = { __proto__: null };
+  if (st.attrs === null) {
+    const l = new List();
     const s = st.snapAttrs;
     if (isArray(s)) {
       for (let i = 0; i < s.length; i++) {
         const a = s[i];
-        const name = own(a, 'name');
-        if (typeof name !== 'string') continue;
-        const json = own(a, 'json');
-        cur[name] = { __proto__: null, json: typeof json === 'string' ? json : null, encrypted: own(a, 'encrypted') === true };
-        existed[name] = true;
+        const name = at(a, 0);
+        const json = at(a, 1);
+        if (typeof name === 'string') push(l, new AttrEntry(name, typeof json === 'string' ? json : null, at(a, 2) === true, true));
       }
     }
-    st.attrCur = cur;
-    st.attrExisted = existed;
-    st.attrWrites = { __proto__: null };
+    st.attrs = l;
   }
-  return st.attrCur;
+  return st.attrs;
+}
+
+function findAttr(st, name) {
+  const l = attrsOf(st);
+  for (let i = 0; i < l.length; i++) if (l[i].name === name) return l[i];
+  return null;
+}
+
+function attrExists(st, name) {
+  const e = findAttr(st, name);
+  return e !== null && e.present;
 }
 
 function attrName(v, what) {
@@ -59,12 +99,26 @@ function attrEncrypt(v, what) {
   return v;
 }
 
-// The {name, json, expiration, encrypt} items of a *_many call, all validated before any applies.
-function attrItems(method, data, expiration, encrypt) {
+function attrSingle(method, name, value, expiration, encrypt) {
+  const items = new List();
+  push(
+    items,
+    new AttrItem(
+      attrName(name, method + ': name'),
+      attrJson(value, method + ': value'),
+      attrExpiration(expiration, method + ': expiration'),
+      attrEncrypt(encrypt, method + ': encrypt'),
+    ),
+  );
+  return items;
+}
+
+// The items of a *_many call, all validated before any is applied.
+function attrMany(method, data, expiration, encrypt) {
   if (!isArray(data)) throw typeError(method + ': data must be an array of {name, value, expiration?, encrypt?}');
   const defaultExpiration = attrExpiration(expiration, method + ': expiration');
   const defaultEncrypt = attrEncrypt(encrypt, method + ': encrypt');
-  const items = list();
+  const items = new List();
   const n = data.length;
   for (let i = 0; i < n; i++) {
     const d = data[i];
@@ -74,132 +128,121 @@ function attrItems(method, data, expiration, encrypt) {
     const json = attrJson(d.value, where + '.value');
     const exp = d.expiration;
     const enc = d.encrypt;
-    push(items, {
-      __proto__: null,
-      name: name,
-      json: json,
-      expiration: exp === undefined ? defaultExpiration : attrExpiration(exp, where + '.expiration'),
-      encrypt: enc === undefined ? defaultEncrypt : attrEncrypt(enc, where + '.encrypt'),
-    });
+    push(
+      items,
+      new AttrItem(
+        name,
+        json,
+        exp === undefined ? defaultExpiration : attrExpiration(exp, where + '.expiration'),
+        enc === undefined ? defaultEncrypt : attrEncrypt(enc, where + '.encrypt'),
+      ),
+    );
   }
   return items;
 }
 
-function attrNames(method, names) {
+function attrNameList(method, names) {
   if (!isArray(names)) throw typeError(method + ': names must be an array of strings');
-  const r = list();
+  const r = new List();
   const n = names.length;
   for (let i = 0; i < n; i++) push(r, attrName(names[i], method + ': names[' + i + ']'));
   return r;
 }
 
-function attrSet(st, name, json, expiration, encrypt) {
-  attrsOf(st)[name] = { __proto__: null, json: json, encrypted: encrypt };
-  st.attrWrites[name] = { __proto__: null, op: 'set', json: json, expiration: expiration, encrypt: encrypt };
-}
-
-function attrDelete(st, name) {
-  const cur = attrsOf(st);
-  if (!(name in cur)) return false;
-  delete cur[name];
-  if (st.attrExisted[name] === true) st.attrWrites[name] = { __proto__: null, op: 'delete' };
-  else delete st.attrWrites[name];
-  return true;
-}
-
-// Checks that each name exists (or does not), counting earlier items of the same call.
+// create* needs every name absent, update* present: earlier items of the same call count.
 function attrCheckPresence(method, st, items, mustExist) {
-  const cur = attrsOf(st);
-  const seen = { __proto__: null };
   for (let i = 0; i < items.length; i++) {
     const name = items[i].name;
-    const exists = name in seen || name in cur;
+    let exists = attrExists(st, name);
+    for (let j = 0; j < i && !exists; j++) if (items[j].name === name) exists = true;
     if (exists !== mustExist) {
       throw new ErrorCtor(method + ': attribute ' + quote(name) + (mustExist ? ' does not exist' : ' already exists'));
     }
-    seen[name] = true;
   }
+}
+
+function attrApply(st, items) {
+  for (let i = 0; i < items.length; i++) {
+    const x = items[i];
+    let e = findAttr(st, x.name);
+    if (e === null) {
+      e = new AttrEntry(x.name, x.json, x.encrypt, false);
+      push(st.attrs, e);
+    }
+    e.present = true;
+    e.json = x.json;
+    e.encrypted = x.encrypt;
+    e.write = new AttrWrite('set', x.json, x.expiration, x.encrypt);
+  }
+}
+
+function attrDelete(st, name) {
+  const e = findAttr(st, name);
+  if (e === null || !e.present) return false;
+  e.present = false;
+  e.json = null;
+  e.write = e.existed ? new AttrWrite('delete', null, null, false) : null;
+  return true;
 }
 
 function attrValue(method, st, name) {
-  const a = attrsOf(st)[name];
-  if (a === undefined) return null;
-  if (a.json === null) {
+  const e = findAttr(st, name);
+  if (e === null || !e.present) return null;
+  if (e.json === null) {
     throw new ErrorCtor(method + ': attribute ' + quote(name) + ' is encrypted and this run has no key (set USRUN_KEY or pass --key-file)');
   }
-  return jsonParse(a.json);
+  return jsonParse(e.json);
 }
 
 function attrOwner(self, method) {
-  const st = weakMapGet(owners, self);
-  if (st === undefined) throw typeError(method + ' must be called on user.attr');
+  const st = cur;
+  if (st === null || st.attrApi === null || self !== st.attrApi) {
+    throw typeError(method + ' must be called on user.attr of the user being run');
+  }
   assertOpen(st, method);
   return st;
-}
-
-function single(method, name, value, expiration, encrypt) {
-  return {
-    __proto__: null,
-    name: attrName(name, method + ': name'),
-    json: attrJson(value, method + ': value'),
-    expiration: attrExpiration(expiration, method + ': expiration'),
-    encrypt: attrEncrypt(encrypt, method + ': encrypt'),
-  };
-}
-
-function applyItems(st, items) {
-  for (let i = 0; i < items.length; i++) {
-    const x = items[i];
-    attrSet(st, x.name, x.json, x.expiration, x.encrypt);
-  }
-}
-
-function singleItem(x) {
-  const items = list();
-  push(items, x);
-  return items;
 }
 
 const ATTR_PROTO = {
   __proto__: ObjectPrototype,
   set(name, value, expiration, encrypt) {
     const st = attrOwner(this, 'user.attr.set');
-    applyItems(st, singleItem(single('user.attr.set', name, value, expiration, encrypt)));
+    attrApply(st, attrSingle('user.attr.set', name, value, expiration, encrypt));
   },
   set_many(data, expiration, encrypt) {
     const st = attrOwner(this, 'user.attr.set_many');
-    applyItems(st, attrItems('user.attr.set_many', data, expiration, encrypt));
+    attrApply(st, attrMany('user.attr.set_many', data, expiration, encrypt));
   },
   create(name, value, expiration, encrypt) {
     const st = attrOwner(this, 'user.attr.create');
-    const items = singleItem(single('user.attr.create', name, value, expiration, encrypt));
+    const items = attrSingle('user.attr.create', name, value, expiration, encrypt);
     attrCheckPresence('user.attr.create', st, items, false);
-    applyItems(st, items);
+    attrApply(st, items);
   },
   create_many(data, expiration, encrypt) {
     const st = attrOwner(this, 'user.attr.create_many');
-    const items = attrItems('user.attr.create_many', data, expiration, encrypt);
+    const items = attrMany('user.attr.create_many', data, expiration, encrypt);
     attrCheckPresence('user.attr.create_many', st, items, false);
-    applyItems(st, items);
+    attrApply(st, items);
   },
   update(name, value, expiration, encrypt) {
     const st = attrOwner(this, 'user.attr.update');
-    const items = singleItem(single('user.attr.update', name, value, expiration, encrypt));
+    const items = attrSingle('user.attr.update', name, value, expiration, encrypt);
     attrCheckPresence('user.attr.update', st, items, true);
-    applyItems(st, items);
+    attrApply(st, items);
   },
   update_many(data, expiration, encrypt) {
     const st = attrOwner(this, 'user.attr.update_many');
-    const items = attrItems('user.attr.update_many', data, expiration, encrypt);
-    const seen = { __proto__: null };
-    const firsts = list();
-    // A name repeated in one update_many updates twice; only its first mention must exist.
+    const items = attrMany('user.attr.update_many', data, expiration, encrypt);
+    // A name repeated in one call is updated twice; only its first mention must exist.
+    const firsts = new List();
     for (let i = 0; i < items.length; i++) {
-      if (!(items[i].name in seen)) push(firsts, items[i]);
-      seen[items[i].name] = true;
+      let repeated = false;
+      for (let j = 0; j < i && !repeated; j++) if (items[j].name === items[i].name) repeated = true;
+      if (!repeated) push(firsts, items[i]);
     }
     attrCheckPresence('user.attr.update_many', st, firsts, true);
-    applyItems(st, items);
+    attrApply(st, items);
   },
   get(name) {
     const st = attrOwner(this, 'user.attr.get');
@@ -207,7 +250,7 @@ const ATTR_PROTO = {
   },
   get_many(names) {
     const st = attrOwner(this, 'user.attr.get_many');
-    const wanted = attrNames('user.attr.get_many', names);
+    const wanted = attrNameList('user.attr.get_many', names);
     const r = { __proto__: null };
     for (let i = 0; i < wanted.length; i++) r[wanted[i]] = attrValue('user.attr.get_many', st, wanted[i]);
     setPrototypeOf(r, ObjectPrototype);
@@ -215,13 +258,13 @@ const ATTR_PROTO = {
   },
   exists(name) {
     const st = attrOwner(this, 'user.attr.exists');
-    return attrName(name, 'user.attr.exists: name') in attrsOf(st);
+    return attrExists(st, attrName(name, 'user.attr.exists: name'));
   },
   names() {
     const st = attrOwner(this, 'user.attr.names');
-    const cur = attrsOf(st);
-    const r = list();
-    for (const name in cur) push(r, name);
+    const l = attrsOf(st);
+    const r = new List();
+    for (let i = 0; i < l.length; i++) if (l[i].present) push(r, l[i].name);
     return toScriptArray(r);
   },
   delete(name) {
@@ -230,7 +273,7 @@ const ATTR_PROTO = {
   },
   delete_many(names) {
     const st = attrOwner(this, 'user.attr.delete_many');
-    const gone = attrNames('user.attr.delete_many', names);
+    const gone = attrNameList('user.attr.delete_many', names);
     let n = 0;
     for (let i = 0; i < gone.length; i++) if (attrDelete(st, gone[i])) n++;
     return n;
@@ -238,38 +281,39 @@ const ATTR_PROTO = {
   set_expiry(name, seconds) {
     const st = attrOwner(this, 'user.attr.set_expiry');
     const n = attrName(name, 'user.attr.set_expiry: name');
-    if (seconds === undefined) throw typeError('user.attr.set_expiry: seconds must be a positive number of seconds or null (got undefined)');
+    if (seconds === undefined) {
+      throw typeError('user.attr.set_expiry: seconds must be a positive number of seconds or null (got undefined)');
+    }
     const expiration = attrExpiration(seconds, 'user.attr.set_expiry: seconds');
-    if (!(n in attrsOf(st))) throw new ErrorCtor('user.attr.set_expiry: attribute ' + quote(n) + ' does not exist');
-    const w = st.attrWrites[n];
-    if (w !== undefined && w.op === 'set') w.expiration = expiration;
-    else st.attrWrites[n] = { __proto__: null, op: 'expiry', expiration: expiration };
+    const e = findAttr(st, n);
+    if (e === null || !e.present) throw new ErrorCtor('user.attr.set_expiry: attribute ' + quote(n) + ' does not exist');
+    if (e.write !== null && e.write.op === 'set') e.write.expiration = expiration;
+    else e.write = new AttrWrite('expiry', null, expiration, false);
   },
 };
 for (const k in ATTR_PROTO) freeze(ATTR_PROTO[k]);
 freeze(ATTR_PROTO);
 
 function attrApiOf(st) {
-  if (st.attrApi === null) {
-    const a = objectCreate(ATTR_PROTO);
-    weakMapSet(owners, a, st);
-    st.attrApi = freeze(a);
-  }
+  if (st.attrApi === null) st.attrApi = freeze(objectCreate(ATTR_PROTO));
   return st.attrApi;
 }
 
-function attrWriteJson(w) {
-  if (w.op === 'delete') return '{"op":"delete"}';
-  if (w.op === 'expiry') return '{"op":"expiry","expiration":' + numberJson(w.expiration) + '}';
-  return '{"op":"set","json":' + quote(w.json) + ',"expiration":' + numberJson(w.expiration) + ',"encrypt":' + (w.encrypt ? 'true' : 'false') + '}';
-}
-
-// '"name":{…},…' of the collapsed writes, or ''.
+// 'name,op,json,expiration,encrypt,…' of the collapsed writes (json null unless op is set), or ''.
 function attrsJson(st) {
-  const writes = st.attrWrites;
-  if (writes === null) return '';
+  const l = st.attrs;
+  if (l === null) return '';
   let s = '';
-  for (const name in writes) s += (s === '' ? '' : ',') + quote(name) + ':' + attrWriteJson(writes[name]);
+  for (let i = 0; i < l.length; i++) {
+    const w = l[i].write;
+    if (w === null) continue;
+    s +=
+      (s === '' ? '' : ',') +
+      quote(l[i].name) + ',"' + w.op + '",' +
+      (w.op === 'set' ? quote(w.json) : 'null') + ',' +
+      numberJson(w.expiration) + ',' +
+      (w.encrypt === true ? 'true' : 'false');
+  }
   return s;
 }
 `;

@@ -5,9 +5,13 @@
  * prototype reads as Object.prototype, so `user.toString()` and friends behave as usual.
  */
 export const USER_OBJECT_SOURCE = String.raw`
+// Methods are shared by every user object; they act only on the user being run, and only when
+// called on its object (a user object kept from an earlier user is refused).
 function userOwner(self, method) {
-  const st = weakMapGet(owners, self);
-  if (st === undefined) throw typeError(method + ' must be called on user (as user.' + stringSlice(method, 5) + '(…))');
+  const st = cur;
+  if (st === null || self !== st.proxy) {
+    throw typeError(method + ' must be called on the user being run (as ' + method + '(…))');
+  }
   assertOpen(st, method);
   return st;
 }
@@ -63,12 +67,13 @@ function keyText(key) {
   return typeof key === 'string' ? quote(key) : StringCtor(key);
 }
 
-const USER_HANDLER = freeze({
-  __proto__: null,
+// The Proxy handler. Its prototype chain ends at null: a trap planted on Object.prototype
+// (isExtensible, apply, …) must not become one of its traps.
+class UserHandler {
   get(st, key, receiver) {
     if (isUserKey(key)) return userGet(st, key);
     return reflectGet(ObjectPrototype, key, receiver);
-  },
+  }
   set(st, key, value) {
     if (typeof key === 'string') {
       const f = FIELD[key];
@@ -79,13 +84,13 @@ const USER_HANDLER = freeze({
       if (key in READERS || key in METHODS) throw typeError('user.' + key + ' is read-only');
     }
     throw typeError('user has no field ' + keyText(key));
-  },
+  }
   has(st, key) {
     return isUserKey(key) || reflectHas(ObjectPrototype, key);
-  },
+  }
   ownKeys() {
     return USER_KEYS;
-  },
+  }
   getOwnPropertyDescriptor(st, key) {
     if (!isUserKey(key)) return undefined;
     const f = FIELD[key];
@@ -96,58 +101,54 @@ const USER_HANDLER = freeze({
       enumerable: f !== undefined || (key in READERS && key !== 'attr'),
       configurable: true,
     };
-  },
+  }
   defineProperty(st, key) {
     if (isUserKey(key)) throw typeError('user.' + key + ' cannot be redefined' + (key in FIELD ? '; assign it instead' : ''));
     throw typeError('user has no field ' + keyText(key));
-  },
+  }
   deleteProperty(st, key) {
     if (isUserKey(key)) throw typeError('user.' + key + ' cannot be deleted');
     throw typeError('user has no field ' + keyText(key));
-  },
+  }
   getPrototypeOf() {
     return ObjectPrototype;
-  },
+  }
   setPrototypeOf() {
     throw typeError('the prototype of user cannot be changed');
-  },
+  }
   preventExtensions() {
     throw typeError('user cannot be frozen or sealed (it already rejects unknown fields)');
-  },
-});
+  }
+}
+record(UserHandler);
+const USER_HANDLER = new UserHandler();
 
 // The per-user state: the snapshot as received and the script's pending changes.
-function newUserState(job, index) {
-  const u = own(job, 'user');
-  const st = {
-    __proto__: null,
-    index: index,
-    seq: own(job, 'seq'),
-    snapFields: own(u, 'fields'),
-    snapProfiles: own(u, 'profiles'),
-    snapReply: own(u, 'attributes'),
-    snapCheck: own(u, 'check_attributes'),
-    snapAttrs: own(u, 'attrs'),
-    assigned: null,
-    profiles: null,
-    profilesDirty: false,
-    reply: null,
-    replyDirty: false,
-    check: null,
-    checkDirty: false,
-    attrCur: null,
-    attrExisted: null,
-    attrWrites: null,
-    attrApi: null,
-    logs: list(),
-    logsDropped: 0,
-    skipped: undefined,
-    closed: false,
-    proxy: null,
-  };
-  const proxy = new ProxyCtor(st, USER_HANDLER);
-  weakMapSet(owners, proxy, st);
-  st.proxy = proxy;
-  return st;
+class UserState {
+  // 'job' is one decoded line of the batch (see src/sandbox/encode-jobs.ts).
+  constructor(job, index) {
+    this.index = index;
+    this.seq = at(job, 0);
+    this.snapFields = at(job, 1);
+    this.snapProfiles = at(job, 2);
+    this.snapReply = at(job, 3);
+    this.snapCheck = at(job, 4);
+    this.snapAttrs = at(job, 5);
+    this.values = null;
+    this.profiles = null;
+    this.profilesDirty = false;
+    this.reply = null;
+    this.replyDirty = false;
+    this.check = null;
+    this.checkDirty = false;
+    this.attrs = null;
+    this.attrApi = null;
+    this.logs = new List();
+    this.logsDropped = 0;
+    this.skipped = undefined;
+    this.closed = false;
+    this.proxy = new ProxyCtor(this, USER_HANDLER);
+  }
 }
-`;
+record(UserState);
+`
