@@ -37,6 +37,24 @@ const FunctionCtor = Function;
 const reflectGet = Reflect.get;
 const reflectHas = Reflect.has;
 const reflectDeleteProperty = Reflect.deleteProperty;
+const DatePrototype = Date.prototype;
+const dateToJSON = Date.prototype.toJSON;
+// Prototypes whose toJSON would change how JSON.stringify serializes a later user's values.
+const JSON_HOOK_PROTOTYPES = [
+  Object.prototype,
+  Array.prototype,
+  String.prototype,
+  Number.prototype,
+  Boolean.prototype,
+  BigInt.prototype,
+  Symbol.prototype,
+  Function.prototype,
+  RegExp.prototype,
+  Error.prototype,
+  Map.prototype,
+  Set.prototype,
+];
+setPrototypeOf(JSON_HOOK_PROTOTYPES, null);
 
 // Makes a class's instances safe records: their prototype chain ends right after the class's
 // prototype. Those prototypes are not frozen (V8 would take slow paths); no script reaches them.
@@ -57,8 +75,9 @@ function push(a, v) {
   a[a.length] = v;
 }
 
-// Reads a property of host data only if it is its own: a missing key must not reach a getter
-// planted on Object.prototype.
+// Reads a property only if it is the object's own: for host data and for the script's argument
+// objects alike, a missing key must not reach a getter an earlier script planted on
+// Object.prototype.
 function own(o, k) {
   return o !== null && typeof o === 'object' && hasOwn(o, k) ? o[k] : undefined;
 }

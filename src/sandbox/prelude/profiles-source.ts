@@ -36,8 +36,8 @@ function resolveProfile(method, arg) {
   if (typeof arg === 'number') id = arg;
   else if (typeof arg === 'string') shortName = arg;
   else if (arg !== null && typeof arg === 'object') {
-    id = arg.id;
-    shortName = arg.short_name;
+    id = own(arg, 'id');
+    shortName = own(arg, 'short_name');
     if ((id === undefined) === (shortName === undefined)) {
       throw typeError(method + ': use either id or short_name');
     }

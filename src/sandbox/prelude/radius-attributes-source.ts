@@ -83,10 +83,10 @@ function radiusArgs(kind, method, a, b, c, forAdd) {
   let value = b;
   let op = c;
   if (a !== null && typeof a === 'object') {
-    attr = a.attr;
-    value = a.value;
-    op = a.operation;
-    if (op === undefined) op = a.op;
+    attr = own(a, 'attr');
+    value = own(a, 'value');
+    op = own(a, 'operation');
+    if (op === undefined) op = own(a, 'op');
   }
   if (!isAttrName(attr)) {
     throw typeError(method + ': attr must be 1 to 64 characters of A-Z a-z 0-9 . _ : - (got ' + shown(attr) + ')');

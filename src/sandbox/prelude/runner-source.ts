@@ -61,18 +61,21 @@ function copyRow(row) {
   return r;
 }
 
-// Undoes what an earlier user may have done to stack traces, which error locations depend on.
-// Reads descriptors only, so no getter a script planted runs here, outside its own run.
-function resetErrorHooks() {
+// Undoes what an earlier user's script may have done to stack traces, which error locations
+// depend on. Reads descriptors only, so no getter a script planted runs outside its own run.
+// Other changes to builtins persist, like any global a script sets (restoreJsonHooks aside).
+function restoreErrorHooks() {
   try {
     const limit = getOwnPropertyDescriptor(ErrorCtor, 'stackTraceLimit');
     if (limit === undefined || !hasOwn(limit, 'value') || limit.value !== 10) {
       defineProperty(ErrorCtor, 'stackTraceLimit', { __proto__: null, value: 10, writable: true, enumerable: true, configurable: true });
     }
-    if (hasOwn(ErrorCtor, 'prepareStackTrace')) reflectDeleteProperty(ErrorCtor, 'prepareStackTrace');
   } catch (_) {
-    // Made non-configurable by a script: locations may be missing, outcomes are unaffected.
+    // Made non-configurable by a script: it stays as that script left it.
   }
+  try {
+    if (hasOwn(ErrorCtor, 'prepareStackTrace')) reflectDeleteProperty(ErrorCtor, 'prepareStackTrace');
+  } catch (_) {}
 }
 
 function installGlobals() {
@@ -145,7 +148,8 @@ function runOne(job, index) {
   cur = st;
   curUser = st.proxy;
   curRow = copyRow(at(job, 6));
-  resetErrorHooks();
+  restoreErrorHooks();
+  restoreJsonHooks();
   let threw = false;
   let thrown;
   try {

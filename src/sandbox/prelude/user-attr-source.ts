@@ -74,7 +74,31 @@ function attrName(v, what) {
   return v;
 }
 
+// Removes toJSON from the builtin prototypes and index properties from Array.prototype, where
+// no script has a business putting them: a user.attr value serializes as plain JSON whatever an
+// earlier user (or this one) planted. Run before every serialization and before every user.
+function restoreJsonHooks() {
+  try {
+    for (let i = 0; i < JSON_HOOK_PROTOTYPES.length; i++) {
+      if (hasOwn(JSON_HOOK_PROTOTYPES[i], 'toJSON')) reflectDeleteProperty(JSON_HOOK_PROTOTYPES[i], 'toJSON');
+    }
+  } catch (_) {
+    // Made non-configurable by a script: it stays as that script left it (so below).
+  }
+  try {
+    const toJSON = getOwnPropertyDescriptor(DatePrototype, 'toJSON');
+    if (toJSON === undefined || !hasOwn(toJSON, 'value') || toJSON.value !== dateToJSON) {
+      defineProperty(DatePrototype, 'toJSON', { __proto__: null, value: dateToJSON, writable: true, enumerable: false, configurable: true });
+    }
+  } catch (_) {}
+  try {
+    // Array.prototype is an array: any index property shows in its (non-configurable) length.
+    if (ArrayPrototype.length !== 0) ArrayPrototype.length = 0;
+  } catch (_) {}
+}
+
 function attrJson(v, what) {
+  restoreJsonHooks();
   let json;
   try {
     json = jsonStringify(v);
@@ -124,10 +148,10 @@ function attrMany(method, data, expiration, encrypt) {
     const d = data[i];
     const where = method + ': data[' + i + ']';
     if (d === null || typeof d !== 'object') throw typeError(where + ' must be an object {name, value, expiration?, encrypt?}');
-    const name = attrName(d.name, where + '.name');
-    const json = attrJson(d.value, where + '.value');
-    const exp = d.expiration;
-    const enc = d.encrypt;
+    const name = attrName(own(d, 'name'), where + '.name');
+    const json = attrJson(own(d, 'value'), where + '.value');
+    const exp = own(d, 'expiration');
+    const enc = own(d, 'encrypt');
     push(
       items,
       new AttrItem(

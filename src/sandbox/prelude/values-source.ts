@@ -102,7 +102,7 @@ function formatValue(v) {
   return '[object]';
 }
 
-// The first 'FILENAME:LINE:COL' in the frames of a stack trace (not in its message).
+// The first frame of a stack trace at 'FILENAME:LINE:COL' (not in its message).
 function findLocation(stack) {
   const needle = FILENAME + ':';
   let from = stringIndexOf(stack, '\n    at ');
@@ -128,8 +128,11 @@ function findLocation(stack) {
         p++;
         digits++;
       }
-      // Preceded by '(' or ' ' so that 'myscript.js' does not match 'script.js'.
-      if (digits > 0 && (before === 40 || before === 32)) return FILENAME + ':' + line + ':' + col;
+      // A frame's own position: after '(' or ' ' (so 'myscript.js' does not match 'script.js') and
+      // ending its line, which skips the position of an eval origin ("eval at f (file:1:2), …").
+      const after = p < stack.length ? charCodeAt(stack, p) : 10;
+      const end = after === 10 || (after === 41 && (p + 1 >= stack.length || charCodeAt(stack, p + 1) === 10));
+      if (digits > 0 && (before === 40 || before === 32) && end) return FILENAME + ':' + line + ':' + col;
     }
     from = at + 1;
   }
