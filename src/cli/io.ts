@@ -29,8 +29,14 @@ export function processIo(): Io {
   const env = process.env;
   const stdoutIsTTY = process.stdout.isTTY === true;
   const stderrIsTTY = process.stderr.isTTY === true;
+  // `usrun users list | head`: once the reader is gone, drop output instead of crashing.
+  let stdoutClosed = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    stdoutClosed = true;
+  });
   return {
-    out: (text) => void process.stdout.write(text),
+    out: (text) => void (stdoutClosed || process.stdout.write(text)),
     err: (text) => void process.stderr.write(text),
     stdoutIsTTY,
     stderrIsTTY,

@@ -135,7 +135,6 @@ const migrations: Record<string, Migration> = {
         .addColumn('after', 'text')
         .addPrimaryKeyConstraint('run_changes_pk', ['run_id', 'seq', 'n'])
         .execute();
-      await db.schema.createIndex('run_changes_user_idx').on('run_changes').columns(['user_id', 'run_id']).execute();
     },
   },
 };
