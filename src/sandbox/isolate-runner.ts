@@ -121,20 +121,24 @@ export class IsolateRunner {
     let from = 0;
     let failed = -1;
     for (;;) {
+      let error: unknown;
       try {
         return this.text(await this.call(this.run, [batch, from, failed], this.timeoutMs, announce));
       } catch (e) {
-        if (!this.isTimeout(e)) throw this.failure(e);
+        error = e;
       }
+      if (this.isolate.isDisposed) throw this.failure(error);
       batch = null;
       const reached = await this.call(this.progress, [], CONTROL_TIMEOUT_MS, announce);
       if (typeof reached !== 'number' || !Number.isInteger(reached) || reached < from || reached > count) {
         throw this.fail('error', 'the sandbox lost track of the batch');
       }
       if (reached === count) {
-        // Every job finished; the time went to promise callbacks run after the last one.
+        // Every job finished: what threw or ran long was a promise callback run after the last
+        // one, when no user object accepts changes any more.
         return this.text(await this.call(this.collect, [], CONTROL_TIMEOUT_MS, announce));
       }
+      if (!this.isTimeout(error)) throw this.failure(error);
       if (reached === from) {
         failed = reached;
         from = reached + 1;

@@ -39,6 +39,7 @@ const reflectHas = Reflect.has;
 const reflectDeleteProperty = Reflect.deleteProperty;
 const DatePrototype = Date.prototype;
 const dateToJSON = Date.prototype.toJSON;
+const dateToISOStringMethod = Date.prototype.toISOString;
 // Prototypes whose toJSON would change how JSON.stringify serializes a later user's values.
 const JSON_HOOK_PROTOTYPES = [
   Object.prototype,

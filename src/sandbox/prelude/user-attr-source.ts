@@ -74,6 +74,17 @@ function attrName(v, what) {
   return v;
 }
 
+function restoreMethod(target, name, original) {
+  try {
+    const d = getOwnPropertyDescriptor(target, name);
+    if (d === undefined || !hasOwn(d, 'value') || d.value !== original) {
+      defineProperty(target, name, { __proto__: null, value: original, writable: true, enumerable: false, configurable: true });
+    }
+  } catch (_) {
+    // Made non-configurable by a script: it stays as that script left it.
+  }
+}
+
 // Removes toJSON from the builtin prototypes and index properties from Array.prototype, where
 // no script has a business putting them: a user.attr value serializes as plain JSON whatever an
 // earlier user (or this one) planted. Run before every serialization and before every user.
@@ -85,12 +96,9 @@ function restoreJsonHooks() {
   } catch (_) {
     // Made non-configurable by a script: it stays as that script left it (so below).
   }
-  try {
-    const toJSON = getOwnPropertyDescriptor(DatePrototype, 'toJSON');
-    if (toJSON === undefined || !hasOwn(toJSON, 'value') || toJSON.value !== dateToJSON) {
-      defineProperty(DatePrototype, 'toJSON', { __proto__: null, value: dateToJSON, writable: true, enumerable: false, configurable: true });
-    }
-  } catch (_) {}
+  restoreMethod(DatePrototype, 'toJSON', dateToJSON);
+  // Date.prototype.toJSON calls this.toISOString().
+  restoreMethod(DatePrototype, 'toISOString', dateToISOStringMethod);
   try {
     // Array.prototype is an array: any index property shows in its (non-configurable) length.
     if (ArrayPrototype.length !== 0) ArrayPrototype.length = 0;
