@@ -1,0 +1,69 @@
+/**
+ * A guard against order-of-magnitude regressions of SPEC §8's per-user cost, not a benchmark:
+ * the standard script over 20,000 users in batches of 500, through the real sandbox process.
+ * On a 2-core machine this takes well under a second; the bound is loose for busy CI runners.
+ */
+import { expect, it } from 'vitest';
+import type { SandboxJob } from '../../src/sandbox/protocol.js';
+import { usingSandbox } from '../../src/sandbox/using-sandbox.js';
+
+const STANDARD = `user.email = user.username + '@example.net';
+user.profile_add('gold');
+user.attribute_add('Session-Timeout', 3600, ':=');
+user.check_attribute_add('Max-Daily-Session', 4);
+user.attr.set('plan', { tier: 'gold' });`;
+
+function job(seq: number): SandboxJob {
+  return {
+    seq,
+    row: null,
+    user: {
+      fields: {
+        obj_id: seq,
+        username: `user${seq}`,
+        username_length: 8,
+        first_name: 'First',
+        last_name: 'Last',
+        email: `old${seq}@example.org`,
+        external_id: `ext-${seq}`,
+        klass: 'residential',
+        is_active: true,
+        date_joined: '2024-01-01T00:00:00.000Z',
+        first_login: '2024-01-02T00:00:00.000Z',
+        last_login: '2025-01-01T00:00:00.000Z',
+        expiration: null,
+        last_update: '2025-01-01T00:00:00.000Z',
+        organization_id: 3,
+        avatar_url: null,
+        description: 'a user',
+      },
+      profiles: [{ id: 2, short_name: 'aaa-01', name: null, priority: 1 }],
+      attributes: [{ id: 10, attr: 'Session-Timeout', op: ':=', value: '1800' }],
+      check_attributes: [],
+      attrs: [],
+    },
+  };
+}
+
+it('runs the standard script at thousands of users per second', async () => {
+  const setup = {
+    source: STANDARD,
+    filename: 'standard.js',
+    params: {},
+    profiles: [{ id: 1, short_name: 'gold', name: 'Gold' }],
+    timeoutMs: 2000,
+    memoryMb: 128,
+    maxLogLines: 100,
+  };
+  const batches = Array.from({ length: 40 }, (_, b) => Array.from({ length: 500 }, (_, i) => job(b * 500 + i)));
+  await usingSandbox(setup, async (sandbox) => {
+    await sandbox.runBatch(batches[0] ?? []);
+    const started = performance.now();
+    const results = await Promise.all(batches.map((b) => sandbox.runBatch(b)));
+    const perSecond = (20_000 / (performance.now() - started)) * 1000;
+    const outcomes = results.flat();
+    expect(outcomes.every((o) => o.status === 'done' && o.attrs?.['plan']?.op === 'set')).toBe(true);
+    expect(outcomes.map((o) => o.seq)).toEqual(batches.flat().map((j) => j.seq));
+    expect(perSecond).toBeGreaterThan(5_000);
+  });
+});
