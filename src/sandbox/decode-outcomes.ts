@@ -29,10 +29,13 @@ function decodeOutcome(row: unknown, seq: number | undefined): SandboxOutcome {
   const logs: unknown = row[2];
   if (!Array.isArray(logs) || !logs.every(isString)) throw malformed('have bad logs');
   const [, status, , a, b, c, d, e] = row as unknown[];
-  if (status === 1) return isString(a) ? { seq, status: 'skipped', message: a, logs } : { seq, status: 'skipped', logs };
+  if (status === 1)
+    return isString(a) ? { seq, status: 'skipped', message: a, logs } : { seq, status: 'skipped', logs };
   if (status === 2) {
     if (!isString(a)) throw malformed('have a failure without a message');
-    return isString(b) ? { seq, status: 'failed', message: a, location: b, logs } : { seq, status: 'failed', message: a, logs };
+    return isString(b)
+      ? { seq, status: 'failed', message: a, location: b, logs }
+      : { seq, status: 'failed', message: a, logs };
   }
   if (status !== 0) throw malformed('have an unknown status');
   const outcome: SandboxOutcome = { seq, status: 'done', logs };
@@ -91,9 +94,17 @@ function decodeAttrs(v: unknown): Record<string, AttrWrite> {
   const items = flat(v, 5);
   const attrs: Record<string, AttrWrite> = {};
   for (let i = 0; i < items.length; i += 5) {
-    const [name, op, json, expiration, encrypt] = [items[i], items[i + 1], items[i + 2], items[i + 3], items[i + 4]];
-    if (!isString(name) || (expiration !== null && typeof expiration !== 'number')) throw malformed('have a bad attr write');
-    if (op === 'set' && isString(json) && typeof encrypt === 'boolean') attrs[name] = { op, json, expiration, encrypt };
+    const [name, op, json, expiration, encrypt] = [
+      items[i],
+      items[i + 1],
+      items[i + 2],
+      items[i + 3],
+      items[i + 4],
+    ];
+    if (!isString(name) || (expiration !== null && typeof expiration !== 'number'))
+      throw malformed('have a bad attr write');
+    if (op === 'set' && isString(json) && typeof encrypt === 'boolean')
+      attrs[name] = { op, json, expiration, encrypt };
     else if (op === 'expiry') attrs[name] = { op, expiration };
     else if (op === 'delete') attrs[name] = { op };
     else throw malformed('have a bad attr write');

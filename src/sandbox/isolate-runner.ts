@@ -149,7 +149,12 @@ export class IsolateRunner {
     }
   }
 
-  private async call(fn: Fn, args: unknown[], timeout: number, announce: (ms: number) => void): Promise<unknown> {
+  private async call(
+    fn: Fn,
+    args: unknown[],
+    timeout: number,
+    announce: (ms: number) => void,
+  ): Promise<unknown> {
     announce(timeout);
     try {
       return await fn.apply(undefined, args as never, { timeout });

@@ -15,12 +15,14 @@ export function resolveChildPath(): string {
   const src = join(dirname(here), '..');
   const dist = join(src, '..', 'dist');
   const child = join(dist, 'sandbox', 'sandbox-child.js');
-  const stale = [...sourcesOf(join(src, 'sandbox')), join(src, 'store', 'user-fields.ts'), join(src, 'errors.ts')].find(
-    (file) => {
-      const built = join(dist, relative(src, file)).replace(/\.ts$/, '.js');
-      return !existsSync(built) || statSync(built).mtimeMs < statSync(file).mtimeMs;
-    },
-  );
+  const stale = [
+    ...sourcesOf(join(src, 'sandbox')),
+    join(src, 'store', 'user-fields.ts'),
+    join(src, 'errors.ts'),
+  ].find((file) => {
+    const built = join(dist, relative(src, file)).replace(/\.ts$/, '.js');
+    return !existsSync(built) || statSync(built).mtimeMs < statSync(file).mtimeMs;
+  });
   if (stale !== undefined) {
     throw new InternalError(
       `the sandbox child in dist/ is missing or older than ${relative(join(src, '..'), stale)}: run \`npm run build\``,

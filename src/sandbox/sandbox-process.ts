@@ -60,7 +60,10 @@ export class SandboxProcess {
     const proc = new SandboxProcess(child, 500 + Math.ceil(setup.timeoutMs / 4));
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('the sandbox process did not start in time')), STARTUP_MS);
+        const timer = setTimeout(
+          () => reject(new Error('the sandbox process did not start in time')),
+          STARTUP_MS,
+        );
         const done = (): void => {
           clearTimeout(timer);
           child.off('message', onMessage);
@@ -72,7 +75,11 @@ export class SandboxProcess {
             resolve();
           } else if (message.type === 'setup-failed') {
             done();
-            reject(message.syntax ? new UsageError(message.message) : new Error(`sandbox setup failed: ${message.message}`));
+            reject(
+              message.syntax
+                ? new UsageError(message.message)
+                : new Error(`sandbox setup failed: ${message.message}`),
+            );
           }
         };
         const onExit = (): void => {
@@ -145,7 +152,9 @@ export class SandboxProcess {
     this.pending = undefined;
     if (!pending) return;
     pending.reject(
-      this.killedForTimeout ? new BatchFailure('timeout', 'killed at its deadline') : new BatchFailure('died', this.describeDeath()),
+      this.killedForTimeout
+        ? new BatchFailure('timeout', 'killed at its deadline')
+        : new BatchFailure('died', this.describeDeath()),
     );
   }
 
@@ -164,7 +173,11 @@ export class SandboxProcess {
 
   /** `signal SIGABRT: <first fatal line of stderr>` or `exit code 1`. */
   private describeDeath(): string {
-    const how = this.exitSignal ? `signal ${this.exitSignal}` : this.exitCode !== null ? `exit code ${this.exitCode}` : 'no exit status';
+    const how = this.exitSignal
+      ? `signal ${this.exitSignal}`
+      : this.exitCode !== null
+        ? `exit code ${this.exitCode}`
+        : 'no exit status';
     const hint = this.stderr
       .split('\n')
       .map((line) => line.trim())

@@ -65,7 +65,8 @@ export class SandboxSupervisor implements Sandbox {
 
   private async runSingly(jobs: SandboxJob[], failure: BatchFailure): Promise<SandboxOutcome[]> {
     const [only] = jobs;
-    if (jobs.length === 1 && only) return [{ seq: only.seq, status: 'failed', message: this.messageFor(failure), logs: [] }];
+    if (jobs.length === 1 && only)
+      return [{ seq: only.seq, status: 'failed', message: this.messageFor(failure), logs: [] }];
     const outcomes: SandboxOutcome[] = [];
     for (const job of jobs) {
       const answer = await this.exchange([job], encodeJobs([job]));

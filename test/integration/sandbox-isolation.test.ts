@@ -57,13 +57,79 @@ async function runAll(sandbox: Sandbox, codes: string[]): Promise<SandboxOutcome
 }
 
 const ALLOWED_GLOBALS = new Set([
-  ...['Object', 'Function', 'Array', 'Number', 'Boolean', 'String', 'Symbol', 'BigInt', 'Date', 'RegExp', 'Promise'],
-  ...['Error', 'AggregateError', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError'],
-  ...['SuppressedError', 'DisposableStack', 'AsyncDisposableStack', 'Iterator', 'Map', 'Set', 'WeakMap', 'WeakSet'],
-  ...['WeakRef', 'Proxy', 'Reflect', 'JSON', 'Math', 'Intl', 'ArrayBuffer', 'DataView', 'Uint8Array', 'Int8Array'],
-  ...['Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array', 'BigUint64Array', 'BigInt64Array', 'Uint8ClampedArray'],
-  ...['Float16Array', 'Float32Array', 'Float64Array', 'parseFloat', 'parseInt', 'Infinity', 'NaN', 'undefined'],
-  ...['globalThis', 'decodeURI', 'decodeURIComponent', 'encodeURI', 'encodeURIComponent', 'escape', 'unescape'],
+  ...[
+    'Object',
+    'Function',
+    'Array',
+    'Number',
+    'Boolean',
+    'String',
+    'Symbol',
+    'BigInt',
+    'Date',
+    'RegExp',
+    'Promise',
+  ],
+  ...[
+    'Error',
+    'AggregateError',
+    'EvalError',
+    'RangeError',
+    'ReferenceError',
+    'SyntaxError',
+    'TypeError',
+    'URIError',
+  ],
+  ...[
+    'SuppressedError',
+    'DisposableStack',
+    'AsyncDisposableStack',
+    'Iterator',
+    'Map',
+    'Set',
+    'WeakMap',
+    'WeakSet',
+  ],
+  ...[
+    'WeakRef',
+    'Proxy',
+    'Reflect',
+    'JSON',
+    'Math',
+    'Intl',
+    'ArrayBuffer',
+    'DataView',
+    'Uint8Array',
+    'Int8Array',
+  ],
+  ...[
+    'Uint16Array',
+    'Int16Array',
+    'Uint32Array',
+    'Int32Array',
+    'BigUint64Array',
+    'BigInt64Array',
+    'Uint8ClampedArray',
+  ],
+  ...[
+    'Float16Array',
+    'Float32Array',
+    'Float64Array',
+    'parseFloat',
+    'parseInt',
+    'Infinity',
+    'NaN',
+    'undefined',
+  ],
+  ...[
+    'globalThis',
+    'decodeURI',
+    'decodeURIComponent',
+    'encodeURI',
+    'encodeURIComponent',
+    'escape',
+    'unescape',
+  ],
   ...['eval', 'isFinite', 'isNaN'],
   // Ours:
   ...['user', 'obj', 'row', 'params', 'console', 'skip'],
@@ -75,8 +141,25 @@ describe('reach', () => {
   afterAll(() => box.close());
 
   it('has nothing of Node or the host', async () => {
-    const names = ['require', 'process', 'module', 'exports', 'Buffer', '__dirname', 'setTimeout', 'setInterval'];
-    names.push('setImmediate', 'queueMicrotask', 'fetch', 'SharedArrayBuffer', 'Atomics', 'WebAssembly', 'FinalizationRegistry');
+    const names = [
+      'require',
+      'process',
+      'module',
+      'exports',
+      'Buffer',
+      '__dirname',
+      'setTimeout',
+      'setInterval',
+    ];
+    names.push(
+      'setImmediate',
+      'queueMicrotask',
+      'fetch',
+      'SharedArrayBuffer',
+      'Atomics',
+      'WebAssembly',
+      'FinalizationRegistry',
+    );
     const [outcome] = await runAll(box.sandbox, [`log([${names.map((n) => `typeof ${n}`).join(', ')}]);`]);
     expect(outcome?.logs).toEqual([JSON.stringify(names.map(() => 'undefined'))]);
   });
@@ -99,7 +182,10 @@ describe('reach', () => {
       `log(typeof Function('return this')().process);`,
       `log(typeof (0, eval)('typeof require'));`,
     ]);
-    expect(outcomes[0]).toMatchObject({ status: 'failed', message: 'ReferenceError: process is not defined' });
+    expect(outcomes[0]).toMatchObject({
+      status: 'failed',
+      message: 'ReferenceError: process is not defined',
+    });
     expect(outcomes[1]?.logs).toEqual(['[true,"undefined","undefined",true]']);
     expect(outcomes[2]?.logs).toEqual(['"undefined"']);
     expect(outcomes[3]?.logs).toEqual(['"string"']);
@@ -126,7 +212,21 @@ describe('reach', () => {
     expect(JSON.parse(outcome?.logs[0] ?? '')).toEqual(Array(5).fill(['function', true, true]));
     expect(JSON.parse(outcome?.logs[1] ?? '')).toEqual([
       true,
-      ['create', 'create_many', 'delete', 'delete_many', 'exists', 'get', 'get_many', 'names', 'set', 'set_expiry', 'set_many', 'update', 'update_many'],
+      [
+        'create',
+        'create_many',
+        'delete',
+        'delete_many',
+        'exists',
+        'get',
+        'get_many',
+        'names',
+        'set',
+        'set_expiry',
+        'set_many',
+        'update',
+        'update_many',
+      ],
     ]);
   });
 });
@@ -191,18 +291,31 @@ describe('poisoned builtins', () => {
     attributes: [{ id: null, attr: 'Framed-Pool', op: '=', value: 'pool-a' }],
     check_attributes: [{ id: 20, attr: 'Max-Daily-Session', op: '==', value: '4' }],
     attrs: {
-      plan: { op: 'set', json: '{"tier":"gold","at":"1970-01-01T00:00:00.000Z","list":[1,null,3]}', expiration: 60, encrypt: false },
+      plan: {
+        op: 'set',
+        json: '{"tier":"gold","at":"1970-01-01T00:00:00.000Z","list":[1,null,3]}',
+        expiration: 60,
+        encrypt: false,
+      },
     },
   });
 
   it('do not corrupt the outcome of the poisoning user, the next ones, or the next batch', async () => {
     const box = await open(CASES);
     try {
-      const outcomes = await runAll(box.sandbox, [POISON + STANDARD, STANDARD, STANDARD, `user.email = 'x@example.net';\nnull.boom;`]);
+      const outcomes = await runAll(box.sandbox, [
+        POISON + STANDARD,
+        STANDARD,
+        STANDARD,
+        `user.email = 'x@example.net';\nnull.boom;`,
+      ]);
       expect(outcomes[0]).toMatchObject(expected('u0'));
       expect(outcomes[1]).toMatchObject(expected('u1'));
       expect(outcomes[2]).toMatchObject(expected('u2'));
-      expect(outcomes[3]).toMatchObject({ status: 'failed', message: "TypeError: Cannot read properties of null (reading 'boom')" });
+      expect(outcomes[3]).toMatchObject({
+        status: 'failed',
+        message: "TypeError: Cannot read properties of null (reading 'boom')",
+      });
       expect(outcomes[3]?.location).toMatch(/^iso\.js:2:\d+$/);
       const [later] = await runAll(box.sandbox, [STANDARD]);
       expect(later).toMatchObject(expected('u0'));

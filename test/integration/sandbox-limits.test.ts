@@ -10,7 +10,16 @@ import type { SandboxOutcome, SandboxSetup, UserSnapshot } from '../../src/sandb
 import { type Sandbox, usingSandbox } from '../../src/sandbox/using-sandbox.js';
 
 function setup(source: string, over: Partial<SandboxSetup> = {}): SandboxSetup {
-  return { source, filename: 'limits.js', params: {}, profiles: [], timeoutMs: 200, memoryMb: 64, maxLogLines: 10, ...over };
+  return {
+    source,
+    filename: 'limits.js',
+    params: {},
+    profiles: [],
+    timeoutMs: 200,
+    memoryMb: 64,
+    maxLogLines: 10,
+    ...over,
+  };
 }
 
 const USER: UserSnapshot = {
@@ -44,8 +53,14 @@ user.email = row.mode + '@example.net';
 describe('syntax errors', () => {
   it.each([
     ['const a = 1;\nconst b = 2;\nlet c = = 3;', "bad.js:3:9: SyntaxError: Unexpected token '='"],
-    ["if (user.is_active) {\n  user.email = 'a@example.net';", 'bad.js:2:32: SyntaxError: Unexpected end of input'],
-    ['with (user) { email = 1; }', /^bad\.js:1:1: SyntaxError: Strict mode code may not include a with statement$/],
+    [
+      "if (user.is_active) {\n  user.email = 'a@example.net';",
+      'bad.js:2:32: SyntaxError: Unexpected end of input',
+    ],
+    [
+      'with (user) { email = 1; }',
+      /^bad\.js:1:1: SyntaxError: Strict mode code may not include a with statement$/,
+    ],
     ['}); globalThis.escaped = true; (function () {', /^bad\.js:1:1: SyntaxError: /],
   ])('are reported as file:line:col before any user runs: %j', async (source, message) => {
     const fn = vi.fn(async () => undefined);
@@ -57,15 +72,18 @@ describe('syntax errors', () => {
   });
 
   it('allows a top-level return', async () => {
-    const outcomes = await usingSandbox(setup(`user.email = 'a@example.net';\nreturn;\nuser.email = 'b@example.net';`), (s) =>
-      batch(s, ['x']),
+    const outcomes = await usingSandbox(
+      setup(`user.email = 'a@example.net';\nreturn;\nuser.email = 'b@example.net';`),
+      (s) => batch(s, ['x']),
     );
     expect(summary(outcomes)).toEqual([['done', 'a@example.net']]);
   });
 
   it('refuses impossible limits', async () => {
     await expect(usingSandbox(setup('', { memoryMb: 4 }), async () => undefined)).rejects.toThrow(UsageError);
-    await expect(usingSandbox(setup('', { timeoutMs: 0 }), async () => undefined)).rejects.toThrow(UsageError);
+    await expect(usingSandbox(setup('', { timeoutMs: 0 }), async () => undefined)).rejects.toThrow(
+      UsageError,
+    );
   });
 });
 
@@ -122,7 +140,9 @@ describe('limits', () => {
         ['done', 'b@example.net'],
       ]);
       expect(outcomes[1]?.status).toBe('failed');
-      expect(outcomes[1]?.message).toMatch(/^(script timed out after 200 ms|script exceeded the memory limit of 64 MB|sandbox process died \(.+\))$/);
+      expect(outcomes[1]?.message).toMatch(
+        /^(script timed out after 200 ms|script exceeded the memory limit of 64 MB|sandbox process died \(.+\))$/,
+      );
       expect(summary(await batch(sandbox, ['c']))).toEqual([['done', 'c@example.net']]);
     });
   });

@@ -55,7 +55,9 @@ it('runs the standard script at thousands of users per second', async () => {
     memoryMb: 128,
     maxLogLines: 100,
   };
-  const batches = Array.from({ length: 40 }, (_, b) => Array.from({ length: 500 }, (_, i) => job(b * 500 + i)));
+  const batches = Array.from({ length: 40 }, (_, b) =>
+    Array.from({ length: 500 }, (_, i) => job(b * 500 + i)),
+  );
   await usingSandbox(setup, async (sandbox) => {
     await sandbox.runBatch(batches[0] ?? []);
     const started = performance.now();

@@ -100,8 +100,25 @@ describe('fields', () => {
       log(obj === user);
     `);
     expect(out[0]).toEqual([
-      ...['obj_id', 'username', 'username_length', 'first_name', 'last_name', 'email', 'external_id', 'klass'],
-      ...['is_active', 'date_joined', 'first_login', 'last_login', 'expiration', 'last_update', 'organization_id'],
+      ...[
+        'obj_id',
+        'username',
+        'username_length',
+        'first_name',
+        'last_name',
+        'email',
+        'external_id',
+        'klass',
+      ],
+      ...[
+        'is_active',
+        'date_joined',
+        'first_login',
+        'last_login',
+        'expiration',
+        'last_update',
+        'organization_id',
+      ],
       ...['avatar_url', 'description', 'profiles', 'attributes', 'check_attributes'],
     ]);
     expect(out.slice(1)).toEqual([
@@ -123,7 +140,12 @@ describe('fields', () => {
       log(user.email);
     `);
     expect(outcome).toMatchObject({ status: 'done', logs: ['"new@example.org"'] });
-    expect(outcome.fields).toEqual({ email: 'new@example.org', is_active: false, username_length: 12, description: 'hello' });
+    expect(outcome.fields).toEqual({
+      email: 'new@example.org',
+      is_active: false,
+      username_length: 12,
+      description: 'hello',
+    });
     expect(outcome.profiles).toBeUndefined();
   });
 
@@ -144,7 +166,10 @@ describe('fields', () => {
       first_name: null,
     });
     expect(outcome.logs).toEqual(['["2026-01-31T10:00:00.000Z","2026-02-01T00:00:00.000Z"]']);
-    const cleared = await run(`user.expiration = null;`, snapshot({ fields: { expiration: '2025-01-01T00:00:00.000Z' } }));
+    const cleared = await run(
+      `user.expiration = null;`,
+      snapshot({ fields: { expiration: '2025-01-01T00:00:00.000Z' } }),
+    );
     expect(cleared.fields).toEqual({ expiration: null });
   });
 
@@ -158,7 +183,9 @@ describe('fields', () => {
   it('throws on unknown fields, naming them', async () => {
     expect(await failure(`user.emial = 'x@example.org';`)).toBe('TypeError: user has no field "emial"');
     expect(await failure(`user.profiles = [];`)).toBe('TypeError: user.profiles is read-only');
-    expect(await failure(`user.profile_add = () => [true, 'x'];`)).toBe('TypeError: user.profile_add is read-only');
+    expect(await failure(`user.profile_add = () => [true, 'x'];`)).toBe(
+      'TypeError: user.profile_add is read-only',
+    );
   });
 
   it.each([
@@ -169,10 +196,22 @@ describe('fields', () => {
     [`user.is_active = 'yes'`, 'TypeError: user.is_active must be a boolean (got "yes")'],
     [`user.username_length = 1.5`, 'TypeError: user.username_length must be an integer or null (got 1.5)'],
     [`user.username_length = '3'`, 'TypeError: user.username_length must be an integer or null (got "3")'],
-    [`user.expiration = 'tomorrow'`, 'TypeError: user.expiration must be a valid Date, an ISO-8601 string or null (got "tomorrow")'],
-    [`user.expiration = '2026-02-30'`, 'TypeError: user.expiration must be a valid Date, an ISO-8601 string or null (got "2026-02-30")'],
-    [`user.expiration = new Date('nope')`, 'TypeError: user.expiration must be a valid Date, an ISO-8601 string or null (got object)'],
-    [`user.expiration = 1767225600000`, 'TypeError: user.expiration must be a valid Date, an ISO-8601 string or null (got 1767225600000)'],
+    [
+      `user.expiration = 'tomorrow'`,
+      'TypeError: user.expiration must be a valid Date, an ISO-8601 string or null (got "tomorrow")',
+    ],
+    [
+      `user.expiration = '2026-02-30'`,
+      'TypeError: user.expiration must be a valid Date, an ISO-8601 string or null (got "2026-02-30")',
+    ],
+    [
+      `user.expiration = new Date('nope')`,
+      'TypeError: user.expiration must be a valid Date, an ISO-8601 string or null (got object)',
+    ],
+    [
+      `user.expiration = 1767225600000`,
+      'TypeError: user.expiration must be a valid Date, an ISO-8601 string or null (got 1767225600000)',
+    ],
     [`user.description = undefined`, 'TypeError: user.description must be a string or null (got undefined)'],
   ])('rejects a wrong type: %s', async (code, message) => {
     expect(await failure(code)).toBe(message);
@@ -183,7 +222,9 @@ describe('fields', () => {
       'TypeError: user.email cannot be redefined; assign it instead',
     );
     expect(await failure(`delete user.email;`)).toBe('TypeError: user.email cannot be deleted');
-    expect(await failure(`Object.setPrototypeOf(user, null);`)).toBe('TypeError: the prototype of user cannot be changed');
+    expect(await failure(`Object.setPrototypeOf(user, null);`)).toBe(
+      'TypeError: the prototype of user cannot be changed',
+    );
     expect(await failure(`Object.freeze(user);`)).toMatch(/^TypeError: user cannot be frozen/);
   });
 
@@ -193,7 +234,11 @@ describe('fields', () => {
       log(['email' in user, 'nope' in user, user.hasOwnProperty('email')]);
       log(String(user));
     `);
-    expect(json).toMatchObject({ username: 'alice', date_joined: '2024-01-02T03:04:05.000Z', profiles: [{ id: 2 }] });
+    expect(json).toMatchObject({
+      username: 'alice',
+      date_joined: '2024-01-02T03:04:05.000Z',
+      profiles: [{ id: 2 }],
+    });
     expect(has).toEqual([true, false, true]);
     expect(str).toBe('[object Object]');
   });
@@ -264,12 +309,15 @@ describe('profiles', () => {
     expect(outcome.profiles).toBeUndefined();
   });
 
-  it.each([`user.profile_add({ id: 1, short_name: 'gold' })`, `user.profile_add({})`, `user.profile_remove()`])(
-    'needs exactly one of id and short_name: %s',
-    async (code) => {
-      expect(await failure(code)).toMatch(/^TypeError: user\.profile_(add|remove): use either id or short_name/);
-    },
-  );
+  it.each([
+    `user.profile_add({ id: 1, short_name: 'gold' })`,
+    `user.profile_add({})`,
+    `user.profile_remove()`,
+  ])('needs exactly one of id and short_name: %s', async (code) => {
+    expect(await failure(code)).toMatch(
+      /^TypeError: user\.profile_(add|remove): use either id or short_name/,
+    );
+  });
 
   it('gives copies from the reader: mutating them changes nothing', async () => {
     const outcome = await run(`
@@ -312,7 +360,10 @@ describe('reply and check attributes', () => {
   });
 
   it(':= replaces every row of the attribute, keeping an identical one', async () => {
-    const outcome = await run(`log(user.attribute_add({ attr: 'Session-Timeout', value: 3600, operation: ':=' }));`, two);
+    const outcome = await run(
+      `log(user.attribute_add({ attr: 'Session-Timeout', value: 3600, operation: ':=' }));`,
+      two,
+    );
     expect(outcome.logs).toEqual(['[true,"reply Session-Timeout := 3600 added (replaced 2 rows)"]']);
     expect(outcome.attributes).toEqual([
       { id: 12, attr: 'Idle-Timeout', op: '=', value: '300' },
@@ -330,11 +381,17 @@ describe('reply and check attributes', () => {
   });
 
   it('+= appends unless the identical row exists', async () => {
-    const outcome = await run(`
+    const outcome = await run(
+      `
       log(user.attribute_add('Session-Timeout', 60, '+='));
       log(user.attribute_add('Session-Timeout', 90, '+='));
-    `, two);
-    expect(outcome.logs).toEqual(['[false,"reply Session-Timeout += 60 already present"]', '[true,"reply Session-Timeout += 90 added"]']);
+    `,
+      two,
+    );
+    expect(outcome.logs).toEqual([
+      '[false,"reply Session-Timeout += 60 already present"]',
+      '[true,"reply Session-Timeout += 90 added"]',
+    ]);
     expect(outcome.attributes?.at(-1)).toEqual({ id: null, attr: 'Session-Timeout', op: '+=', value: '90' });
   });
 
@@ -390,7 +447,9 @@ describe('reply and check attributes', () => {
     expect(await failure(`user.check_attribute_add('Max-Daily-Session', 1, '~=')`)).toBe(
       'TypeError: user.check_attribute_add: operation must be one of = := += == != > >= < <= =~ !~ =* !* (got "~=")',
     );
-    expect(await failure(`user.attribute_remove('Session-Timeout', 1, '<')`)).toMatch(/operation must be one of = := \+=/);
+    expect(await failure(`user.attribute_remove('Session-Timeout', 1, '<')`)).toMatch(
+      /operation must be one of = := \+=/,
+    );
   });
 
   it.each([
@@ -407,7 +466,12 @@ describe('reply and check attributes', () => {
 
   it('stores numbers as text', async () => {
     const outcome = await run(`user.attribute_add('Acct-Interim-Interval', 0.5, ':=');`);
-    expect(outcome.attributes?.at(-1)).toEqual({ id: null, attr: 'Acct-Interim-Interval', op: ':=', value: '0.5' });
+    expect(outcome.attributes?.at(-1)).toEqual({
+      id: null,
+      attr: 'Acct-Interim-Interval',
+      op: ':=',
+      value: '0.5',
+    });
   });
 });
 
@@ -424,7 +488,10 @@ describe('user.attr', () => {
       log(user.attr.get('plan'));
       log(user.attr.names());
     `);
-    expect(outcome.logs.map((l) => JSON.parse(l) as unknown)).toEqual([{ tier: 'gold' }, ['plan', 'secret', 'note', 'a', 'b', 'c']]);
+    expect(outcome.logs.map((l) => JSON.parse(l) as unknown)).toEqual([
+      { tier: 'gold' },
+      ['plan', 'secret', 'note', 'a', 'b', 'c'],
+    ]);
     expect(outcome.attrs).toEqual({
       plan: { op: 'set', json: '{"tier":"gold"}', expiration: null, encrypt: false },
       note: { op: 'set', json: '"hi"', expiration: 60, encrypt: true },
@@ -435,8 +502,12 @@ describe('user.attr', () => {
   });
 
   it('create fails on an existing name, update on a missing one', async () => {
-    expect(await failure(`user.attr.create('plan', 1)`)).toBe('Error: user.attr.create: attribute "plan" already exists');
-    expect(await failure(`user.attr.update('nope', 1)`)).toBe('Error: user.attr.update: attribute "nope" does not exist');
+    expect(await failure(`user.attr.create('plan', 1)`)).toBe(
+      'Error: user.attr.create: attribute "plan" already exists',
+    );
+    expect(await failure(`user.attr.update('nope', 1)`)).toBe(
+      'Error: user.attr.update: attribute "nope" does not exist',
+    );
     expect(await failure(`user.attr.create_many([{ name: 'x', value: 1 }, { name: 'x', value: 2 }])`)).toBe(
       'Error: user.attr.create_many: attribute "x" already exists',
     );
@@ -465,7 +536,13 @@ describe('user.attr', () => {
       user.attr.delete('n');
       log(user.attr.names());
     `);
-    expect(out).toEqual([{ tier: 'silver' }, null, { plan: { tier: 'silver' }, n: 5, missing: null }, [true, false], ['plan', 'secret']]);
+    expect(out).toEqual([
+      { tier: 'silver' },
+      null,
+      { plan: { tier: 'silver' }, n: 5, missing: null },
+      [true, false],
+      ['plan', 'secret'],
+    ]);
   });
 
   it('collapses writes per name: last wins, expiry folds into a set, delete of a new name vanishes', async () => {
@@ -483,27 +560,55 @@ describe('user.attr', () => {
     });
     const expiry = await run(`user.attr.set_expiry('plan', 30); user.attr.set_expiry('plan', null);`);
     expect(expiry.attrs).toEqual({ plan: { op: 'expiry', expiration: null } });
-    expect(await failure(`user.attr.set_expiry('nope', 30)`)).toBe('Error: user.attr.set_expiry: attribute "nope" does not exist');
+    expect(await failure(`user.attr.set_expiry('nope', 30)`)).toBe(
+      'Error: user.attr.set_expiry: attribute "nope" does not exist',
+    );
   });
 
   it('refuses to read an encrypted value when the run has no key', async () => {
-    expect(await failure(`user.attr.get('secret')`)).toMatch(/^Error: user\.attr\.get: attribute "secret" is encrypted and this run has no key/);
+    expect(await failure(`user.attr.get('secret')`)).toMatch(
+      /^Error: user\.attr\.get: attribute "secret" is encrypted and this run has no key/,
+    );
     const outcome = await run(`user.attr.set('secret', 'new', null, true); log(user.attr.get('secret'));`);
     expect(outcome.logs).toEqual(['"new"']);
   });
 
   it.each([
-    [`user.attr.set('', 1)`, 'TypeError: user.attr.set: name must be a non-empty string of at most 200 characters (got "")'],
+    [
+      `user.attr.set('', 1)`,
+      'TypeError: user.attr.set: name must be a non-empty string of at most 200 characters (got "")',
+    ],
     [`user.attr.set('n'.repeat(201), 1)`, /name must be a non-empty string of at most 200 characters/],
     [`user.attr.set('x')`, 'TypeError: user.attr.set: value is not JSON-serializable (got undefined)'],
-    [`user.attr.set('x', () => 1)`, 'TypeError: user.attr.set: value is not JSON-serializable (got function)'],
-    [`user.attr.set('x', 10n)`, /^TypeError: user\.attr\.set: value is not JSON-serializable: TypeError: Do not know how to serialize a BigInt/],
-    [`const o = {}; o.o = o; user.attr.set('x', o)`, /^TypeError: user\.attr\.set: value is not JSON-serializable: TypeError: Converting circular structure/],
-    [`user.attr.set('x', 1, -5)`, 'TypeError: user.attr.set: expiration must be a positive number of seconds or null (got -5)'],
+    [
+      `user.attr.set('x', () => 1)`,
+      'TypeError: user.attr.set: value is not JSON-serializable (got function)',
+    ],
+    [
+      `user.attr.set('x', 10n)`,
+      /^TypeError: user\.attr\.set: value is not JSON-serializable: TypeError: Do not know how to serialize a BigInt/,
+    ],
+    [
+      `const o = {}; o.o = o; user.attr.set('x', o)`,
+      /^TypeError: user\.attr\.set: value is not JSON-serializable: TypeError: Converting circular structure/,
+    ],
+    [
+      `user.attr.set('x', 1, -5)`,
+      'TypeError: user.attr.set: expiration must be a positive number of seconds or null (got -5)',
+    ],
     [`user.attr.set('x', 1, null, 'yes')`, 'TypeError: user.attr.set: encrypt must be a boolean (got "yes")'],
-    [`user.attr.set_many({ name: 'x', value: 1 })`, /^TypeError: user\.attr\.set_many: data must be an array/],
-    [`user.attr.set_many([{ name: 'ok', value: 1 }, { name: 7, value: 1 }])`, /^TypeError: user\.attr\.set_many: data\[1\]\.name must be/],
-    [`user.attr.set_many([{ name: 'ok' }])`, 'TypeError: user.attr.set_many: data[0].value is not JSON-serializable (got undefined)'],
+    [
+      `user.attr.set_many({ name: 'x', value: 1 })`,
+      /^TypeError: user\.attr\.set_many: data must be an array/,
+    ],
+    [
+      `user.attr.set_many([{ name: 'ok', value: 1 }, { name: 7, value: 1 }])`,
+      /^TypeError: user\.attr\.set_many: data\[1\]\.name must be/,
+    ],
+    [
+      `user.attr.set_many([{ name: 'ok' }])`,
+      'TypeError: user.attr.set_many: data[0].value is not JSON-serializable (got undefined)',
+    ],
     [`user.attr.set_expiry('plan')`, /^TypeError: user\.attr\.set_expiry: seconds must be/],
     [`user.attr.get_many('plan')`, /^TypeError: user\.attr\.get_many: names must be an array/],
   ])('validates arguments: %s', async (code, message) => {
@@ -532,7 +637,9 @@ describe('script flow', () => {
   });
 
   it('a throw after changes fails the user with no changes, a message and a location', async () => {
-    const outcome = await run(`user.email = 'x@example.org'; user.profile_add('gold'); console.log('so far'); null.boom;`);
+    const outcome = await run(
+      `user.email = 'x@example.org'; user.profile_add('gold'); console.log('so far'); null.boom;`,
+    );
     expect(outcome).toMatchObject({
       status: 'failed',
       message: "TypeError: Cannot read properties of null (reading 'boom')",
@@ -584,7 +691,9 @@ describe('script flow', () => {
     const jobs = ['a', 'b', 'c'].map((name, i) => ({
       seq: 1000 + i,
       user: snapshot({ fields: { username: name } }),
-      row: { code: `if (user.username === 'b') throw new Error('no b'); user.email = user.username + '@example.net';` },
+      row: {
+        code: `if (user.username === 'b') throw new Error('no b'); user.email = user.username + '@example.net';`,
+      },
     }));
     const outcomes = await sandbox.runBatch(jobs);
     expect(outcomes.map((o) => [o.seq, o.status, o.fields?.['email'] ?? o.message])).toEqual([

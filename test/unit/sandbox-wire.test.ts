@@ -43,7 +43,16 @@ describe('decodeOutcomes', () => {
 
   it('reads done, skipped and failed rows into SandboxOutcomes', () => {
     const text = JSON.stringify([
-      [1, 0, ['hi'], [email, 'x@example.org'], [2, 1, 1, 2], [null, 'A', '=', '1'], 0, ['p', 'set', '1', 60, true, 'q', 'delete', null, null, false]],
+      [
+        1,
+        0,
+        ['hi'],
+        [email, 'x@example.org'],
+        [2, 1, 1, 2],
+        [null, 'A', '=', '1'],
+        0,
+        ['p', 'set', '1', 60, true, 'q', 'delete', null, null, false],
+      ],
       [2, 1, [], 'not now'],
       [3, 2, ['so far'], 'TypeError: boom', 'script.js:3:7'],
     ]);

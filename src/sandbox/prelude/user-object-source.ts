@@ -151,4 +151,4 @@ class UserState {
   }
 }
 record(UserState);
-`
+`;
