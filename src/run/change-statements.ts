@@ -51,12 +51,12 @@ export function changeStatements(userId: number, changes: readonly Change[], now
           statements.push({
             sql: `INSERT INTO user_attrs (user_id, name, value, is_encrypted, expires_at, created_at, updated_at)
                   VALUES (?, ?, ?, ?, ?, ?, ?)`,
-            params: [userId, c.target, c.after.value, c.after.is_encrypted, c.after.expires_at, nowIso, nowIso],
+            params: [userId, c.target, c.after.value, c.after.is_encrypted, c.after.expires_at, c.after.created_at ?? nowIso, c.after.updated_at ?? nowIso],
           });
         } else if (c.after) {
           statements.push({
             sql: 'UPDATE user_attrs SET value = ?, is_encrypted = ?, expires_at = ?, updated_at = ? WHERE user_id = ? AND name = ?',
-            params: [c.after.value, c.after.is_encrypted, c.after.expires_at, nowIso, userId, c.target],
+            params: [c.after.value, c.after.is_encrypted, c.after.expires_at, c.after.updated_at ?? nowIso, userId, c.target],
           });
         }
         break;

@@ -53,6 +53,9 @@ export interface StoredAttr {
   value: string;
   is_encrypted: boolean;
   expires_at: string | null;
+  /** Kept so that undo restores the row exactly. */
+  created_at?: string;
+  updated_at?: string;
 }
 
 export interface AttrChange {

@@ -162,8 +162,9 @@ function planAttrs(stored: StoredUser, writes: unknown, ctx: PlanContext): Chang
     const write = w as unknown as AttrWrite;
     const row = rows.get(name);
     const before: StoredAttr | null = row
-      ? { value: row.value, is_encrypted: row.is_encrypted, expires_at: row.expires_at }
+      ? { value: row.value, is_encrypted: row.is_encrypted, expires_at: row.expires_at, created_at: row.created_at ?? nowIso, updated_at: row.updated_at ?? nowIso }
       : null;
+    const stamps = { created_at: before?.created_at ?? nowIso, updated_at: nowIso };
     const live = before !== null && (before.expires_at === null || before.expires_at > nowIso);
     let after: StoredAttr | null;
     if (write.op === 'delete') {
@@ -171,7 +172,7 @@ function planAttrs(stored: StoredUser, writes: unknown, ctx: PlanContext): Chang
       after = null;
     } else if (write.op === 'expiry') {
       if (!live || !before) throw new RejectedChange(`attr ${name}: set_expiry on a missing attribute`);
-      after = { ...before, expires_at: expiresAt(write.expiration, ctx.now) };
+      after = { ...before, expires_at: expiresAt(write.expiration, ctx.now), ...stamps };
     } else if (write.op === 'set') {
       if (typeof write.json !== 'string' || write.json.length > MAX_ATTR_JSON) {
         throw new RejectedChange(`attr ${name}: value must be JSON of at most ${MAX_ATTR_JSON} characters`);
@@ -187,7 +188,7 @@ function planAttrs(stored: StoredUser, writes: unknown, ctx: PlanContext): Chang
         if (!ctx.cipher) throw new RejectedChange(`attr ${name}: encrypt needs a key (USRUN_KEY or --key-file)`);
         value = ctx.cipher.encrypt(write.json, { userId: stored.id, name });
       }
-      after = { value, is_encrypted: write.encrypt, expires_at: expiresAt(write.expiration, ctx.now) };
+      after = { value, is_encrypted: write.encrypt, expires_at: expiresAt(write.expiration, ctx.now), ...stamps };
       // Re-encrypting yields new ciphertext; an unchanged plaintext attr is no change at all.
       if (live && before && !write.encrypt && !before.is_encrypted && before.value === value && before.expires_at === after.expires_at) {
         continue;

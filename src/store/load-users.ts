@@ -75,8 +75,11 @@ export async function loadUsers(store: StoreDriver, ids: readonly number[]): Pro
       value: string;
       is_encrypted: number | boolean;
       expires_at: string | null;
+      created_at: string;
+      updated_at: string;
     }>(
-      `SELECT user_id, name, value, is_encrypted, expires_at FROM user_attrs WHERE user_id IN (${list}) ORDER BY user_id, name`,
+      `SELECT user_id, name, value, is_encrypted, expires_at, created_at, updated_at FROM user_attrs
+       WHERE user_id IN (${list}) ORDER BY user_id, name`,
       chunk,
     );
     for (const r of attrRows) {
@@ -85,6 +88,8 @@ export async function loadUsers(store: StoreDriver, ids: readonly number[]): Pro
         value: r.value,
         is_encrypted: r.is_encrypted === true || r.is_encrypted === 1,
         expires_at: r.expires_at,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
       });
     }
   }

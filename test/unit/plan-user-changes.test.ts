@@ -108,7 +108,7 @@ describe('planUserChanges', () => {
       }),
       ctx,
     );
-    expect(changes.slice(0, 2)).toEqual([
+    expect(changes.slice(0, 2)).toMatchObject([
       {
         kind: 'attr',
         target: 'old',
@@ -123,7 +123,12 @@ describe('planUserChanges', () => {
     const calls: unknown[] = [];
     const cipher = { encrypt: (p: string, aad: { userId: number; name: string }) => (calls.push([p, aad]), 'v1:cipher') };
     const [change] = planUserChanges(stored(), outcome({ attrs: { pin: { op: 'set', json: '"1234"', expiration: null, encrypt: true } } }), { ...ctx, cipher });
-    expect(change).toEqual({ kind: 'attr', target: 'pin', before: null, after: { value: 'v1:cipher', is_encrypted: true, expires_at: null } });
+    expect(change).toEqual({
+      kind: 'attr',
+      target: 'pin',
+      before: null,
+      after: { value: 'v1:cipher', is_encrypted: true, expires_at: null, created_at: now.toISOString(), updated_at: now.toISOString() },
+    });
     expect(calls).toEqual([['"1234"', { userId: 7, name: 'pin' }]]);
   });
 });
