@@ -89,7 +89,7 @@ describe('changeStatements', () => {
     expect(after.attributes.map((r) => `${r.attr} ${r.op} ${r.value}`)).toEqual(['Session-Timeout := 7200', 'Reply-Message += hi']);
     expect(after.check_attributes.map((r) => `${r.attr} ${r.op} ${r.value}`)).toEqual(['Simultaneous-Use := 1', 'Max-Daily-Session == 14400']);
     expect(after.attrs.map((a) => [a.name, a.value])).toEqual([['fresh', '[1,2]'], ['old', '2'], ['plan', '{"tier":"gold"}']]);
-    expect(dumpDb(path).users.find((u: any) => u.obj_id === 8)).toEqual(before.users.find((u: any) => u.obj_id === 8));
+    expect(dumpDb(path)["users"]?.find((u: any) => u.obj_id === 8)).toEqual(before["users"]?.find((u: any) => u.obj_id === 8));
 
     const undo = planUndo(after, changes, false);
     expect(undo.conflicts).toEqual([]);
