@@ -15,7 +15,7 @@ export default tseslint.config(
   },
   {
     files: ['scripts/**/*.mjs', 'bin/**'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
   },
   {
     rules: {

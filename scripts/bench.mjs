@@ -63,7 +63,11 @@ function watchPeak(pid) {
 }
 function childrenOf(pid) {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -97,10 +101,16 @@ t = Date.now();
   const gold = db.prepare("SELECT id FROM profiles WHERE short_name = 'gold'").get().id;
   const page = db.prepare('SELECT obj_id, username FROM users WHERE obj_id > ? ORDER BY obj_id LIMIT 500');
   const setEmail = db.prepare('UPDATE users SET email = ?, last_update = ? WHERE obj_id = ?');
-  const addProfile = db.prepare('INSERT OR IGNORE INTO user_profiles (user_id, profile_id, priority) VALUES (?, ?, 1)');
+  const addProfile = db.prepare(
+    'INSERT OR IGNORE INTO user_profiles (user_id, profile_id, priority) VALUES (?, ?, 1)',
+  );
   const delReply = db.prepare("DELETE FROM reply_attributes WHERE user_id = ? AND attr = 'Session-Timeout'");
-  const addReply = db.prepare("INSERT INTO reply_attributes (user_id, attr, op, value) VALUES (?, 'Session-Timeout', ':=', '3600')");
-  const setCheck = db.prepare("INSERT INTO check_attributes (user_id, attr, op, value) VALUES (?, 'Max-Daily-Session', '==', '14400')");
+  const addReply = db.prepare(
+    "INSERT INTO reply_attributes (user_id, attr, op, value) VALUES (?, 'Session-Timeout', ':=', '3600')",
+  );
+  const setCheck = db.prepare(
+    "INSERT INTO check_attributes (user_id, attr, op, value) VALUES (?, 'Max-Daily-Session', '==', '14400')",
+  );
   const setAttr = db.prepare(
     `INSERT INTO user_attrs (user_id, name, value, is_encrypted, expires_at, created_at, updated_at) VALUES (?, 'plan', ?, 0, NULL, ?, ?)
      ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, expires_at = NULL, updated_at = excluded.updated_at`,

@@ -21,12 +21,42 @@ function step(title, args) {
 for (const suffix of ['', '-wal', '-shm']) rmSync(join(root, db + suffix), { force: true });
 const filter = 'email pr';
 step('create demo.db with 1,000 users', ['init', '--db', db, '--demo', '1000']);
-step('a filter: active users idle for 90 days', ['users', 'list', '--db', db, '--filter', 'last_login lt "-90d" and is_active eq true', '--limit', '5']);
-step('see what would change', ['run', 'scripts-examples/normalise-emails.js', '--db', db, '--filter', filter, '--dry-run']);
-step('now for real', ['run', 'scripts-examples/normalise-emails.js', '--db', db, '--filter', filter, '--yes']);
+step('a filter: active users idle for 90 days', [
+  'users',
+  'list',
+  '--db',
+  db,
+  '--filter',
+  'last_login lt "-90d" and is_active eq true',
+  '--limit',
+  '5',
+]);
+step('see what would change', [
+  'run',
+  'scripts-examples/normalise-emails.js',
+  '--db',
+  db,
+  '--filter',
+  filter,
+  '--dry-run',
+]);
+step('now for real', [
+  'run',
+  'scripts-examples/normalise-emails.js',
+  '--db',
+  db,
+  '--filter',
+  filter,
+  '--yes',
+]);
 step('deactivate users idle for 90 days (summary only)', [
-  'run', 'scripts-examples/deactivate-idle-users.js', '--db', db,
-  '--filter', 'is_active eq true and (last_login lt "-90d" or (last_login eq null and date_joined lt "-90d"))', '--yes',
+  'run',
+  'scripts-examples/deactivate-idle-users.js',
+  '--db',
+  db,
+  '--filter',
+  'is_active eq true and (last_login lt "-90d" or (last_login eq null and date_joined lt "-90d"))',
+  '--yes',
 ]);
 step('the journal', ['runs', 'list', '--db', db]);
 console.log('\nTry: ./bin/usrun runs undo <RUN_ID> --db demo.db --dry-run');

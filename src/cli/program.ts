@@ -10,7 +10,9 @@ import { usersImportCommand, usersListCommand, usersShowCommand } from './comman
 import type { Io } from './io.js';
 import { collectParam, parseDelimiter, positiveInt } from './options.js';
 
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 const DB_HELP = 'SQLite database file (default: $USRUN_DB or ./usrun.db)';
 
@@ -29,7 +31,9 @@ function exitWith(code: number): void {
  */
 export function buildProgram(io: Io): Command {
   const program = new Command('usrun')
-    .description('Run your own JavaScript over many users of a RADIUS-style directory: sandboxed, validated, journaled, undoable.')
+    .description(
+      'Run your own JavaScript over many users of a RADIUS-style directory: sandboxed, validated, journaled, undoable.',
+    )
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
@@ -82,13 +86,18 @@ Examples:
     .option('--description <text>', 'description')
     .action((shortName, opts) => profilesAddCommand(shortName, opts, io));
 
-  const filters = program.command('filters').description('save, list and remove named filters (use them as --filter @name)');
+  const filters = program
+    .command('filters')
+    .description('save, list and remove named filters (use them as --filter @name)');
   withDb(filters.command('save'))
     .argument('<name>', 'filter name')
     .argument('<expr>', 'SCIM filter expression')
     .description('check and save a filter expression under a name')
     .action((name, expr, opts) => filtersSaveCommand(name, expr, opts, io));
-  withDb(filters.command('list')).description('list saved filters').option('--json', 'NDJSON').action((opts) => filtersListCommand(opts, io));
+  withDb(filters.command('list'))
+    .description('list saved filters')
+    .option('--json', 'NDJSON')
+    .action((opts) => filtersListCommand(opts, io));
   withDb(filters.command('rm'))
     .argument('<name>', 'filter name')
     .description('remove a saved filter')
@@ -100,11 +109,14 @@ Examples:
     .option('--filter <expr>', 'pick users by SCIM filter, or @name of a saved filter')
     .option('--csv <file>', 'pick users by the rows of a CSV file (one run per row; `row` in the script)')
     .option('--all', 'pick every user')
-    .option('--match <column>', 'CSV column that identifies the user (default: obj_id, username, email or external_id)')
+    .option(
+      '--match <column>',
+      'CSV column that identifies the user (default: obj_id, username, email or external_id)',
+    )
     .option('--delimiter <char>', 'CSV delimiter: , ; tab | (default: detected)', parseDelimiter)
     .option('--limit <n>', 'at most N users or rows', positiveInt('--limit'))
     .option('--param <key=value>', 'value for params.key in the script (repeatable)', collectParam)
-    .option('--dry-run', 'run everything, write nothing, print each changed user\'s diff')
+    .option('--dry-run', "run everything, write nothing, print each changed user's diff")
     .option('--json', 'NDJSON on stdout: one object per user/row, then a summary')
     .option('--timeout <ms>', 'CPU time per user', positiveInt('--timeout'), 2000)
     .option('--memory <mb>', 'sandbox heap limit', positiveInt('--memory'), 128)
@@ -112,8 +124,12 @@ Examples:
     .option('--fail-fast', 'stop at the first failed user (= --max-errors 1)')
     .option('--key-file <path>', 'file with the 32-byte attribute key (default: $USRUN_KEY)')
     .option('-y, --yes', 'do not ask for confirmation on a terminal')
-    .option('-v, --verbose', 'print each changed user\'s diff on a real run too')
-    .option('--resume <run_id>', 'continue an interrupted run (same script and selection), skipping users already done', positiveInt('--resume'))
+    .option('-v, --verbose', "print each changed user's diff on a real run too")
+    .option(
+      '--resume <run_id>',
+      'continue an interrupted run (same script and selection), skipping users already done',
+      positiveInt('--resume'),
+    )
     .option('--force', 'with --resume: go on even though the script or CSV file changed')
     .addHelpText(
       'after',
@@ -137,7 +153,10 @@ Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad u
   withDb(runs.command('show'))
     .argument('<run_id>', 'run id', positiveInt('run id'))
     .description('a run with its items, changes (before → after), logs and errors')
-    .option('--status <status>', 'only items with this status (changed, unchanged, skipped, failed, not_found)')
+    .option(
+      '--status <status>',
+      'only items with this status (changed, unchanged, skipped, failed, not_found)',
+    )
     .option('--json', 'NDJSON: the run, then one object per item')
     .action((runId, opts) => runsShowCommand(runId, opts, io));
   withDb(runs.command('undo'))

@@ -31,16 +31,21 @@ export class RunReporter {
     const { io } = this;
     if (this.options.json) {
       const { user_id, username, row, status, logs, error } = result;
-      io.out(`${JSON.stringify({ user_id, username, row, status, changes: result.changes.map(changeToJson), logs, error })}\n`);
+      io.out(
+        `${JSON.stringify({ user_id, username, row, status, changes: result.changes.map(changeToJson), logs, error })}\n`,
+      );
     } else {
       const who = this.who(result);
       if (result.status === 'failed' || result.status === 'not_found') {
         const where = result.error?.location ? io.errColor.dim(` (${result.error.location})`) : '';
-        const label = result.status === 'failed' ? io.errColor.red('✗ failed') : io.errColor.yellow('? not found');
+        const label =
+          result.status === 'failed' ? io.errColor.red('✗ failed') : io.errColor.yellow('? not found');
         this.progress.print('err', `${label} ${who}: ${result.error?.message ?? ''}${where}\n`);
         for (const line of result.logs) this.progress.print('err', `    ${io.errColor.dim(line)}\n`);
       } else if (result.status === 'changed' && (this.options.dryRun || this.options.verbose)) {
-        const lines = result.changes.filter((c) => !(c.kind === 'field' && c.auto)).map((c) => `  ${this.colorize(formatChange(c))}\n`);
+        const lines = result.changes
+          .filter((c) => !(c.kind === 'field' && c.auto))
+          .map((c) => `  ${this.colorize(formatChange(c))}\n`);
         this.progress.print('out', `${io.color.bold(who)}\n${lines.join('')}`);
         for (const line of result.logs) this.progress.print('out', `  ${io.color.dim(`log: ${line}`)}\n`);
       }
@@ -65,7 +70,9 @@ export class RunReporter {
       summary.not_found > 0 ? c.yellow(`${summary.not_found} not found`) : `0 not found`,
     ];
     const rate = `${summary.seconds.toFixed(1)}s, ${Math.round(summary.users_per_second)} users/s`;
-    const title = summary.dry_run ? c.bold('dry run') + c.dim(' (nothing written)') : c.bold(`run ${summary.run_id}`) + ` ${summary.status}`;
+    const title = summary.dry_run
+      ? c.bold('dry run') + c.dim(' (nothing written)')
+      : c.bold(`run ${summary.run_id}`) + ` ${summary.status}`;
     io.out(`${title}: ${parts.join(', ')} — ${rate}\n`);
   }
 

@@ -6,7 +6,11 @@ import type { Io } from './io.js';
  * this handler runs (better-sqlite3 transactions are synchronous), so nothing half-written
  * remains; the run stays `running` with a dead pid, which `--resume` accepts.
  */
-export function watchSigint(io: Io, control: { stopRequested: boolean }, note: (text: string) => void): { dispose(): void } {
+export function watchSigint(
+  io: Io,
+  control: { stopRequested: boolean },
+  note: (text: string) => void,
+): { dispose(): void } {
   const onSigint = () => {
     if (control.stopRequested) {
       io.err('\nusrun: aborted\n');

@@ -8,7 +8,9 @@ export interface UndoConflict {
 }
 
 const sameAttr = (a: StoredAttr | null, b: StoredAttr | null) =>
-  a === null || b === null ? a === b : a.value === b.value && a.is_encrypted === b.is_encrypted && a.expires_at === b.expires_at;
+  a === null || b === null
+    ? a === b
+    : a.value === b.value && a.is_encrypted === b.is_encrypted && a.expires_at === b.expires_at;
 
 const sameRow = (r: RadiusRow, x: RadiusRow) => r.attr === x.attr && r.op === x.op && r.value === x.value;
 
@@ -43,10 +45,12 @@ function stillAfter(user: StoredUser, change: Change): boolean {
     case 'check': {
       const rows = now as RadiusRow[];
       if (change.after === null) {
-        return !rows.some((r) => (change.before?.id !== null && r.id === change.before?.id));
+        return !rows.some((r) => change.before?.id !== null && r.id === change.before?.id);
       }
       const after = change.after;
-      return after.id !== null ? rows.some((r) => r.id === after.id && sameRow(r, after)) : rows.some((r) => sameRow(r, after));
+      return after.id !== null
+        ? rows.some((r) => r.id === after.id && sameRow(r, after))
+        : rows.some((r) => sameRow(r, after));
     }
     case 'attr':
       return sameAttr(now as StoredAttr | null, change.after);
@@ -59,11 +63,18 @@ function stillAfter(user: StoredUser, change: Change): boolean {
  */
 function invert(user: StoredUser, change: Change): Change {
   if (change.kind === 'reply' || change.kind === 'check') {
-    const after = change.after && change.before ? change.after : change.after ? { ...change.after, id: null } : null;
-    const before = change.before && change.after ? change.before : change.before ? { ...change.before, id: null } : null;
+    const after =
+      change.after && change.before ? change.after : change.after ? { ...change.after, id: null } : null;
+    const before =
+      change.before && change.after ? change.before : change.before ? { ...change.before, id: null } : null;
     return { kind: change.kind, target: change.target, before: after, after: before };
   }
-  return { kind: change.kind, target: change.target, before: current(user, change), after: change.before } as Change;
+  return {
+    kind: change.kind,
+    target: change.target,
+    before: current(user, change),
+    after: change.before,
+  } as Change;
 }
 
 /** Is the change already undone (the user is in the before state for it)? */

@@ -22,11 +22,27 @@ export interface RunInfo {
 }
 
 const RUN_COLUMNS = [
-  'id', 'kind', 'script_path', 'script_sha256', 'selection', 'params', 'os_user', 'host', 'pid',
-  'started_at', 'finished_at', 'status', 'counts', 'undo_of',
+  'id',
+  'kind',
+  'script_path',
+  'script_sha256',
+  'selection',
+  'params',
+  'os_user',
+  'host',
+  'pid',
+  'started_at',
+  'finished_at',
+  'status',
+  'counts',
+  'undo_of',
 ] as const;
 
-type RunRow = Omit<RunInfo, 'selection' | 'params' | 'counts'> & { selection: string; params: string; counts: string };
+type RunRow = Omit<RunInfo, 'selection' | 'params' | 'counts'> & {
+  selection: string;
+  params: string;
+  counts: string;
+};
 
 function decode(row: RunRow): RunInfo {
   return {
@@ -79,7 +95,10 @@ export async function runItems(store: StoreDriver, runId: number, status?: strin
     bySeq.set(c.seq, list);
   }
   return items.map((i) => {
-    const row = i.row_json === null ? null : (JSON.parse(i.row_json) as { line: number | null; values: Record<string, string> });
+    const row =
+      i.row_json === null
+        ? null
+        : (JSON.parse(i.row_json) as { line: number | null; values: Record<string, string> });
     return {
       seq: i.seq,
       user_id: i.user_id,

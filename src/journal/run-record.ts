@@ -52,7 +52,12 @@ export async function startRun(store: StoreDriver, run: NewRun, counts: RunCount
 }
 
 /** Records how a run ended. */
-export async function finishRun(store: StoreDriver, runId: number, status: RunStatus, counts: RunCounts): Promise<void> {
+export async function finishRun(
+  store: StoreDriver,
+  runId: number,
+  status: RunStatus,
+  counts: RunCounts,
+): Promise<void> {
   await store.db
     .updateTable('runs')
     .set({ status, counts: JSON.stringify(counts), finished_at: new Date().toISOString(), pid: null })

@@ -67,13 +67,23 @@ async function* changedItemsNewestFirst(store: StoreDriver, runId: number) {
 export async function* undoRun(store: StoreDriver, options: UndoOptions): AsyncGenerator<ItemResult> {
   let seq = 0;
   for await (const page of changedItemsNewestFirst(store, options.targetRunId)) {
-    const users = await loadUsers(store, page.map((i) => i.user_id).filter((id): id is number => id !== null));
+    const users = await loadUsers(
+      store,
+      page.map((i) => i.user_id).filter((id): id is number => id !== null),
+    );
     const remaining = new Map<number | null, number>();
     for (const item of page) remaining.set(item.user_id, (remaining.get(item.user_id) ?? 0) + 1);
     for (const item of page) {
       remaining.set(item.user_id, (remaining.get(item.user_id) ?? 1) - 1);
       if (options.control.stopRequested) return;
-      const base = { seq: seq++, user_id: item.user_id, username: item.username, row: null, line: null, logs: [] };
+      const base = {
+        seq: seq++,
+        user_id: item.user_id,
+        username: item.username,
+        row: null,
+        line: null,
+        logs: [],
+      };
       const user = item.user_id === null ? undefined : users.get(item.user_id);
       if (!user) {
         yield { ...base, status: 'failed', changes: [], error: { message: 'user no longer exists' } };
@@ -81,10 +91,22 @@ export async function* undoRun(store: StoreDriver, options: UndoOptions): AsyncG
       }
       const { changes, conflicts } = planUndo(user, item.changes, options.force);
       if (changes.length === 0 && conflicts.length > 0) {
-        yield { ...base, status: 'failed', changes: [], error: { message: `conflict: ${conflicts.map((c) => c.reason).join('; ')} (use --force to undo anyway)` } };
+        yield {
+          ...base,
+          status: 'failed',
+          changes: [],
+          error: {
+            message: `conflict: ${conflicts.map((c) => c.reason).join('; ')} (use --force to undo anyway)`,
+          },
+        };
         continue;
       }
-      const result: ItemResult = { ...base, status: changes.length > 0 ? 'changed' : 'unchanged', changes, error: null };
+      const result: ItemResult = {
+        ...base,
+        status: changes.length > 0 ? 'changed' : 'unchanged',
+        changes,
+        error: null,
+      };
       const nowIso = new Date().toISOString();
       const statements = changeStatements(user.id, changes, nowIso);
       if (options.runId !== null) statements.push(...itemStatements(options.runId, result, nowIso));

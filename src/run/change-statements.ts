@@ -46,17 +46,35 @@ export function changeStatements(userId: number, changes: readonly Change[], now
         break;
       case 'attr':
         if (c.before && !c.after) {
-          statements.push({ sql: 'DELETE FROM user_attrs WHERE user_id = ? AND name = ?', params: [userId, c.target] });
+          statements.push({
+            sql: 'DELETE FROM user_attrs WHERE user_id = ? AND name = ?',
+            params: [userId, c.target],
+          });
         } else if (c.after && !c.before) {
           statements.push({
             sql: `INSERT INTO user_attrs (user_id, name, value, is_encrypted, expires_at, created_at, updated_at)
                   VALUES (?, ?, ?, ?, ?, ?, ?)`,
-            params: [userId, c.target, c.after.value, c.after.is_encrypted, c.after.expires_at, c.after.created_at ?? nowIso, c.after.updated_at ?? nowIso],
+            params: [
+              userId,
+              c.target,
+              c.after.value,
+              c.after.is_encrypted,
+              c.after.expires_at,
+              c.after.created_at ?? nowIso,
+              c.after.updated_at ?? nowIso,
+            ],
           });
         } else if (c.after) {
           statements.push({
             sql: 'UPDATE user_attrs SET value = ?, is_encrypted = ?, expires_at = ?, updated_at = ? WHERE user_id = ? AND name = ?',
-            params: [c.after.value, c.after.is_encrypted, c.after.expires_at, c.after.updated_at ?? nowIso, userId, c.target],
+            params: [
+              c.after.value,
+              c.after.is_encrypted,
+              c.after.expires_at,
+              c.after.updated_at ?? nowIso,
+              userId,
+              c.target,
+            ],
           });
         }
         break;
@@ -65,7 +83,12 @@ export function changeStatements(userId: number, changes: readonly Change[], now
   return statements;
 }
 
-function radiusStatement(table: string, userId: number, before: RadiusRow | null, after: RadiusRow | null): SqlStatement {
+function radiusStatement(
+  table: string,
+  userId: number,
+  before: RadiusRow | null,
+  after: RadiusRow | null,
+): SqlStatement {
   if (after && !before) {
     return {
       sql: `INSERT INTO ${table} (user_id, attr, op, value) VALUES (?, ?, ?, ?)`,
@@ -74,7 +97,10 @@ function radiusStatement(table: string, userId: number, before: RadiusRow | null
   }
   if (before && after) {
     return before.id !== null
-      ? { sql: `UPDATE ${table} SET value = ? WHERE id = ? AND user_id = ?`, params: [after.value, before.id, userId] }
+      ? {
+          sql: `UPDATE ${table} SET value = ? WHERE id = ? AND user_id = ?`,
+          params: [after.value, before.id, userId],
+        }
       : {
           sql: `UPDATE ${table} SET value = ? WHERE id = (SELECT id FROM ${table} WHERE user_id = ? AND attr = ? AND op = ? AND value = ? ORDER BY id LIMIT 1)`,
           params: [after.value, userId, before.attr, before.op, before.value],

@@ -3,7 +3,13 @@ import type { Change } from './change.js';
 /** The status of one user or CSV row in a run (SPEC §6). */
 export type ItemStatus = 'changed' | 'unchanged' | 'skipped' | 'failed' | 'not_found';
 
-export const ITEM_STATUSES: readonly ItemStatus[] = ['changed', 'unchanged', 'skipped', 'failed', 'not_found'];
+export const ITEM_STATUSES: readonly ItemStatus[] = [
+  'changed',
+  'unchanged',
+  'skipped',
+  'failed',
+  'not_found',
+];
 
 /** What happened to one user or CSV row: the run yields one per item, it never throws for one. */
 export interface ItemResult {

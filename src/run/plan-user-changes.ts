@@ -17,11 +17,24 @@ export interface PlanContext {
 }
 
 export const REPLY_OPS: readonly string[] = ['=', ':=', '+='];
-export const CHECK_OPS: readonly string[] = [...REPLY_OPS, '==', '!=', '>', '>=', '<', '<=', '=~', '!~', '=*', '!*'];
+export const CHECK_OPS: readonly string[] = [
+  ...REPLY_OPS,
+  '==',
+  '!=',
+  '>',
+  '>=',
+  '<',
+  '<=',
+  '=~',
+  '!~',
+  '=*',
+  '!*',
+];
 const ATTR_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const MAX_ATTR_JSON = 65_536;
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Checks one script-assigned field value and returns it normalized (timestamps to ISO UTC). */
 export function validateFieldValue(field: UserField, value: unknown): FieldValue {
@@ -85,11 +98,17 @@ function planProfiles(stored: StoredUser, wanted: unknown, ctx: PlanContext): Ch
     const profile = ctx.profiles.get(id);
     if (!profile) throw new RejectedChange(`profiles: no profile with id ${id}`);
     const before = current.get(id);
-    if (!before) changes.push({ kind: 'profile', target: profile.short_name, before: null, after: { id, priority } });
+    if (!before)
+      changes.push({ kind: 'profile', target: profile.short_name, before: null, after: { id, priority } });
   }
   for (const p of stored.profiles) {
     if (!seen.has(p.id)) {
-      changes.push({ kind: 'profile', target: p.short_name, before: { id: p.id, priority: p.priority }, after: null });
+      changes.push({
+        kind: 'profile',
+        target: p.short_name,
+        before: { id: p.id, priority: p.priority },
+        after: null,
+      });
     }
   }
   return changes;
@@ -98,13 +117,16 @@ function planProfiles(stored: StoredUser, wanted: unknown, ctx: PlanContext): Ch
 function checkRadiusRow(kind: 'reply' | 'check', item: unknown): RadiusAttribute {
   if (!isRecord(item)) throw new RejectedChange(`${kind} attributes: malformed row`);
   const { id, attr, op, value } = item;
-  if (id !== null && !Number.isSafeInteger(id)) throw new RejectedChange(`${kind} attributes: malformed row id`);
+  if (id !== null && !Number.isSafeInteger(id))
+    throw new RejectedChange(`${kind} attributes: malformed row id`);
   if (typeof attr !== 'string' || !ATTR_NAME.test(attr)) {
     throw new RejectedChange(`${kind} attributes: invalid attribute name ${JSON.stringify(attr)}`);
   }
   const ops = kind === 'reply' ? REPLY_OPS : CHECK_OPS;
   if (typeof op !== 'string' || !ops.includes(op)) {
-    throw new RejectedChange(`${kind} attribute ${attr}: operator ${JSON.stringify(op)} is not one of ${ops.join(' ')}`);
+    throw new RejectedChange(
+      `${kind} attribute ${attr}: operator ${JSON.stringify(op)} is not one of ${ops.join(' ')}`,
+    );
   }
   if (typeof value !== 'string' || value.length > 253) {
     throw new RejectedChange(`${kind} attribute ${attr}: value must be text of at most 253 characters`);
@@ -157,12 +179,19 @@ function planAttrs(stored: StoredUser, writes: unknown, ctx: PlanContext): Chang
   const rows = new Map(stored.attrs.map((a) => [a.name, a]));
   const changes: Change[] = [];
   for (const [name, w] of Object.entries(writes)) {
-    if (name.length === 0 || name.length > 200) throw new RejectedChange('attrs: names are 1 to 200 characters');
+    if (name.length === 0 || name.length > 200)
+      throw new RejectedChange('attrs: names are 1 to 200 characters');
     if (!isRecord(w)) throw new RejectedChange(`attr ${name}: malformed write`);
     const write = w as unknown as AttrWrite;
     const row = rows.get(name);
     const before: StoredAttr | null = row
-      ? { value: row.value, is_encrypted: row.is_encrypted, expires_at: row.expires_at, created_at: row.created_at ?? nowIso, updated_at: row.updated_at ?? nowIso }
+      ? {
+          value: row.value,
+          is_encrypted: row.is_encrypted,
+          expires_at: row.expires_at,
+          created_at: row.created_at ?? nowIso,
+          updated_at: row.updated_at ?? nowIso,
+        }
       : null;
     const stamps = { created_at: before?.created_at ?? nowIso, updated_at: nowIso };
     const live = before !== null && (before.expires_at === null || before.expires_at > nowIso);
@@ -182,15 +211,29 @@ function planAttrs(stored: StoredUser, writes: unknown, ctx: PlanContext): Chang
       } catch {
         throw new RejectedChange(`attr ${name}: value is not valid JSON`);
       }
-      if (typeof write.encrypt !== 'boolean') throw new RejectedChange(`attr ${name}: encrypt must be a boolean`);
+      if (typeof write.encrypt !== 'boolean')
+        throw new RejectedChange(`attr ${name}: encrypt must be a boolean`);
       let value = write.json;
       if (write.encrypt) {
-        if (!ctx.cipher) throw new RejectedChange(`attr ${name}: encrypt needs a key (USRUN_KEY or --key-file)`);
+        if (!ctx.cipher)
+          throw new RejectedChange(`attr ${name}: encrypt needs a key (USRUN_KEY or --key-file)`);
         value = ctx.cipher.encrypt(write.json, { userId: stored.id, name });
       }
-      after = { value, is_encrypted: write.encrypt, expires_at: expiresAt(write.expiration, ctx.now), ...stamps };
+      after = {
+        value,
+        is_encrypted: write.encrypt,
+        expires_at: expiresAt(write.expiration, ctx.now),
+        ...stamps,
+      };
       // Re-encrypting yields new ciphertext; an unchanged plaintext attr is no change at all.
-      if (live && before && !write.encrypt && !before.is_encrypted && before.value === value && before.expires_at === after.expires_at) {
+      if (
+        live &&
+        before &&
+        !write.encrypt &&
+        !before.is_encrypted &&
+        before.value === value &&
+        before.expires_at === after.expires_at
+      ) {
         continue;
       }
     } else {

@@ -42,8 +42,23 @@ const userRef = (users: Map<number, StoredUser>, item: PickedItem) => {
   return { user_id: item.userId, username: user ? String(user.fields['username']) : null };
 };
 
-function verdict(item: PickedItem, users: Map<number, StoredUser>, status: ItemResult['status'], error: ItemResult['error'], logs: string[] = []): ItemResult {
-  return { seq: item.seq, ...userRef(users, item), row: item.row, line: item.line, status, changes: [], logs, error };
+function verdict(
+  item: PickedItem,
+  users: Map<number, StoredUser>,
+  status: ItemResult['status'],
+  error: ItemResult['error'],
+  logs: string[] = [],
+): ItemResult {
+  return {
+    seq: item.seq,
+    ...userRef(users, item),
+    row: item.row,
+    line: item.line,
+    status,
+    changes: [],
+    logs,
+    error,
+  };
 }
 
 /** Splits a page where a user repeats (CSV rows), so each batch sees every user's latest state. */
@@ -86,11 +101,18 @@ export async function* runScript(options: RunScriptOptions): AsyncGenerator<Item
       }
       const user = item.userId === null ? undefined : users.get(item.userId);
       if (!user) {
-        early.set(item.seq, verdict(item, users, 'not_found', { message: `user ${item.userId} no longer exists` }));
+        early.set(
+          item.seq,
+          verdict(item, users, 'not_found', { message: `user ${item.userId} no longer exists` }),
+        );
         continue;
       }
       try {
-        jobs.set(item.seq, { seq: item.seq, user: toSandboxSnapshot(user, now, options.cipher), row: item.row });
+        jobs.set(item.seq, {
+          seq: item.seq,
+          user: toSandboxSnapshot(user, now, options.cipher),
+          row: item.row,
+        });
       } catch (error) {
         early.set(item.seq, verdict(item, users, 'failed', { message: (error as Error).message }));
       }
@@ -111,7 +133,11 @@ export async function* runScript(options: RunScriptOptions): AsyncGenerator<Item
       if (control.stopRequested || (options.maxErrors !== undefined && failed >= options.maxErrors)) break;
       const result =
         batch.early.get(item.seq) ??
-        (await commitUser(item, batch.users.get(item.userId as number) as StoredUser, outcomes.get(item.seq)));
+        (await commitUser(
+          item,
+          batch.users.get(item.userId as number) as StoredUser,
+          outcomes.get(item.seq),
+        ));
       if (result.status === 'failed') failed += 1;
       if (result.status !== 'changed') quiet.push(result);
       yield result;
@@ -119,18 +145,43 @@ export async function* runScript(options: RunScriptOptions): AsyncGenerator<Item
     await flushQuiet();
   };
 
-  const commitUser = async (item: PickedItem, user: StoredUser, outcome: SandboxOutcome | undefined): Promise<ItemResult> => {
-    const base = { seq: item.seq, user_id: user.id, username: String(user.fields['username']), row: item.row, line: item.line };
+  const commitUser = async (
+    item: PickedItem,
+    user: StoredUser,
+    outcome: SandboxOutcome | undefined,
+  ): Promise<ItemResult> => {
+    const base = {
+      seq: item.seq,
+      user_id: user.id,
+      username: String(user.fields['username']),
+      row: item.row,
+      line: item.line,
+    };
     if (!outcome) {
-      return { ...base, status: 'failed', changes: [], logs: [], error: { message: 'the sandbox returned no result' } };
+      return {
+        ...base,
+        status: 'failed',
+        changes: [],
+        logs: [],
+        error: { message: 'the sandbox returned no result' },
+      };
     }
     const logs = Array.isArray(outcome.logs) ? outcome.logs.filter((l) => typeof l === 'string') : [];
     if (outcome.status === 'failed') {
-      const error = { message: String(outcome.message ?? 'script failed'), ...(outcome.location ? { location: String(outcome.location) } : {}) };
+      const error = {
+        message: String(outcome.message ?? 'script failed'),
+        ...(outcome.location ? { location: String(outcome.location) } : {}),
+      };
       return { ...base, status: 'failed', changes: [], logs, error };
     }
     if (outcome.status === 'skipped') {
-      return { ...base, status: 'skipped', changes: [], logs, error: outcome.message ? { message: String(outcome.message) } : null };
+      return {
+        ...base,
+        status: 'skipped',
+        changes: [],
+        logs,
+        error: outcome.message ? { message: String(outcome.message) } : null,
+      };
     }
     const now = new Date();
     let changes: Change[];
@@ -138,7 +189,13 @@ export async function* runScript(options: RunScriptOptions): AsyncGenerator<Item
       changes = planUserChanges(user, outcome, { profiles: options.profiles, now, cipher: options.cipher });
     } catch (error) {
       if (!(error instanceof RejectedChange)) throw error;
-      return { ...base, status: 'failed', changes: [], logs, error: { message: `rejected change: ${error.message}` } };
+      return {
+        ...base,
+        status: 'failed',
+        changes: [],
+        logs,
+        error: { message: `rejected change: ${error.message}` },
+      };
     }
     if (changes.length === 0) return { ...base, status: 'unchanged', changes, logs, error: null };
     const result: ItemResult = { ...base, status: 'changed', changes, logs, error: null };

@@ -51,7 +51,10 @@ export async function pickItems(
     const total = await countUsers(store, where, selection.limit);
     return { total, pages: userItems(store, where, selection.limit, skip) };
   }
-  const table = readCsv(selection.csv, selection.delimiter === undefined ? {} : { delimiter: selection.delimiter });
+  const table = readCsv(
+    selection.csv,
+    selection.delimiter === undefined ? {} : { delimiter: selection.delimiter },
+  );
   const key = pickKeyColumn(table.columns, selection.match, selection.csv);
   const rows = selection.limit === undefined ? table.rows : table.rows.slice(0, selection.limit);
   return { total: rows.length, pages: csvItems(store, key, rows, where, skip) };
@@ -82,13 +85,21 @@ async function* csvItems(
     const items: PickedItem[] = chunk.map((m) => {
       const base = { seq: seq++, row: m.values, line: m.line };
       if (m.status === 'matched') return { ...base, userId: m.userId };
-      if (m.status === 'not_found') return { ...base, userId: null, verdict: { status: 'not_found', message: m.reason } };
+      if (m.status === 'not_found')
+        return { ...base, userId: null, verdict: { status: 'not_found', message: m.reason } };
       return { ...base, userId: null, verdict: { status: 'failed', message: m.reason } };
     });
     const matched = items.filter((i) => i.userId !== null && !i.verdict).map((i) => i.userId as number);
     if (where && matched.length > 0) {
       const passing = new Set(
-        (await store.db.selectFrom('users').select('obj_id').where('obj_id', 'in', matched).where(where).execute()).map((r) => r.obj_id),
+        (
+          await store.db
+            .selectFrom('users')
+            .select('obj_id')
+            .where('obj_id', 'in', matched)
+            .where(where)
+            .execute()
+        ).map((r) => r.obj_id),
       );
       for (const item of items) {
         if (item.userId !== null && !item.verdict && !passing.has(item.userId)) {

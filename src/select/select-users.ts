@@ -18,7 +18,10 @@ export interface SelectUsersOptions {
  * Users matching `where`, in obj_id order, read page by page with a keyset (`obj_id > last`),
  * so memory does not grow with the directory.
  */
-export async function* selectUserPages(store: StoreDriver, options: SelectUsersOptions): AsyncGenerator<UserRow[]> {
+export async function* selectUserPages(
+  store: StoreDriver,
+  options: SelectUsersOptions,
+): AsyncGenerator<UserRow[]> {
   const pageSize = options.pageSize ?? 500;
   let after = options.afterId ?? 0;
   let left = options.limit ?? Number.POSITIVE_INFINITY;
@@ -40,7 +43,11 @@ export async function* selectUserPages(store: StoreDriver, options: SelectUsersO
 }
 
 /** How many users `where` selects (for the confirmation prompt and the progress bar). */
-export async function countUsers(store: StoreDriver, where: UserWhere | undefined, limit?: number): Promise<number> {
+export async function countUsers(
+  store: StoreDriver,
+  where: UserWhere | undefined,
+  limit?: number,
+): Promise<number> {
   let query = store.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'));
   if (where) query = query.where(where);
   const row = await query.executeTakeFirstOrThrow();

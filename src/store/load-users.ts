@@ -37,15 +37,28 @@ export function toFieldValues(row: Record<string, unknown>): UserFieldValues {
  * Loads users with their profiles, reply/check attributes and attrs: five queries per chunk of
  * ids, never one per user. Returns them keyed by id; ids not found are absent.
  */
-export async function loadUsers(store: StoreDriver, ids: readonly number[]): Promise<Map<number, StoredUser>> {
+export async function loadUsers(
+  store: StoreDriver,
+  ids: readonly number[],
+): Promise<Map<number, StoredUser>> {
   const users = new Map<number, StoredUser>();
   for (let start = 0; start < ids.length; start += CHUNK) {
     const chunk = ids.slice(start, start + CHUNK);
     const list = placeholders(chunk.length);
-    const rows = await store.query<Record<string, unknown>>(`SELECT * FROM users WHERE obj_id IN (${list})`, chunk);
+    const rows = await store.query<Record<string, unknown>>(
+      `SELECT * FROM users WHERE obj_id IN (${list})`,
+      chunk,
+    );
     for (const row of rows) {
       const id = Number(row['obj_id']);
-      users.set(id, { id, fields: toFieldValues(row), profiles: [], attributes: [], check_attributes: [], attrs: [] });
+      users.set(id, {
+        id,
+        fields: toFieldValues(row),
+        profiles: [],
+        attributes: [],
+        check_attributes: [],
+        attrs: [],
+      });
     }
     const memberships = await store.query<{
       user_id: number;
@@ -59,15 +72,24 @@ export async function loadUsers(store: StoreDriver, ids: readonly number[]): Pro
       chunk,
     );
     for (const m of memberships) {
-      users.get(m.user_id)?.profiles.push({ id: m.id, short_name: m.short_name, name: m.name, priority: m.priority });
+      users
+        .get(m.user_id)
+        ?.profiles.push({ id: m.id, short_name: m.short_name, name: m.name, priority: m.priority });
     }
     for (const table of ['reply_attributes', 'check_attributes'] as const) {
-      const attrRows = await store.query<{ user_id: number; id: number; attr: string; op: string; value: string }>(
+      const attrRows = await store.query<{
+        user_id: number;
+        id: number;
+        attr: string;
+        op: string;
+        value: string;
+      }>(
         `SELECT user_id, id, attr, op, value FROM ${table} WHERE user_id IN (${list}) ORDER BY user_id, id`,
         chunk,
       );
       const key = table === 'reply_attributes' ? 'attributes' : 'check_attributes';
-      for (const r of attrRows) users.get(r.user_id)?.[key].push({ id: r.id, attr: r.attr, op: r.op, value: r.value });
+      for (const r of attrRows)
+        users.get(r.user_id)?.[key].push({ id: r.id, attr: r.attr, op: r.op, value: r.value });
     }
     const attrRows = await store.query<{
       user_id: number;

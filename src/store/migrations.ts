@@ -31,7 +31,11 @@ const migrations: Record<string, Migration> = {
         .execute();
       // Filters and CSV matching compare text case-insensitively: index lower(...).
       for (const column of ['username', 'email', 'external_id'] as const) {
-        await db.schema.createIndex(`users_lower_${column}_idx`).on('users').expression(sql`lower(${sql.ref(column)})`).execute();
+        await db.schema
+          .createIndex(`users_lower_${column}_idx`)
+          .on('users')
+          .expression(sql`lower(${sql.ref(column)})`)
+          .execute();
       }
       await db.schema.createIndex('users_last_login_idx').on('users').column('last_login').execute();
 
@@ -46,13 +50,15 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('user_profiles')
         .addColumn('user_id', 'integer', (c) => c.notNull().references('users.obj_id').onDelete('cascade'))
-        .addColumn('profile_id', 'integer', (c) =>
-          c.notNull().references('profiles.id').onDelete('cascade'),
-        )
+        .addColumn('profile_id', 'integer', (c) => c.notNull().references('profiles.id').onDelete('cascade'))
         .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(1))
         .addPrimaryKeyConstraint('user_profiles_pk', ['user_id', 'profile_id'])
         .execute();
-      await db.schema.createIndex('user_profiles_profile_idx').on('user_profiles').column('profile_id').execute();
+      await db.schema
+        .createIndex('user_profiles_profile_idx')
+        .on('user_profiles')
+        .column('profile_id')
+        .execute();
 
       for (const table of ['reply_attributes', 'check_attributes']) {
         await db.schema
@@ -77,7 +83,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
         .addPrimaryKeyConstraint('user_attrs_pk', ['user_id', 'name'])
         .execute();
-      await db.schema.createIndex('user_attrs_name_idx').on('user_attrs').columns(['name', 'expires_at']).execute();
+      await db.schema
+        .createIndex('user_attrs_name_idx')
+        .on('user_attrs')
+        .columns(['name', 'expires_at'])
+        .execute();
 
       await db.schema
         .createTable('filters')

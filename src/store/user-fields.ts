@@ -20,7 +20,13 @@ const f = (
   type: FieldType,
   writable: boolean,
   extra: { nullable?: boolean; maxLength?: number } = {},
-): UserField => ({ name, type, writable, nullable: extra.nullable ?? true, ...(extra.maxLength ? { maxLength: extra.maxLength } : {}) });
+): UserField => ({
+  name,
+  type,
+  writable,
+  nullable: extra.nullable ?? true,
+  ...(extra.maxLength ? { maxLength: extra.maxLength } : {}),
+});
 
 export const USER_FIELDS: readonly UserField[] = [
   f('obj_id', 'integer', false, { nullable: false }),

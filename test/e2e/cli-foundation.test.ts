@@ -25,7 +25,12 @@ describe('usrun init', () => {
 
   it('refuses a missing database without creating it, naming the path and init', async () => {
     const missing = join(tmp.dir, 'missing.db');
-    for (const args of [['users', 'list'], ['profiles', 'list'], ['run', 'scripts-examples/normalise-emails.js', '--all'], ['runs', 'list']]) {
+    for (const args of [
+      ['users', 'list'],
+      ['profiles', 'list'],
+      ['run', 'scripts-examples/normalise-emails.js', '--all'],
+      ['runs', 'list'],
+    ]) {
       const r = await runCli([...args, '--db', missing]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(missing);
@@ -55,7 +60,11 @@ describe('usrun users list --filter', () => {
     const r = await runCli(['users', 'list', '--db', db, '--filter', filter, '--json']);
     expect(r.code).toBe(0);
     const cutoff = new Date(Date.now() - 90 * 86400_000).toISOString();
-    const expected = sqlite<{ obj_id: number }>(db, 'SELECT obj_id FROM users WHERE last_login < ? AND is_active = 1 ORDER BY obj_id', [cutoff]);
+    const expected = sqlite<{ obj_id: number }>(
+      db,
+      'SELECT obj_id FROM users WHERE last_login < ? AND is_active = 1 ORDER BY obj_id',
+      [cutoff],
+    );
     expect(expected.length).toBeGreaterThan(10);
     expect(ndjson(r.stdout).map((u) => u['obj_id'])).toEqual(expected.map((u) => u.obj_id));
   });
@@ -69,7 +78,14 @@ describe('usrun users list --filter', () => {
   });
 
   it('shows a caret under a broken filter and exits 2', async () => {
-    const r = await runCli(['users', 'list', '--db', db, '--filter', 'last_login lt "-90d" and is_actve eq true']);
+    const r = await runCli([
+      'users',
+      'list',
+      '--db',
+      db,
+      '--filter',
+      'last_login lt "-90d" and is_actve eq true',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('is_actve');
@@ -119,7 +135,10 @@ describe('usrun users show / profiles', () => {
   it('adds and lists profiles', async () => {
     expect((await runCli(['profiles', 'add', 'test-99', '--name', 'Test 99', '--db', db])).code).toBe(0);
     const list = await runCli(['profiles', 'list', '--db', db, '--json']);
-    expect(ndjson(list.stdout).find((p) => p['short_name'] === 'test-99')).toMatchObject({ name: 'Test 99', members: 0 });
+    expect(ndjson(list.stdout).find((p) => p['short_name'] === 'test-99')).toMatchObject({
+      name: 'Test 99',
+      members: 0,
+    });
     const dup = await runCli(['profiles', 'add', 'test-99', '--db', db]);
     expect(dup.code).toBe(2);
   });
@@ -129,18 +148,26 @@ describe('usrun users import', () => {
   it('upserts by username', async () => {
     const csv = join(tmp.dir, 'people.csv');
     const [u] = sqlite<{ username: string }>(db, 'SELECT username FROM users WHERE obj_id = 1');
-    writeFileSync(csv, `username;email;is_active\r\n${u?.username};new@example.org;false\r\nbrand.new;bn@example.org;true\r\n`);
+    writeFileSync(
+      csv,
+      `username;email;is_active\r\n${u?.username};new@example.org;false\r\nbrand.new;bn@example.org;true\r\n`,
+    );
     const r = await runCli(['users', 'import', csv, '--db', db]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('1 new, 1 updated');
-    expect(sqlite(db, 'SELECT email, is_active FROM users WHERE obj_id = 1')).toEqual([{ email: 'new@example.org', is_active: 0 }]);
+    expect(sqlite(db, 'SELECT email, is_active FROM users WHERE obj_id = 1')).toEqual([
+      { email: 'new@example.org', is_active: 0 },
+    ]);
     expect(sqlite(db, "SELECT count(*) AS n FROM users WHERE username = 'brand.new'")).toEqual([{ n: 1 }]);
   });
 
   it('writes nothing from a file with bad rows and names their lines', async () => {
     const csv = join(tmp.dir, 'bad.csv');
-    writeFileSync(csv, 'username,email,is_active\nok.user,ok@example.org,true\n,missing@example.org,true\nthird,x@example.org,maybe\n');
+    writeFileSync(
+      csv,
+      'username,email,is_active\nok.user,ok@example.org,true\n,missing@example.org,true\nthird,x@example.org,maybe\n',
+    );
     const before = dumpDb(db);
     const r = await runCli(['users', 'import', csv, '--db', db]);
     expect(r.code).toBe(2);

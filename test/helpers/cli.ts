@@ -17,7 +17,12 @@ export interface CliResult {
 /** Runs the real CLI (bin/usrun → dist/) as a new user would, without a TTY. */
 export function runCli(
   args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    input?: string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...options.env };

@@ -1,6 +1,14 @@
 import Database from 'better-sqlite3';
 
-const DATA_TABLES = ['users', 'profiles', 'user_profiles', 'reply_attributes', 'check_attributes', 'user_attrs', 'filters'];
+const DATA_TABLES = [
+  'users',
+  'profiles',
+  'user_profiles',
+  'reply_attributes',
+  'check_attributes',
+  'user_attrs',
+  'filters',
+];
 const JOURNAL_TABLES = ['runs', 'run_items', 'run_changes'];
 
 /**

@@ -20,11 +20,23 @@ beforeAll(async () => {
   store = openStore({ location: path, create: true });
   await migrateStore(store);
   await store.writeBatch([
-    { sql: "INSERT INTO profiles (id, short_name, name) VALUES (1, 'aaa-01', 'Basic'), (2, 'gold', 'Gold')", params: [] },
-    { sql: "INSERT INTO users (obj_id, username, email, is_active) VALUES (7, 'alice', 'A@x.net', 1), (8, 'bob', 'b@x.net', 1)", params: [] },
+    {
+      sql: "INSERT INTO profiles (id, short_name, name) VALUES (1, 'aaa-01', 'Basic'), (2, 'gold', 'Gold')",
+      params: [],
+    },
+    {
+      sql: "INSERT INTO users (obj_id, username, email, is_active) VALUES (7, 'alice', 'A@x.net', 1), (8, 'bob', 'b@x.net', 1)",
+      params: [],
+    },
     { sql: 'INSERT INTO user_profiles (user_id, profile_id, priority) VALUES (7, 1, 1)', params: [] },
-    { sql: "INSERT INTO reply_attributes (id, user_id, attr, op, value) VALUES (10, 7, 'Session-Timeout', ':=', '3600'), (11, 7, 'Idle-Timeout', '=', '60')", params: [] },
-    { sql: "INSERT INTO check_attributes (id, user_id, attr, op, value) VALUES (20, 7, 'Simultaneous-Use', ':=', '1')", params: [] },
+    {
+      sql: "INSERT INTO reply_attributes (id, user_id, attr, op, value) VALUES (10, 7, 'Session-Timeout', ':=', '3600'), (11, 7, 'Idle-Timeout', '=', '60')",
+      params: [],
+    },
+    {
+      sql: "INSERT INTO check_attributes (id, user_id, attr, op, value) VALUES (20, 7, 'Simultaneous-Use', ':=', '1')",
+      params: [],
+    },
     {
       sql: `INSERT INTO user_attrs (user_id, name, value, is_encrypted, expires_at, created_at, updated_at) VALUES
             (7, 'plan', '"silver"', 0, NULL, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
@@ -48,11 +60,19 @@ describe('changeStatements', () => {
   it('binds every value as a parameter', () => {
     const changes: Change[] = [
       { kind: 'field', target: 'email', before: 'a', after: "x'); DROP TABLE users; --" },
-      { kind: 'reply', target: 'X', before: null, after: { id: null, attr: 'X', op: '=', value: "1' OR '1'='1" } },
+      {
+        kind: 'reply',
+        target: 'X',
+        before: null,
+        after: { id: null, attr: 'X', op: '=', value: "1' OR '1'='1" },
+      },
     ];
     const statements = changeStatements(7, changes, now.toISOString());
     for (const s of statements) expect(s.sql).not.toContain("'1'='1");
-    expect(statements[0]).toEqual({ sql: 'UPDATE users SET email = ? WHERE obj_id = ?', params: ["x'); DROP TABLE users; --", 7] });
+    expect(statements[0]).toEqual({
+      sql: 'UPDATE users SET email = ? WHERE obj_id = ?',
+      params: ["x'); DROP TABLE users; --", 7],
+    });
   });
 
   it('applies a planned change set and its undo restores the database exactly', async () => {
@@ -78,7 +98,14 @@ describe('changeStatements', () => {
       },
     };
     const stored = await user7();
-    const changes = planUserChanges(stored, outcome, { profiles: new Map([[1, { short_name: 'aaa-01' }], [2, { short_name: 'gold' }]]), now, cipher: null });
+    const changes = planUserChanges(stored, outcome, {
+      profiles: new Map([
+        [1, { short_name: 'aaa-01' }],
+        [2, { short_name: 'gold' }],
+      ]),
+      now,
+      cipher: null,
+    });
     await store.writeBatch(changeStatements(7, changes, now.toISOString()));
 
     const after = await user7();
@@ -86,17 +113,30 @@ describe('changeStatements', () => {
     expect(after.fields['is_active']).toBe(false);
     expect(after.fields['last_update']).toBe(now.toISOString());
     expect(after.profiles.map((p) => p.short_name)).toEqual(['gold']);
-    expect(after.attributes.map((r) => `${r.attr} ${r.op} ${r.value}`)).toEqual(['Session-Timeout := 7200', 'Reply-Message += hi']);
-    expect(after.check_attributes.map((r) => `${r.attr} ${r.op} ${r.value}`)).toEqual(['Simultaneous-Use := 1', 'Max-Daily-Session == 14400']);
-    expect(after.attrs.map((a) => [a.name, a.value])).toEqual([['fresh', '[1,2]'], ['old', '2'], ['plan', '{"tier":"gold"}']]);
-    expect(dumpDb(path)["users"]?.find((u: any) => u.obj_id === 8)).toEqual(before["users"]?.find((u: any) => u.obj_id === 8));
+    expect(after.attributes.map((r) => `${r.attr} ${r.op} ${r.value}`)).toEqual([
+      'Session-Timeout := 7200',
+      'Reply-Message += hi',
+    ]);
+    expect(after.check_attributes.map((r) => `${r.attr} ${r.op} ${r.value}`)).toEqual([
+      'Simultaneous-Use := 1',
+      'Max-Daily-Session == 14400',
+    ]);
+    expect(after.attrs.map((a) => [a.name, a.value])).toEqual([
+      ['fresh', '[1,2]'],
+      ['old', '2'],
+      ['plan', '{"tier":"gold"}'],
+    ]);
+    expect(dumpDb(path)['users']?.find((u: any) => u.obj_id === 8)).toEqual(
+      before['users']?.find((u: any) => u.obj_id === 8),
+    );
 
     const undo = planUndo(after, changes, false);
     expect(undo.conflicts).toEqual([]);
     await store.writeBatch(changeStatements(7, undo.changes, now.toISOString()));
     const restored = dumpDb(path);
     // Row ids of re-inserted rows differ; everything else is as before.
-    const strip = (rows: unknown[]) => rows.map((r) => ({ ...(r as Record<string, unknown>), id: undefined }));
+    const strip = (rows: unknown[]) =>
+      rows.map((r) => ({ ...(r as Record<string, unknown>), id: undefined }));
     expect(restored.users).toEqual(before.users);
     expect(restored.user_profiles).toEqual(before.user_profiles);
     expect(strip(restored.reply_attributes ?? [])).toEqual(strip(before.reply_attributes ?? []));
@@ -106,9 +146,15 @@ describe('changeStatements', () => {
 
   it('reports a conflict when the user changed again, and --force undoes anyway', async () => {
     const stored = await user7();
-    const changes = planUserChanges(stored, { seq: 0, status: 'done', logs: [], fields: { email: 'one@x.net' } }, { profiles: new Map(), now, cipher: null });
+    const changes = planUserChanges(
+      stored,
+      { seq: 0, status: 'done', logs: [], fields: { email: 'one@x.net' } },
+      { profiles: new Map(), now, cipher: null },
+    );
     await store.writeBatch(changeStatements(7, changes, now.toISOString()));
-    await store.writeBatch([{ sql: "UPDATE users SET email = 'someone-else@x.net' WHERE obj_id = 7", params: [] }]);
+    await store.writeBatch([
+      { sql: "UPDATE users SET email = 'someone-else@x.net' WHERE obj_id = 7", params: [] },
+    ]);
     const current = await user7();
     const plain = planUndo(current, changes, false);
     expect(plain.changes).toEqual([]);
@@ -127,8 +173,14 @@ describe('changeStatements', () => {
       ]),
     ).rejects.toThrow(/UNIQUE/);
     expect(dumpDb(path)).toEqual(before);
-    await store.writeBatch([{ sql: "UPDATE users SET email = 'dry@x.net' WHERE obj_id = 8", params: [] }], { rollback: true });
+    await store.writeBatch([{ sql: "UPDATE users SET email = 'dry@x.net' WHERE obj_id = 8", params: [] }], {
+      rollback: true,
+    });
     expect(dumpDb(path)).toEqual(before);
-    await expect(store.writeBatch([{ sql: "UPDATE users SET username = 'alice' WHERE obj_id = 8", params: [] }], { rollback: true })).rejects.toThrow(/UNIQUE/);
+    await expect(
+      store.writeBatch([{ sql: "UPDATE users SET username = 'alice' WHERE obj_id = 8", params: [] }], {
+        rollback: true,
+      }),
+    ).rejects.toThrow(/UNIQUE/);
   });
 });

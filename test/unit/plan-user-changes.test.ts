@@ -4,12 +4,27 @@ import type { SandboxOutcome } from '../../src/sandbox/protocol.js';
 import type { StoredUser } from '../../src/store/load-users.js';
 
 const now = new Date('2026-06-01T00:00:00.000Z');
-const ctx: PlanContext = { profiles: new Map([[1, { short_name: 'aaa-01' }], [2, { short_name: 'gold' }]]), now, cipher: null };
+const ctx: PlanContext = {
+  profiles: new Map([
+    [1, { short_name: 'aaa-01' }],
+    [2, { short_name: 'gold' }],
+  ]),
+  now,
+  cipher: null,
+};
 
 function stored(): StoredUser {
   return {
     id: 7,
-    fields: { obj_id: 7, username: 'alice', email: 'A@x.net', is_active: true, last_update: null, expiration: null, date_joined: '2025-01-01T00:00:00.000Z' },
+    fields: {
+      obj_id: 7,
+      username: 'alice',
+      email: 'A@x.net',
+      is_active: true,
+      last_update: null,
+      expiration: null,
+      date_joined: '2025-01-01T00:00:00.000Z',
+    },
     profiles: [{ id: 1, short_name: 'aaa-01', name: 'Basic', priority: 1 }],
     attributes: [{ id: 10, attr: 'Session-Timeout', op: ':=', value: '3600' }],
     check_attributes: [],
@@ -20,11 +35,20 @@ function stored(): StoredUser {
   };
 }
 
-const outcome = (extra: Partial<SandboxOutcome>): SandboxOutcome => ({ seq: 0, status: 'done', logs: [], ...extra });
+const outcome = (extra: Partial<SandboxOutcome>): SandboxOutcome => ({
+  seq: 0,
+  status: 'done',
+  logs: [],
+  ...extra,
+});
 
 describe('planUserChanges', () => {
   it('turns assigned fields into changes and adds last_update', () => {
-    const changes = planUserChanges(stored(), outcome({ fields: { email: 'a@x.net', is_active: true } }), ctx);
+    const changes = planUserChanges(
+      stored(),
+      outcome({ fields: { email: 'a@x.net', is_active: true } }),
+      ctx,
+    );
     expect(changes).toEqual([
       { kind: 'field', target: 'email', before: 'A@x.net', after: 'a@x.net' },
       { kind: 'field', target: 'last_update', before: null, after: now.toISOString(), auto: true },
@@ -32,11 +56,21 @@ describe('planUserChanges', () => {
   });
 
   it('returns no change (and no last_update) when nothing differs', () => {
-    expect(planUserChanges(stored(), outcome({ fields: { email: 'A@x.net' }, profiles: [{ id: 1, priority: 1 }] }), ctx)).toEqual([]);
+    expect(
+      planUserChanges(
+        stored(),
+        outcome({ fields: { email: 'A@x.net' }, profiles: [{ id: 1, priority: 1 }] }),
+        ctx,
+      ),
+    ).toEqual([]);
   });
 
   it('normalizes timestamps and keeps a script-set last_update', () => {
-    const changes = planUserChanges(stored(), outcome({ fields: { expiration: '2026-07-01T02:00:00+02:00', last_update: '2026-01-01' } }), ctx);
+    const changes = planUserChanges(
+      stored(),
+      outcome({ fields: { expiration: '2026-07-01T02:00:00+02:00', last_update: '2026-01-01' } }),
+      ctx,
+    );
     expect(changes.map((c) => [c.target, c.after])).toEqual([
       ['expiration', '2026-07-01T00:00:00.000Z'],
       ['last_update', '2026-01-01T00:00:00.000Z'],
@@ -56,19 +90,35 @@ describe('planUserChanges', () => {
     [{ fields: { username_length: 1.5 } }, 'integer'],
     [{ fields: { expiration: 'tomorrow' } }, 'ISO-8601'],
     [{ profiles: [{ id: 99, priority: 1 }] }, 'no profile with id 99'],
-    [{ profiles: [{ id: 1, priority: 1 }, { id: 1, priority: 2 }] }, 'listed twice'],
+    [
+      {
+        profiles: [
+          { id: 1, priority: 1 },
+          { id: 1, priority: 2 },
+        ],
+      },
+      'listed twice',
+    ],
     [{ profiles: 'gold' }, 'expected a list'],
     [{ attributes: [{ id: 999, attr: 'Session-Timeout', op: ':=', value: '1' }] }, 'unknown row id 999'],
     [{ attributes: [{ id: null, attr: 'X', op: '==', value: '1' }] }, 'not one of'],
-    [{ attributes: [{ id: null, attr: 'X; DROP TABLE users', op: '=', value: '1' }] }, 'invalid attribute name'],
+    [
+      { attributes: [{ id: null, attr: 'X; DROP TABLE users', op: '=', value: '1' }] },
+      'invalid attribute name',
+    ],
     [{ check_attributes: [{ id: null, attr: 'X', op: '=', value: 'v'.repeat(254) }] }, 'at most 253'],
-    [{ attrs: { plan: { op: 'set', json: '{not json', expiration: null, encrypt: false } } }, 'not valid JSON'],
+    [
+      { attrs: { plan: { op: 'set', json: '{not json', expiration: null, encrypt: false } } },
+      'not valid JSON',
+    ],
     [{ attrs: { plan: { op: 'set', json: '1', expiration: null, encrypt: true } } }, 'needs a key'],
     [{ attrs: { plan: { op: 'set', json: '1', expiration: -5, encrypt: false } } }, 'positive number'],
     [{ attrs: { nope: { op: 'expiry', expiration: 10 } } }, 'missing attribute'],
     [{ attrs: { ['x'.repeat(201)]: { op: 'delete' } } }, '1 to 200'],
   ])('rejects forged or invalid output %j', (extra, message) => {
-    expect(() => planUserChanges(stored(), outcome(extra as Partial<SandboxOutcome>), ctx)).toThrow(RejectedChange);
+    expect(() => planUserChanges(stored(), outcome(extra as Partial<SandboxOutcome>), ctx)).toThrow(
+      RejectedChange,
+    );
     expect(() => planUserChanges(stored(), outcome(extra as Partial<SandboxOutcome>), ctx)).toThrow(message);
   });
 
@@ -93,7 +143,12 @@ describe('planUserChanges', () => {
         before: { id: 10, attr: 'Session-Timeout', op: ':=', value: '3600' },
         after: { id: 10, attr: 'Session-Timeout', op: ':=', value: '7200' },
       },
-      { kind: 'reply', target: 'Idle-Timeout', before: null, after: { id: null, attr: 'Idle-Timeout', op: '=', value: '600' } },
+      {
+        kind: 'reply',
+        target: 'Idle-Timeout',
+        before: null,
+        after: { id: null, attr: 'Idle-Timeout', op: '=', value: '600' },
+      },
     ]);
   });
 
@@ -115,19 +170,36 @@ describe('planUserChanges', () => {
         before: { value: '1', is_encrypted: false, expires_at: '2026-01-01T00:00:00.000Z' },
         after: { value: '2', is_encrypted: false, expires_at: '2026-06-01T00:01:00.000Z' },
       },
-      { kind: 'attr', target: 'plan', before: { value: '"silver"', is_encrypted: false, expires_at: null }, after: null },
+      {
+        kind: 'attr',
+        target: 'plan',
+        before: { value: '"silver"', is_encrypted: false, expires_at: null },
+        after: null,
+      },
     ]);
   });
 
   it('encrypts with the cipher, binding the user id and name', () => {
     const calls: unknown[] = [];
-    const cipher = { encrypt: (p: string, aad: { userId: number; name: string }) => (calls.push([p, aad]), 'v1:cipher') };
-    const [change] = planUserChanges(stored(), outcome({ attrs: { pin: { op: 'set', json: '"1234"', expiration: null, encrypt: true } } }), { ...ctx, cipher });
+    const cipher = {
+      encrypt: (p: string, aad: { userId: number; name: string }) => (calls.push([p, aad]), 'v1:cipher'),
+    };
+    const [change] = planUserChanges(
+      stored(),
+      outcome({ attrs: { pin: { op: 'set', json: '"1234"', expiration: null, encrypt: true } } }),
+      { ...ctx, cipher },
+    );
     expect(change).toEqual({
       kind: 'attr',
       target: 'pin',
       before: null,
-      after: { value: 'v1:cipher', is_encrypted: true, expires_at: null, created_at: now.toISOString(), updated_at: now.toISOString() },
+      after: {
+        value: 'v1:cipher',
+        is_encrypted: true,
+        expires_at: null,
+        created_at: now.toISOString(),
+        updated_at: now.toISOString(),
+      },
     });
     expect(calls).toEqual([['"1234"', { userId: 7, name: 'pin' }]]);
   });

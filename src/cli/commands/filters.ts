@@ -4,7 +4,12 @@ import { formatTable } from '../format-table.js';
 import type { Io } from '../io.js';
 
 /** `usrun filters save NAME EXPR`: checks the expression, then stores it under NAME. */
-export async function filtersSaveCommand(name: string, expression: string, options: { db?: string }, io: Io): Promise<void> {
+export async function filtersSaveCommand(
+  name: string,
+  expression: string,
+  options: { db?: string },
+  io: Io,
+): Promise<void> {
   await usingStore({ location: options.db }, async (store) => {
     await saveFilter(store.db, name, expression);
     io.out(`${io.color.green('✓')} filter @${name} saved\n`);
@@ -23,7 +28,13 @@ export async function filtersListCommand(options: { db?: string; json?: boolean 
       io.err('no saved filters (save one with `usrun filters save NAME EXPR`)\n');
       return;
     }
-    io.out(formatTable(['NAME', 'EXPRESSION'], filters.map((f) => [`@${f.name}`, f.expression]), io.color));
+    io.out(
+      formatTable(
+        ['NAME', 'EXPRESSION'],
+        filters.map((f) => [`@${f.name}`, f.expression]),
+        io.color,
+      ),
+    );
   });
 }
 

@@ -16,7 +16,9 @@ export async function initCommand(options: InitOptions, io: Io): Promise<void> {
       const started = Date.now();
       const seeded = await seedDemo(store, options.demo);
       const secs = ((Date.now() - started) / 1000).toFixed(1);
-      io.out(`${io.color.green('✓')} added ${seeded.users} demo users and ${seeded.profiles} profiles in ${secs}s\n`);
+      io.out(
+        `${io.color.green('✓')} added ${seeded.users} demo users and ${seeded.profiles} profiles in ${secs}s\n`,
+      );
     }
   });
 }

@@ -11,7 +11,13 @@ export async function profilesListCommand(options: { db?: string; json?: boolean
     const rows = await store.db
       .selectFrom('profiles as p')
       .leftJoin('user_profiles as up', 'up.profile_id', 'p.id')
-      .select((eb) => ['p.id', 'p.short_name', 'p.name', 'p.description', eb.fn.count<number>('up.user_id').as('members')])
+      .select((eb) => [
+        'p.id',
+        'p.short_name',
+        'p.name',
+        'p.description',
+        eb.fn.count<number>('up.user_id').as('members'),
+      ])
       .groupBy(['p.id', 'p.short_name', 'p.name', 'p.description'])
       .orderBy('p.short_name')
       .execute();
@@ -19,7 +25,13 @@ export async function profilesListCommand(options: { db?: string; json?: boolean
       for (const r of rows) io.out(`${JSON.stringify({ ...r, members: Number(r.members) })}\n`);
       return;
     }
-    io.out(formatTable(['ID', 'SHORT NAME', 'NAME', 'MEMBERS'], rows.map((r) => [String(r.id), r.short_name, r.name ?? '', String(r.members)]), io.color));
+    io.out(
+      formatTable(
+        ['ID', 'SHORT NAME', 'NAME', 'MEMBERS'],
+        rows.map((r) => [String(r.id), r.short_name, r.name ?? '', String(r.members)]),
+        io.color,
+      ),
+    );
   });
 }
 
@@ -33,11 +45,19 @@ export async function profilesAddCommand(
     throw new UsageError(`invalid short name "${shortName}": use letters, digits, . _ - (at most 64)`);
   }
   await usingStore({ location: options.db }, async (store) => {
-    const existing = await store.db.selectFrom('profiles').select('id').where('short_name', '=', shortName).executeTakeFirst();
+    const existing = await store.db
+      .selectFrom('profiles')
+      .select('id')
+      .where('short_name', '=', shortName)
+      .executeTakeFirst();
     if (existing) throw new UsageError(`profile ${shortName} already exists (id ${existing.id})`);
     const result = await store.db
       .insertInto('profiles')
-      .values({ short_name: shortName, name: options.name ?? shortName, description: options.description ?? null })
+      .values({
+        short_name: shortName,
+        name: options.name ?? shortName,
+        description: options.description ?? null,
+      })
       .executeTakeFirstOrThrow();
     io.out(`${io.color.green('✓')} profile ${shortName} added (id ${Number(result.insertId)})\n`);
   });

@@ -5,7 +5,14 @@ import { createAttrCipher } from '../../crypto/attr-cipher.js';
 import { loadKey } from '../../crypto/load-key.js';
 import { UsageError } from '../../errors.js';
 import { getRun, isOrphaned } from '../../journal/read-runs.js';
-import { doneSeqs, finishRun, reopenRun, sha256, startRun, type RunStatus } from '../../journal/run-record.js';
+import {
+  doneSeqs,
+  finishRun,
+  reopenRun,
+  sha256,
+  startRun,
+  type RunStatus,
+} from '../../journal/run-record.js';
 import { emptyCounts, type ItemResult, type RunCounts } from '../../run/item-result.js';
 import { runScript } from '../../run/run-script.js';
 import { usingSandbox } from '../../sandbox/using-sandbox.js';
@@ -45,7 +52,9 @@ function readText(path: string, what: string): string {
     return readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    throw new UsageError(
+      `cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+    );
   }
 }
 
@@ -53,10 +62,17 @@ function readText(path: string, what: string): string {
 async function checkKeyNeeded(store: StoreDriver, source: string, hasKey: boolean): Promise<void> {
   if (hasKey) return;
   const hint = 'set USRUN_KEY (32 bytes, base64 or hex) or pass --key-file';
-  if (/\bencrypt\b/.test(source)) throw new UsageError(`this script encrypts attributes and no key was given: ${hint}`);
+  if (/\bencrypt\b/.test(source))
+    throw new UsageError(`this script encrypts attributes and no key was given: ${hint}`);
   if (/\.attr\s*\.\s*get(_many)?\s*\(/.test(source)) {
-    const encrypted = await store.db.selectFrom('user_attrs').select('user_id').where('is_encrypted', '=', 1).limit(1).executeTakeFirst();
-    if (encrypted) throw new UsageError(`this script reads attributes, some are encrypted, and no key was given: ${hint}`);
+    const encrypted = await store.db
+      .selectFrom('user_attrs')
+      .select('user_id')
+      .where('is_encrypted', '=', 1)
+      .limit(1)
+      .executeTakeFirst();
+    if (encrypted)
+      throw new UsageError(`this script reads attributes, some are encrypted, and no key was given: ${hint}`);
   }
 }
 
@@ -69,7 +85,11 @@ interface RunPlan {
   resume: { runId: number; done: Set<number>; counts: RunCounts } | null;
 }
 
-async function planRun(store: StoreDriver, scriptArg: string | undefined, options: RunOptions): Promise<RunPlan> {
+async function planRun(
+  store: StoreDriver,
+  scriptArg: string | undefined,
+  options: RunOptions,
+): Promise<RunPlan> {
   const selection: RunPlan['selection'] = {
     filter: options.filter,
     csv: options.csv,
@@ -79,28 +99,43 @@ async function planRun(store: StoreDriver, scriptArg: string | undefined, option
     limit: options.limit,
   };
   if (options.resume === undefined) {
-    if (scriptArg === undefined) throw new UsageError('missing the script: usrun run SCRIPT.js --filter … (or --resume RUN_ID)');
+    if (scriptArg === undefined)
+      throw new UsageError('missing the script: usrun run SCRIPT.js --filter … (or --resume RUN_ID)');
     if (selection.csv !== undefined) selection.csv_sha256 = sha256(readText(selection.csv, 'CSV file'));
-    return { scriptPath: scriptArg, source: readText(scriptArg, 'script'), selection, params: options.param ?? {}, resume: null };
+    return {
+      scriptPath: scriptArg,
+      source: readText(scriptArg, 'script'),
+      selection,
+      params: options.param ?? {},
+      resume: null,
+    };
   }
   if (Object.values(selection).some((v) => v !== undefined) || options.param) {
-    throw new UsageError('--resume continues with the run\'s own selection and params: leave out --filter, --csv, --all, --param …');
+    throw new UsageError(
+      "--resume continues with the run's own selection and params: leave out --filter, --csv, --all, --param …",
+    );
   }
   if (options.dryRun) throw new UsageError('--resume cannot be combined with --dry-run');
   const run = await getRun(store, options.resume);
   const orphaned = isOrphaned(run, hostname());
-  if (run.kind !== 'run') throw new UsageError(`run ${run.id} is an undo; run \`usrun runs undo ${run.undo_of}\` again instead`);
+  if (run.kind !== 'run')
+    throw new UsageError(`run ${run.id} is an undo; run \`usrun runs undo ${run.undo_of}\` again instead`);
   if (run.status === 'completed') throw new UsageError(`run ${run.id} already completed: nothing to resume`);
-  if (run.status === 'running' && !orphaned) throw new UsageError(`run ${run.id} is still running (pid ${run.pid} on ${run.host})`);
+  if (run.status === 'running' && !orphaned)
+    throw new UsageError(`run ${run.id} is still running (pid ${run.pid} on ${run.host})`);
   const scriptPath = scriptArg ?? run.script_path ?? '';
   const source = readText(scriptPath, 'script');
   if (sha256(source) !== run.script_sha256 && !options.force) {
-    throw new UsageError(`${scriptPath} changed since run ${run.id} started (sha256 differs): use --force to resume with the new text`);
+    throw new UsageError(
+      `${scriptPath} changed since run ${run.id} started (sha256 differs): use --force to resume with the new text`,
+    );
   }
   const journaled = run.selection as RunPlan['selection'];
   if (journaled.csv !== undefined && journaled.csv_sha256 !== undefined) {
     if (sha256(readText(journaled.csv, 'CSV file')) !== journaled.csv_sha256 && !options.force) {
-      throw new UsageError(`${journaled.csv} changed since run ${run.id} started: use --force to resume with it anyway`);
+      throw new UsageError(
+        `${journaled.csv} changed since run ${run.id} started: use --force to resume with it anyway`,
+      );
     }
   }
   return {
@@ -117,7 +152,11 @@ async function planRun(store: StoreDriver, scriptArg: string | undefined, option
  * commits user by user (or rolls each back with --dry-run), journals the run, reports.
  * With `--resume RUN_ID`, continues an interrupted run, skipping its items already done.
  */
-export async function runCommand(scriptArg: string | undefined, options: RunOptions, io: Io): Promise<RunOutcome> {
+export async function runCommand(
+  scriptArg: string | undefined,
+  options: RunOptions,
+  io: Io,
+): Promise<RunOutcome> {
   const key = loadKey({ keyFile: options.keyFile, env: io.env });
   const cipher = key ? createAttrCipher(key) : null;
   const maxErrors = options.failFast ? 1 : options.maxErrors;
@@ -130,10 +169,16 @@ export async function runCommand(scriptArg: string | undefined, options: RunOpti
     const picked = await pickItems(store, plan.selection, done ? { skip: (i) => done.has(i.seq) } : {});
     const total = done ? Math.max(0, picked.total - done.size) : picked.total;
     if (!dryRun && !options.yes && io.stdinIsTTY && io.stderrIsTTY && total > 1) {
-      const ok = await io.confirm(`About to change up to ${total} users in ${store.location} with ${plan.scriptPath}. Continue? [y/N] `);
+      const ok = await io.confirm(
+        `About to change up to ${total} users in ${store.location} with ${plan.scriptPath}. Continue? [y/N] `,
+      );
       if (!ok) throw new UsageError('cancelled: nothing was changed');
     }
-    const catalog = await store.db.selectFrom('profiles').select(['id', 'short_name', 'name']).orderBy('id').execute();
+    const catalog = await store.db
+      .selectFrom('profiles')
+      .select(['id', 'short_name', 'name'])
+      .orderBy('id')
+      .execute();
     const setup = {
       source: plan.source,
       filename: basename(plan.scriptPath),
@@ -151,9 +196,24 @@ export async function runCommand(scriptArg: string | undefined, options: RunOpti
         runId = plan.resume.runId;
         await reopenRun(store, runId);
       } else if (!dryRun) {
-        runId = await startRun(store, { kind: 'run', scriptPath: plan.scriptPath, scriptText: plan.source, selection: plan.selection, params: plan.params }, counts);
+        runId = await startRun(
+          store,
+          {
+            kind: 'run',
+            scriptPath: plan.scriptPath,
+            scriptText: plan.source,
+            selection: plan.selection,
+            params: plan.params,
+          },
+          counts,
+        );
       }
-      const reporter = new RunReporter(io, { json: options.json ?? false, dryRun, total, verbose: options.verbose ?? false });
+      const reporter = new RunReporter(io, {
+        json: options.json ?? false,
+        dryRun,
+        total,
+        verbose: options.verbose ?? false,
+      });
       const control = { stopRequested: false };
       const sigint = watchSigint(io, control, (text) => reporter.note(text));
       const started = Date.now();
@@ -186,11 +246,22 @@ export async function runCommand(scriptArg: string | undefined, options: RunOpti
         if (runId !== null) await finishRun(store, runId, status, counts);
       }
       const seconds = (Date.now() - started) / 1000;
-      reporter.summary({ ...counts, seconds, users_per_second: seconds > 0 ? processed / seconds : 0, run_id: runId, dry_run: dryRun, status });
+      reporter.summary({
+        ...counts,
+        seconds,
+        users_per_second: seconds > 0 ? processed / seconds : 0,
+        run_id: runId,
+        dry_run: dryRun,
+        status,
+      });
       if (status === 'interrupted' && runId !== null && !options.json) {
-        io.err(`usrun: run ${runId} interrupted; continue it with: usrun run ${plan.scriptPath} --resume ${runId}${options.db ? ` --db ${options.db}` : ''}\n`);
+        io.err(
+          `usrun: run ${runId} interrupted; continue it with: usrun run ${plan.scriptPath} --resume ${runId}${options.db ? ` --db ${options.db}` : ''}\n`,
+        );
       } else if (status === 'stopped' && !options.json) {
-        io.err(`usrun: stopped after ${counts.failed} failed user${counts.failed === 1 ? '' : 's'} (--max-errors); resume with --resume ${runId}\n`);
+        io.err(
+          `usrun: stopped after ${counts.failed} failed user${counts.failed === 1 ? '' : 's'} (--max-errors); resume with --resume ${runId}\n`,
+        );
       }
       const exitCode = status === 'interrupted' ? 3 : counts.failed > 0 || counts.not_found > 0 ? 1 : 0;
       return { runId, status: dryRun ? 'dry-run' : status, counts, exitCode };

@@ -12,7 +12,10 @@ import { RunReporter } from '../run-reporter.js';
 import { watchSigint } from '../watch-sigint.js';
 
 /** `usrun runs list`: newest first, with status and counts. */
-export async function runsListCommand(options: { db?: string; json?: boolean; limit?: number }, io: Io): Promise<void> {
+export async function runsListCommand(
+  options: { db?: string; json?: boolean; limit?: number },
+  io: Io,
+): Promise<void> {
   await usingStore({ location: options.db }, async (store) => {
     const runs = await listRuns(store, options.limit ?? 50);
     const host = hostname();
@@ -35,7 +38,13 @@ export async function runsListCommand(options: { db?: string; json?: boolean; li
       String(r.counts.failed + r.counts.not_found),
       `${r.os_user}@${r.host}`,
     ]);
-    io.out(formatTable(['RUN', 'STARTED (UTC)', 'SCRIPT', 'STATUS', 'ITEMS', 'CHANGED', 'FAILED', 'BY'], rows, io.color));
+    io.out(
+      formatTable(
+        ['RUN', 'STARTED (UTC)', 'SCRIPT', 'STATUS', 'ITEMS', 'CHANGED', 'FAILED', 'BY'],
+        rows,
+        io.color,
+      ),
+    );
   });
 }
 
@@ -59,18 +68,32 @@ export async function runsShowCommand(
     }
     const c = io.color;
     const orphan = isOrphaned(run, hostname()) ? ' (killed: resumable)' : '';
-    io.out(`${c.bold(`run ${run.id}`)} ${run.status}${orphan} — ${run.kind === 'undo' ? `undo of run ${run.undo_of}` : run.script_path}\n`);
+    io.out(
+      `${c.bold(`run ${run.id}`)} ${run.status}${orphan} — ${run.kind === 'undo' ? `undo of run ${run.undo_of}` : run.script_path}\n`,
+    );
     io.out(`  started ${run.started_at} by ${run.os_user}@${run.host}, finished ${run.finished_at ?? '-'}\n`);
     io.out(`  selection ${JSON.stringify(run.selection)}  params ${JSON.stringify(run.params)}\n`);
     io.out(`  script sha256 ${run.script_sha256}\n`);
     const n = run.counts;
-    io.out(`  ${n.selected} items: ${n.changed} changed, ${n.unchanged} unchanged, ${n.skipped} skipped, ${n.failed} failed, ${n.not_found} not found\n`);
+    io.out(
+      `  ${n.selected} items: ${n.changed} changed, ${n.unchanged} unchanged, ${n.skipped} skipped, ${n.failed} failed, ${n.not_found} not found\n`,
+    );
     for (const item of items) {
-      const who = [item.username !== null ? `${item.username} (#${item.user_id})` : null, item.line !== null ? `line ${item.line}` : null]
+      const who = [
+        item.username !== null ? `${item.username} (#${item.user_id})` : null,
+        item.line !== null ? `line ${item.line}` : null,
+      ]
         .filter(Boolean)
         .join(', ');
-      const status = item.status === 'failed' ? c.red(item.status) : item.status === 'changed' ? c.green(item.status) : item.status;
-      io.out(`${status} ${who}${item.error ? `: ${item.error.message}${item.error.location ? ` (${item.error.location})` : ''}` : ''}\n`);
+      const status =
+        item.status === 'failed'
+          ? c.red(item.status)
+          : item.status === 'changed'
+            ? c.green(item.status)
+            : item.status;
+      io.out(
+        `${status} ${who}${item.error ? `: ${item.error.message}${item.error.location ? ` (${item.error.location})` : ''}` : ''}\n`,
+      );
       for (const change of item.changes) {
         if (!(change.kind === 'field' && change.auto)) io.out(`  ${formatChange(change)}\n`);
       }
@@ -89,11 +112,15 @@ export async function runsUndoCommand(
   return usingStore({ location: options.db }, async (store) => {
     const target = await getRun(store, targetRunId);
     if (target.status === 'running' && !isOrphaned(target, hostname())) {
-      throw new UsageError(`run ${target.id} is still running (pid ${target.pid}); undo it when it has ended`);
+      throw new UsageError(
+        `run ${target.id} is still running (pid ${target.pid}); undo it when it has ended`,
+      );
     }
     const total = target.counts.changed;
     if (!dryRun && !options.yes && io.stdinIsTTY && io.stderrIsTTY && total > 1) {
-      const ok = await io.confirm(`About to undo run ${target.id}: restore up to ${total} users in ${store.location}. Continue? [y/N] `);
+      const ok = await io.confirm(
+        `About to undo run ${target.id}: restore up to ${total} users in ${store.location}. Continue? [y/N] `,
+      );
       if (!ok) throw new UsageError('cancelled: nothing was changed');
     }
     const counts = emptyCounts();
@@ -101,7 +128,14 @@ export async function runsUndoCommand(
       ? null
       : await startRun(
           store,
-          { kind: 'undo', scriptPath: null, scriptText: `undo of run ${target.id}`, selection: { undo_of: target.id }, params: {}, undoOf: target.id },
+          {
+            kind: 'undo',
+            scriptPath: null,
+            scriptText: `undo of run ${target.id}`,
+            selection: { undo_of: target.id },
+            params: {},
+            undoOf: target.id,
+          },
           counts,
         );
     const reporter = new RunReporter(io, { json: options.json ?? false, dryRun, total, verbose: true });
@@ -110,7 +144,13 @@ export async function runsUndoCommand(
     const started = Date.now();
     let status: RunStatus = 'completed';
     try {
-      for await (const item of undoRun(store, { targetRunId: target.id, runId, force: options.force ?? false, dryRun, control })) {
+      for await (const item of undoRun(store, {
+        targetRunId: target.id,
+        runId,
+        force: options.force ?? false,
+        dryRun,
+        control,
+      })) {
         counts.selected += 1;
         counts[item.status] += 1;
         reporter.item(item);
@@ -121,9 +161,18 @@ export async function runsUndoCommand(
       if (runId !== null) await finishRun(store, runId, status, counts);
     }
     const seconds = (Date.now() - started) / 1000;
-    reporter.summary({ ...counts, seconds, users_per_second: seconds > 0 ? counts.selected / seconds : 0, run_id: runId, dry_run: dryRun, status });
+    reporter.summary({
+      ...counts,
+      seconds,
+      users_per_second: seconds > 0 ? counts.selected / seconds : 0,
+      run_id: runId,
+      dry_run: dryRun,
+      status,
+    });
     if (counts.failed > 0 && !options.json) {
-      io.err(`usrun: ${counts.failed} user${counts.failed === 1 ? ' was' : 's were'} left alone (see above); --force undoes them anyway\n`);
+      io.err(
+        `usrun: ${counts.failed} user${counts.failed === 1 ? ' was' : 's were'} left alone (see above); --force undoes them anyway\n`,
+      );
     }
     return status === 'interrupted' ? 3 : counts.failed > 0 ? 1 : 0;
   });

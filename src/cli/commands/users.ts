@@ -40,13 +40,22 @@ export async function usersListCommand(options: UsersListOptions, io: Io): Promi
           ]);
           // Print in chunks so a large listing streams instead of piling up.
           if (rows.length >= 1000) {
-            io.out(formatTable(['ID', 'USERNAME', 'NAME', 'EMAIL', 'KLASS', 'ACTIVE', 'LAST LOGIN'], rows.splice(0), io.color));
+            io.out(
+              formatTable(
+                ['ID', 'USERNAME', 'NAME', 'EMAIL', 'KLASS', 'ACTIVE', 'LAST LOGIN'],
+                rows.splice(0),
+                io.color,
+              ),
+            );
           }
         }
       }
     }
     if (!options.json) {
-      if (rows.length > 0) io.out(formatTable(['ID', 'USERNAME', 'NAME', 'EMAIL', 'KLASS', 'ACTIVE', 'LAST LOGIN'], rows, io.color));
+      if (rows.length > 0)
+        io.out(
+          formatTable(['ID', 'USERNAME', 'NAME', 'EMAIL', 'KLASS', 'ACTIVE', 'LAST LOGIN'], rows, io.color),
+        );
       io.err(`${count} user${count === 1 ? '' : 's'}\n`);
     }
     return count;
@@ -54,16 +63,29 @@ export async function usersListCommand(options: UsersListOptions, io: Io): Promi
 }
 
 /** `usrun users show ID|USERNAME`: one user with profiles, attributes and attrs. */
-export async function usersShowCommand(key: string, options: { db?: string; json?: boolean }, io: Io): Promise<void> {
+export async function usersShowCommand(
+  key: string,
+  options: { db?: string; json?: boolean },
+  io: Io,
+): Promise<void> {
   await usingStore({ location: options.db }, async (store) => {
-    const byName = await store.db.selectFrom('users').select('obj_id').where('username', '=', key).executeTakeFirst();
+    const byName = await store.db
+      .selectFrom('users')
+      .select('obj_id')
+      .where('username', '=', key)
+      .executeTakeFirst();
     const id = byName?.obj_id ?? (/^\d+$/.test(key) ? Number(key) : undefined);
     const user = id === undefined ? undefined : (await loadUsers(store, [id])).get(id);
     if (!user) throw new UsageError(`no user with id or username "${key}"`);
     const now = new Date().toISOString();
     const attrs = user.attrs
       .filter((a) => a.expires_at === null || a.expires_at > now)
-      .map((a) => ({ name: a.name, value: a.is_encrypted ? '<encrypted>' : JSON.parse(a.value), encrypted: a.is_encrypted, expires_at: a.expires_at }));
+      .map((a) => ({
+        name: a.name,
+        value: a.is_encrypted ? '<encrypted>' : JSON.parse(a.value),
+        encrypted: a.is_encrypted,
+        expires_at: a.expires_at,
+      }));
     if (options.json) {
       const { fields, profiles, attributes, check_attributes } = user;
       io.out(`${JSON.stringify({ ...fields, profiles, attributes, check_attributes, attrs })}\n`);
@@ -77,8 +99,12 @@ export async function usersShowCommand(key: string, options: { db?: string; json
     }
     io.out(`${c.bold('profiles')}\n`);
     if (user.profiles.length === 0) io.out(`  ${c.dim('(none)')}\n`);
-    for (const p of user.profiles) io.out(`  ${p.short_name}  ${c.dim(`${p.name ?? ''} · id ${p.id} · priority ${p.priority}`)}\n`);
-    for (const [title, rows] of [['reply attributes', user.attributes], ['check attributes', user.check_attributes]] as const) {
+    for (const p of user.profiles)
+      io.out(`  ${p.short_name}  ${c.dim(`${p.name ?? ''} · id ${p.id} · priority ${p.priority}`)}\n`);
+    for (const [title, rows] of [
+      ['reply attributes', user.attributes],
+      ['check attributes', user.check_attributes],
+    ] as const) {
       io.out(`${c.bold(title)}\n`);
       if (rows.length === 0) io.out(`  ${c.dim('(none)')}\n`);
       for (const r of rows) io.out(`  ${r.attr} ${r.op} ${r.value}\n`);
@@ -106,6 +132,8 @@ export async function usersImportCommand(
       return;
     }
     const verb = options.dryRun ? 'would import' : 'imported';
-    io.out(`${verb} ${file}: ${result.inserted} new, ${result.updated} updated, ${result.unchanged} unchanged\n`);
+    io.out(
+      `${verb} ${file}: ${result.inserted} new, ${result.updated} updated, ${result.unchanged} unchanged\n`,
+    );
   });
 }

@@ -66,7 +66,8 @@ export function openSqlite(path: string, options: { create: boolean }): StoreDri
     db,
     capabilities,
     // async: a failing prepare or run must reject, not throw synchronously.
-    query: async <T>(sql: string, params: readonly SqlValue[] = []) => prepare(sql).all(...params.map(encode)) as T[],
+    query: async <T>(sql: string, params: readonly SqlValue[] = []) =>
+      prepare(sql).all(...params.map(encode)) as T[],
     writeBatch: async (batch, options) => {
       if (!options?.rollback) {
         write(batch);
