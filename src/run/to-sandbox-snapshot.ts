@@ -10,7 +10,11 @@ export interface AttrDecrypter {
  * What the script may see of a stored user: live (unexpired) attrs only, encrypted ones
  * decrypted when the run has a key and marked unreadable (json null) when it has none.
  */
-export function toSandboxSnapshot(user: StoredUser, nowIso: string, cipher: AttrDecrypter | null): UserSnapshot {
+export function toSandboxSnapshot(
+  user: StoredUser,
+  nowIso: string,
+  cipher: AttrDecrypter | null,
+): UserSnapshot {
   return {
     fields: user.fields,
     profiles: user.profiles,
@@ -20,7 +24,11 @@ export function toSandboxSnapshot(user: StoredUser, nowIso: string, cipher: Attr
       .filter((a) => a.expires_at === null || a.expires_at > nowIso)
       .map((a) => ({
         name: a.name,
-        json: !a.is_encrypted ? a.value : cipher ? cipher.decrypt(a.value, { userId: user.id, name: a.name }) : null,
+        json: !a.is_encrypted
+          ? a.value
+          : cipher
+            ? cipher.decrypt(a.value, { userId: user.id, name: a.name })
+            : null,
         encrypted: a.is_encrypted,
         expires_at: a.expires_at,
       })),
