@@ -4,7 +4,7 @@ import type { SandboxSetup } from './protocol.js';
 /** Host → sandbox process. One batch at a time: the next is sent after the reply to the last. */
 export type HostMessage =
   | { type: 'setup'; setup: SandboxSetup }
-  /** `lines`: one job per line (see encodeJobs). */
+  /** `lines`: one job per line, see encodeJobs. */
   | { type: 'batch'; id: number; lines: string; count: number };
 
 /** Sandbox process → host. */

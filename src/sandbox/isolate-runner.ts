@@ -111,7 +111,7 @@ export class IsolateRunner {
   }
 
   /**
-   * Runs a batch (one job per line (see encodeJobs)) and returns its `SandboxOutcome[]` as JSON. Each call
+   * Runs a batch (one job per line, see encodeJobs) and returns its `SandboxOutcome[]` as JSON. Each call
    * into the isolate gets the per-user timeout and is announced first, so the host can watch it.
    * A call that times out is resumed at the job it stopped in, which is failed only if it had the
    * whole call to itself. Throws `BatchFailure` when no outcome can be trusted.
@@ -123,8 +123,10 @@ export class IsolateRunner {
     for (;;) {
       let error: unknown;
       try {
-        return this.text(await this.call(this.run, [batch, from, failed], this.timeoutMs, announce));
+        const outcomes = await this.call(this.run, [batch, from, failed], this.timeoutMs, announce);
+        return this.text(outcomes);
       } catch (e) {
+        if (e instanceof BatchFailure) throw e;
         error = e;
       }
       if (this.isolate.isDisposed) throw this.failure(error);

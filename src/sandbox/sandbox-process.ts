@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { UsageError } from '../errors.js';
+import { InternalError, UsageError } from '../errors.js';
 import { BatchFailure } from './batch-failure.js';
 import type { ChildMessage, HostMessage } from './child-messages.js';
 import type { SandboxSetup } from './protocol.js';
@@ -54,14 +54,19 @@ export class SandboxProcess {
   static async start(setup: SandboxSetup): Promise<SandboxProcess> {
     const child = fork(resolveChildPath(), [], {
       execArgv: ['--no-node-snapshot'],
+      // Nothing of the host's environment (USRUN_KEY, database URLs) for a process that runs
+      // untrusted code, nor NODE_OPTIONS that could change how it runs.
+      env: {},
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
+    // isolated-vm stops a script within milliseconds of its timeout; the grace only absorbs IPC
+    // and scheduling delays on a busy machine before the process is presumed stuck.
     const proc = new SandboxProcess(child, 500 + Math.ceil(setup.timeoutMs / 4));
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error('the sandbox process did not start in time')),
+          () => reject(new InternalError('the sandbox process did not start in time')),
           STARTUP_MS,
         );
         const done = (): void => {
@@ -78,13 +83,13 @@ export class SandboxProcess {
             reject(
               message.syntax
                 ? new UsageError(message.message)
-                : new Error(`sandbox setup failed: ${message.message}`),
+                : new InternalError(`sandbox setup failed: ${message.message}`),
             );
           }
         };
         const onExit = (): void => {
           done();
-          reject(new Error(`the sandbox process exited during setup (${proc.describeDeath()})`));
+          reject(new InternalError(`the sandbox process exited during setup (${proc.describeDeath()})`));
         };
         child.on('message', onMessage);
         child.on('close', onExit);
@@ -103,11 +108,12 @@ export class SandboxProcess {
   }
 
   /**
-   * Runs one batch (one job per line (see encodeJobs)) and resolves with its `SandboxOutcome[]` as
+   * Runs one batch (one job per line, see encodeJobs) and resolves with its `SandboxOutcome[]` as
    * JSON. One batch at a time.
    */
   run(lines: string, count: number): Promise<string> {
-    if (this.pending) return Promise.reject(new Error('SandboxProcess.run: a batch is already running'));
+    if (this.pending)
+      return Promise.reject(new InternalError('SandboxProcess.run: a batch is already running'));
     if (this.exited) return Promise.reject(new BatchFailure('died', this.describeDeath()));
     const id = this.nextId++;
     return new Promise<string>((resolve, reject) => {
