@@ -25,7 +25,16 @@ export class SandboxSupervisor implements Sandbox {
     return supervisor;
   }
 
-  async runBatch(jobs: SandboxJob[]): Promise<SandboxOutcome[]> {
+  runBatch(jobs: SandboxJob[]): Promise<SandboxOutcome[]> {
+    const result = this.runJobs(jobs);
+    // A run that stops early (max errors, Ctrl-C, a database error) leaves the sandbox with a
+    // batch it no longer awaits, which rejects once the sandbox is closed: that must not become
+    // an unhandled rejection. A caller awaiting the batch still gets the error.
+    result.catch(() => undefined);
+    return result;
+  }
+
+  private async runJobs(jobs: SandboxJob[]): Promise<SandboxOutcome[]> {
     if (jobs.length === 0) return [];
     // Encoded now, while an earlier batch may still be running in the sandbox; decoded after the
     // process has been handed the next batch.
@@ -58,7 +67,8 @@ export class SandboxSupervisor implements Sandbox {
       const proc = await this.process();
       return await proc.run(lines, jobs.length);
     } catch (e) {
-      if (!(e instanceof BatchFailure) || this.closed) throw e;
+      if (this.closed) throw new InternalError('the sandbox was closed before this batch finished');
+      if (!(e instanceof BatchFailure)) throw e;
       return this.runSingly(jobs, e);
     }
   }

@@ -4,6 +4,7 @@
  * fails, the others of its batch succeed, and the sandbox keeps working. Real sandbox processes,
  * forked from dist/ (which `npm test` builds first).
  */
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import type { SandboxOutcome, SandboxSetup, UserSnapshot } from '../../src/sandbox/protocol.js';
@@ -42,7 +43,8 @@ const summary = (outcomes: SandboxOutcome[]): [string, string | undefined][] =>
 const SCRIPT = `
 switch (row.mode) {
   case 'loop': while (true) {}
-  case 'slow': { const t = Date.now(); while (Date.now() - t < 120) {} break; }
+  case 'slow': { const t = Date.now(); while (Date.now() - t < 70) {} break; }
+  case 'slower': { const t = Date.now(); while (Date.now() - t < 400) {} break; }
   case 'grow': { const a = []; for (;;) a.push(new Array(1e5)); }
   case 'bigint': BigInt('7'.repeat(6e7)); break;
   case 'fill': new Array(2e8).fill(0); break;
@@ -96,8 +98,9 @@ describe('limits', () => {
         ['done', 'b@example.net'],
         ['done', 'c@example.net'],
       ]);
-      // Three users of 120 ms each exceed one 200 ms call together, but none of them alone.
-      expect(summary(await batch(sandbox, ['slow', 'slow', 'slow', 'loop']))).toEqual([
+      // Four users of 70 ms each exceed one 200 ms call together, but none of them alone.
+      expect(summary(await batch(sandbox, ['slow', 'slow', 'slow', 'slow', 'loop']))).toEqual([
+        ['done', 'slow@example.net'],
         ['done', 'slow@example.net'],
         ['done', 'slow@example.net'],
         ['done', 'slow@example.net'],
@@ -145,5 +148,37 @@ describe('limits', () => {
       );
       expect(summary(await batch(sandbox, ['c']))).toEqual([['done', 'c@example.net']]);
     });
+  });
+
+  it('a sandbox process that dies mid-batch is replaced and the batch completes', async () => {
+    await usingSandbox(setup(SCRIPT, { timeoutMs: 5000 }), async (sandbox) => {
+      const running = batch(sandbox, ['a', 'slower', 'b']);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const children = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], {
+        encoding: 'utf8',
+      })
+        .split('\n')
+        .filter((line) => line.includes('sandbox-child'))
+        .map((line) => Number.parseInt(line, 10));
+      expect(children).toHaveLength(1);
+      process.kill(children[0] ?? 0, 'SIGKILL');
+      expect(summary(await running)).toEqual([
+        ['done', 'a@example.net'],
+        ['done', 'slower@example.net'],
+        ['done', 'b@example.net'],
+      ]);
+    });
+  });
+
+  it('a batch left behind when the run stops early rejects after close, never unhandled', async () => {
+    let abandoned: Promise<SandboxOutcome[]> | undefined;
+    let queued: Promise<SandboxOutcome[]> | undefined;
+    await usingSandbox(setup(SCRIPT, { timeoutMs: 5000 }), async (sandbox) => {
+      abandoned = batch(sandbox, ['slower']);
+      queued = batch(sandbox, ['a']);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(abandoned).rejects.toThrow('the sandbox was closed before this batch finished');
+    await expect(queued).rejects.toThrow('the sandbox was closed before this batch finished');
   });
 });
