@@ -1,8 +1,8 @@
 /**
  * Prelude fragment: the run configuration, the globals the script sees, and the batch loop the
- * child drives (`init`, then per batch `load` and `run`, with `progress` / `collect` after a
- * timeout). The loop records how far it got in closure state, so after isolated-vm cuts a call
- * short the child can ask where it stopped and resume there.
+ * child drives (`init` once, then `run` per batch, with `progress` / `collect` after a call was
+ * cut short). The loop records how far it got in closure state, so after isolated-vm's timeout
+ * the child can ask where it stopped and resume there.
  */
 export const RUNNER_SOURCE = String.raw`
 let FILENAME = 'script.js';
