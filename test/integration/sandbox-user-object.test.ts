@@ -704,3 +704,25 @@ describe('script flow', () => {
     expect(await sandbox.runBatch([])).toEqual([]);
   });
 });
+
+describe('failure locations', () => {
+  it('point into the admin’s file: at the failing call, in its own lines and columns', async () => {
+    const source = [
+      '// a comment line',
+      'const pick = (u) => u.username;',
+      'if (row.case === "api") user.profile_add({ id: 1, short_name: "gold" });',
+      'if (row.case === "typo")',
+      '  user.emial = pick(user);',
+      'function deeper() { throw new RangeError("deep"); }',
+      'if (row.case === "nested") deeper();',
+    ].join('\n');
+    const outcomes = await usingSandbox({ ...SETUP, source, filename: 'where.js' }, (s) =>
+      s.runBatch(['api', 'typo', 'nested'].map((c, i) => ({ seq: i, user: snapshot(), row: { case: c } }))),
+    );
+    expect(outcomes.map((o) => [o.message, o.location])).toEqual([
+      ['TypeError: user.profile_add: use either id or short_name', 'where.js:3:30'],
+      ['TypeError: user has no field "emial"', 'where.js:5:14'],
+      ['RangeError: deep', 'where.js:6:27'],
+    ]);
+  });
+});
