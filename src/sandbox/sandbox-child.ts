@@ -50,3 +50,6 @@ process.on('message', (message: HostMessage) => {
 });
 // The host is gone (it exited or killed the channel): nothing left to do.
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C in a terminal signals the whole process group: the CLI decides what it means (finish
+// the current user, then stop), so the sandbox must not die under it mid-batch.
+process.on('SIGINT', () => undefined);
