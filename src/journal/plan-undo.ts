@@ -59,15 +59,13 @@ function stillAfter(user: StoredUser, change: Change): boolean {
 
 /**
  * The change that undoes `change`, from the user's current state (equal to the run's after
- * value unless forced). Radius rows the run added are found again by content.
+ * value unless forced). A radius row the run removed comes back with its own id (FreeRADIUS
+ * reads rows in id order); one the run added is found again by content.
  */
 function invert(user: StoredUser, change: Change): Change {
   if (change.kind === 'reply' || change.kind === 'check') {
-    const after =
-      change.after && change.before ? change.after : change.after ? { ...change.after, id: null } : null;
-    const before =
-      change.before && change.after ? change.before : change.before ? { ...change.before, id: null } : null;
-    return { kind: change.kind, target: change.target, before: after, after: before };
+    const before = change.after && !change.before ? { ...change.after, id: null } : change.after;
+    return { kind: change.kind, target: change.target, before, after: change.before };
   }
   return {
     kind: change.kind,
@@ -87,8 +85,15 @@ function alreadyBefore(user: StoredUser, change: Change): boolean {
       return change.before === null ? now === null : now !== null;
     case 'attr':
       return sameAttr(now as StoredAttr | null, change.before);
-    default:
-      return false;
+    case 'reply':
+    case 'check': {
+      const rows = now as RadiusRow[];
+      if (change.before && change.after)
+        return rows.some((r) => r.id === change.before?.id && r.value === change.before.value);
+      if (change.before) return rows.some((r) => r.id === change.before?.id);
+      const added = change.after as RadiusRow;
+      return !rows.some((r) => sameRow(r, added));
+    }
   }
 }
 
@@ -102,6 +107,8 @@ export function planUndo(
   changes: readonly Change[],
   force: boolean,
 ): { changes: Change[]; conflicts: UndoConflict[] } {
+  // Undone already (an earlier undo got this user): nothing to do, and no conflict either.
+  if (changes.every((c) => alreadyBefore(user, c))) return { changes: [], conflicts: [] };
   const conflicts: UndoConflict[] = [];
   for (const change of changes) {
     if (!stillAfter(user, change)) {

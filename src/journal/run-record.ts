@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { StoreDriver } from '../store/driver.js';
-import type { RunCounts } from '../run/item-result.js';
+import { emptyCounts, type ItemStatus, type RunCounts } from '../run/item-result.js';
 
 /** Run states in the `runs` table. `running` with no live process means it was killed. */
 export type RunStatus = 'running' | 'completed' | 'interrupted' | 'stopped';
@@ -78,4 +78,20 @@ export async function reopenRun(store: StoreDriver, runId: number): Promise<void
 export async function doneSeqs(store: StoreDriver, runId: number): Promise<Set<number>> {
   const rows = await store.db.selectFrom('run_items').select('seq').where('run_id', '=', runId).execute();
   return new Set(rows.map((r) => r.seq));
+}
+
+/** A run's counts rebuilt from its items: the truth after a crash left `runs.counts` stale. */
+export async function countItems(store: StoreDriver, runId: number): Promise<RunCounts> {
+  const rows = await store.db
+    .selectFrom('run_items')
+    .select((eb) => ['status', eb.fn.countAll<number>().as('n')])
+    .where('run_id', '=', runId)
+    .groupBy('status')
+    .execute();
+  const counts = emptyCounts();
+  for (const r of rows) {
+    if (r.status in counts && r.status !== 'selected') counts[r.status as ItemStatus] += Number(r.n);
+    counts.selected += Number(r.n);
+  }
+  return counts;
 }

@@ -10,10 +10,9 @@ import { planUndo } from './plan-undo.js';
 export interface UndoOptions {
   /** The run being undone. */
   targetRunId: number;
-  /** The undo's own run id in the journal; null on a dry run. */
+  /** The undo's own run id in the journal; null on a dry run (run it inside `store.rehearse`). */
   runId: number | null;
   force: boolean;
-  dryRun: boolean;
   control: { stopRequested: boolean };
 }
 
@@ -90,7 +89,7 @@ export async function* undoRun(store: StoreDriver, options: UndoOptions): AsyncG
         continue;
       }
       const { changes, conflicts } = planUndo(user, item.changes, options.force);
-      if (changes.length === 0 && conflicts.length > 0) {
+      if (conflicts.length > 0 && !options.force) {
         yield {
           ...base,
           status: 'failed',
@@ -111,7 +110,7 @@ export async function* undoRun(store: StoreDriver, options: UndoOptions): AsyncG
       const statements = changeStatements(user.id, changes, nowIso);
       if (options.runId !== null) statements.push(...itemStatements(options.runId, result, nowIso));
       try {
-        await store.writeBatch(statements, { rollback: options.dryRun });
+        await store.writeBatch(statements);
       } catch (error) {
         yield { ...base, status: 'failed', changes: [], error: { message: describeDbError(error) } };
         continue;

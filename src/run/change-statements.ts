@@ -90,10 +90,16 @@ function radiusStatement(
   after: RadiusRow | null,
 ): SqlStatement {
   if (after && !before) {
-    return {
-      sql: `INSERT INTO ${table} (user_id, attr, op, value) VALUES (?, ?, ?, ?)`,
-      params: [userId, after.attr, after.op, after.value],
-    };
+    // A row with an id is one an undo puts back where it was.
+    return after.id !== null
+      ? {
+          sql: `INSERT INTO ${table} (id, user_id, attr, op, value) VALUES (?, ?, ?, ?, ?)`,
+          params: [after.id, userId, after.attr, after.op, after.value],
+        }
+      : {
+          sql: `INSERT INTO ${table} (user_id, attr, op, value) VALUES (?, ?, ?, ?)`,
+          params: [userId, after.attr, after.op, after.value],
+        };
   }
   if (before && after) {
     return before.id !== null

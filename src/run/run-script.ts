@@ -19,10 +19,11 @@ export interface RunScriptOptions {
   /** Every profile by id, for validating memberships. */
   profiles: PlanContext['profiles'];
   cipher: (AttrDecrypter & NonNullable<PlanContext['cipher']>) | null;
-  /** Execute each user's transaction and roll it back: identical path, nothing written. */
-  dryRun: boolean;
-  /** The journal's run id; null for dry runs (they write no journal). */
-  runId: number | null;
+  /**
+   * Called once, with the first batch's outcomes, before anything is committed: it may refuse
+   * the run (throw), and returns the journal's run id (null: no journal, as for dry runs).
+   */
+  begin: (outcomes: readonly SandboxOutcome[]) => Promise<number | null>;
   /** Stop after this many failed items (undefined = never). */
   maxErrors?: number | undefined;
   /** Set `stopRequested` (e.g. on Ctrl-C) to finish the current user and stop. */
@@ -87,10 +88,12 @@ export async function* runScript(options: RunScriptOptions): AsyncGenerator<Item
   const { store, sandbox, control } = options;
   let failed = 0;
   let pending: Prepared | null = null;
+  let runId: number | null | undefined;
 
   const prepare = async (items: PickedItem[]): Promise<Prepared> => {
     const now = new Date().toISOString();
-    const ids = items.filter((i) => i.userId !== null && !i.verdict).map((i) => i.userId as number);
+    // Users with a verdict are loaded too, so their items carry a username.
+    const ids = items.filter((i) => i.userId !== null).map((i) => i.userId as number);
     const users = await loadUsers(store, ids);
     const jobs = new Map<number, SandboxJob>();
     const early = new Map<number, ItemResult>();
@@ -121,16 +124,22 @@ export async function* runScript(options: RunScriptOptions): AsyncGenerator<Item
   };
 
   const commit = async function* (batch: Prepared): AsyncGenerator<ItemResult> {
-    const outcomes = new Map((await batch.outcomes).map((o) => [o.seq, o]));
+    const list = await batch.outcomes;
+    if (runId === undefined) runId = await options.begin(list);
+    const outcomes = new Map(list.map((o) => [o.seq, o]));
     const quiet: ItemResult[] = [];
     const flushQuiet = async () => {
-      if (options.runId === null || quiet.length === 0) return;
+      if (runId == null || quiet.length === 0) return;
       const now = new Date().toISOString();
-      await store.writeBatch(quiet.flatMap((r) => itemStatements(options.runId as number, r, now)));
+      const id = runId;
+      await store.writeBatch(quiet.flatMap((r) => itemStatements(id, r, now)));
       quiet.length = 0;
     };
     for (const item of batch.items) {
       if (control.stopRequested || (options.maxErrors !== undefined && failed >= options.maxErrors)) break;
+      // Let a pending Ctrl-C in: the SQLite work below never yields to the event loop by itself.
+      await new Promise(setImmediate);
+      if (control.stopRequested) break;
       const result =
         batch.early.get(item.seq) ??
         (await commitUser(
@@ -201,9 +210,9 @@ export async function* runScript(options: RunScriptOptions): AsyncGenerator<Item
     const result: ItemResult = { ...base, status: 'changed', changes, logs, error: null };
     const nowIso = now.toISOString();
     const statements = changeStatements(user.id, changes, nowIso);
-    if (options.runId !== null) statements.push(...itemStatements(options.runId, result, nowIso));
+    if (runId != null) statements.push(...itemStatements(runId, result, nowIso));
     try {
-      await store.writeBatch(statements, { rollback: options.dryRun });
+      await store.writeBatch(statements);
     } catch (error) {
       return { ...base, status: 'failed', changes: [], logs, error: { message: describeDbError(error) } };
     }
@@ -231,6 +240,8 @@ export async function* runScript(options: RunScriptOptions): AsyncGenerator<Item
       yield* commit(pending);
     }
   }
+  // Nothing was selected: the run is still recorded.
+  if (runId === undefined) await options.begin([]);
 }
 
 /** Database errors as an admin reads them (e.g. a duplicate username). */

@@ -36,11 +36,13 @@ export interface StoreDriver {
   readonly capabilities: DialectCapabilities;
   /** Reads rows with a cached prepared statement. */
   query<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** Runs the statements in one transaction: all of them, or none (the error is rethrown). */
+  writeBatch(statements: readonly SqlStatement[]): Promise<void>;
   /**
-   * Runs the statements in one transaction: all of them, or none (the error is rethrown).
-   * With `rollback` the transaction runs and is then rolled back: constraint errors show, nothing
-   * is written (dry runs).
+   * Runs `fn` inside one transaction that is always rolled back (dry runs). Every `writeBatch`
+   * in it becomes a nested, all-or-nothing step whose effects `fn`'s own later reads see — so a
+   * dry run takes the identical path and sees what a real run would — and nothing is written.
    */
-  writeBatch(statements: readonly SqlStatement[], options?: { rollback?: boolean }): Promise<void>;
+  rehearse<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

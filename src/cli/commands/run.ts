@@ -6,6 +6,7 @@ import { loadKey } from '../../crypto/load-key.js';
 import { UsageError } from '../../errors.js';
 import { getRun, isOrphaned } from '../../journal/read-runs.js';
 import {
+  countItems,
   doneSeqs,
   finishRun,
   reopenRun,
@@ -14,9 +15,11 @@ import {
   type RunStatus,
 } from '../../journal/run-record.js';
 import { emptyCounts, type ItemResult, type RunCounts } from '../../run/item-result.js';
+import { checkKeyNeededByOutcomes } from '../../run/check-key-needed.js';
 import { runScript } from '../../run/run-script.js';
 import { usingSandbox } from '../../sandbox/using-sandbox.js';
 import { pickItems, type Selection } from '../../select/pick-items.js';
+import type { SandboxOutcome } from '../../sandbox/protocol.js';
 import type { StoreDriver } from '../../store/driver.js';
 import { usingStore } from '../../store/using-store.js';
 import type { Io } from '../io.js';
@@ -55,24 +58,6 @@ function readText(path: string, what: string): string {
     throw new UsageError(
       `cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
     );
-  }
-}
-
-/** Refuses, before any user runs, a run that will need the attribute key and has none. */
-async function checkKeyNeeded(store: StoreDriver, source: string, hasKey: boolean): Promise<void> {
-  if (hasKey) return;
-  const hint = 'set USRUN_KEY (32 bytes, base64 or hex) or pass --key-file';
-  if (/\bencrypt\b/.test(source))
-    throw new UsageError(`this script encrypts attributes and no key was given: ${hint}`);
-  if (/\.attr\s*\.\s*get(_many)?\s*\(/.test(source)) {
-    const encrypted = await store.db
-      .selectFrom('user_attrs')
-      .select('user_id')
-      .where('is_encrypted', '=', 1)
-      .limit(1)
-      .executeTakeFirst();
-    if (encrypted)
-      throw new UsageError(`this script reads attributes, some are encrypted, and no key was given: ${hint}`);
   }
 }
 
@@ -143,7 +128,7 @@ async function planRun(
     source,
     selection: journaled,
     params: run.params,
-    resume: { runId: run.id, done: await doneSeqs(store, run.id), counts: run.counts },
+    resume: { runId: run.id, done: await doneSeqs(store, run.id), counts: await countItems(store, run.id) },
   };
 }
 
@@ -164,7 +149,6 @@ export async function runCommand(
 
   return usingStore({ location: options.db }, async (store) => {
     const plan = await planRun(store, scriptArg, options);
-    await checkKeyNeeded(store, plan.source, cipher !== null);
     const done = plan.resume?.done;
     const picked = await pickItems(store, plan.selection, done ? { skip: (i) => done.has(i.seq) } : {});
     const total = done ? Math.max(0, picked.total - done.size) : picked.total;
@@ -192,22 +176,24 @@ export async function runCommand(
     return usingSandbox(setup, async (sandbox) => {
       const counts = plan.resume ? { ...plan.resume.counts } : emptyCounts();
       let runId: number | null = null;
-      if (plan.resume) {
-        runId = plan.resume.runId;
-        await reopenRun(store, runId);
-      } else if (!dryRun) {
-        runId = await startRun(
-          store,
-          {
-            kind: 'run',
+      // The journal starts once the first batch has run, so a run refused then leaves no trace.
+      const begin = async (outcomes: readonly SandboxOutcome[]) => {
+        checkKeyNeededByOutcomes(outcomes, cipher !== null);
+        if (plan.resume) {
+          runId = plan.resume.runId;
+          await reopenRun(store, runId);
+        } else if (!dryRun) {
+          const run = {
+            kind: 'run' as const,
             scriptPath: plan.scriptPath,
             scriptText: plan.source,
             selection: plan.selection,
             params: plan.params,
-          },
-          counts,
-        );
-      }
+          };
+          runId = await startRun(store, run, counts);
+        }
+        return runId;
+      };
       const reporter = new RunReporter(io, {
         json: options.json ?? false,
         dryRun,
@@ -219,15 +205,14 @@ export async function runCommand(
       const started = Date.now();
       let processed = 0;
       let status: RunStatus = 'completed';
-      try {
+      const loop = async () => {
         const items = runScript({
           store,
           sandbox,
           pages: picked.pages,
           profiles: new Map(catalog.map((p) => [p.id, p])),
           cipher,
-          dryRun,
-          runId,
+          begin,
           maxErrors,
           control,
         });
@@ -236,6 +221,10 @@ export async function runCommand(
           count(counts, result);
           reporter.item(result);
         }
+      };
+      try {
+        // A dry run takes the identical path inside one transaction that is rolled back.
+        await (dryRun ? store.rehearse(loop) : loop());
         if (control.stopRequested) status = 'interrupted';
         else if (maxErrors !== undefined && counts.failed >= maxErrors) status = 'stopped';
       } catch (error) {

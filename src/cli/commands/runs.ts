@@ -143,18 +143,20 @@ export async function runsUndoCommand(
     const sigint = watchSigint(io, control, (text) => reporter.note(text));
     const started = Date.now();
     let status: RunStatus = 'completed';
-    try {
+    const loop = async () => {
       for await (const item of undoRun(store, {
         targetRunId: target.id,
         runId,
         force: options.force ?? false,
-        dryRun,
         control,
       })) {
         counts.selected += 1;
         counts[item.status] += 1;
         reporter.item(item);
       }
+    };
+    try {
+      await (dryRun ? store.rehearse(loop) : loop());
       if (control.stopRequested) status = 'interrupted';
     } finally {
       sigint.dispose();

@@ -11,9 +11,6 @@ const capabilities: DialectCapabilities = {
   castNumber: (col) => `CAST(${col} AS REAL)`,
 };
 
-/** Thrown inside a transaction to roll it back on purpose. */
-const ROLLBACK = Symbol('rollback');
-
 function encode(value: SqlValue): string | number | null {
   return typeof value === 'boolean' ? (value ? 1 : 0) : value;
 }
@@ -56,10 +53,6 @@ export function openSqlite(path: string, options: { create: boolean }): StoreDri
   const write = raw.transaction((batch: readonly { sql: string; params: readonly SqlValue[] }[]) => {
     for (const s of batch) prepare(s.sql).run(...s.params.map(encode));
   });
-  const rehearse = raw.transaction((batch: readonly { sql: string; params: readonly SqlValue[] }[]) => {
-    for (const s of batch) prepare(s.sql).run(...s.params.map(encode));
-    throw ROLLBACK;
-  });
   return {
     dialect: 'sqlite',
     location: path,
@@ -68,15 +61,14 @@ export function openSqlite(path: string, options: { create: boolean }): StoreDri
     // async: a failing prepare or run must reject, not throw synchronously.
     query: async <T>(sql: string, params: readonly SqlValue[] = []) =>
       prepare(sql).all(...params.map(encode)) as T[],
-    writeBatch: async (batch, options) => {
-      if (!options?.rollback) {
-        write(batch);
-        return;
-      }
+    // Inside rehearse()'s open transaction, better-sqlite3 nests this one as a SAVEPOINT.
+    writeBatch: async (batch) => write(batch),
+    rehearse: async (fn) => {
+      raw.exec('BEGIN');
       try {
-        rehearse(batch);
-      } catch (error) {
-        if (error !== ROLLBACK) throw error;
+        return await fn();
+      } finally {
+        if (raw.inTransaction) raw.exec('ROLLBACK');
       }
     },
     close: async () => {
