@@ -256,6 +256,22 @@ export function planUserChanges(stored: StoredUser, outcome: SandboxOutcome, ctx
     ...planRadius('check', stored.check_attributes, outcome.check_attributes),
     ...planAttrs(stored, outcome.attrs, ctx),
   ];
+  const renamed = changes.find((c) => c.kind === 'field' && c.target === 'username');
+  const length = renamed ? [...String(renamed.after)].length : null;
+  if (
+    renamed &&
+    !changes.some((c) => c.kind === 'field' && c.target === 'username_length') &&
+    stored.fields['username_length'] !== length
+  ) {
+    // username_length follows username (as `users import` keeps it), unless the script set it.
+    changes.push({
+      kind: 'field',
+      target: 'username_length',
+      before: stored.fields['username_length'] ?? null,
+      after: length,
+      auto: true,
+    });
+  }
   if (changes.length > 0 && !changes.some((c) => c.kind === 'field' && c.target === 'last_update')) {
     changes.push({
       kind: 'field',

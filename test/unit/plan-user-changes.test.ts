@@ -122,6 +122,21 @@ describe('planUserChanges', () => {
     expect(() => planUserChanges(stored(), outcome(extra as Partial<SandboxOutcome>), ctx)).toThrow(message);
   });
 
+  it('keeps username_length in step with a renamed user unless the script set it', () => {
+    const renamed = planUserChanges(stored(), outcome({ fields: { username: 'zoë' } }), ctx);
+    expect(renamed.map((c) => [c.target, c.after])).toEqual([
+      ['username', 'zoë'],
+      ['username_length', 3],
+      ['last_update', now.toISOString()],
+    ]);
+    const explicit = planUserChanges(
+      stored(),
+      outcome({ fields: { username: 'zoë', username_length: 9 } }),
+      ctx,
+    );
+    expect(explicit.filter((c) => c.target === 'username_length').map((c) => c.after)).toEqual([9]);
+  });
+
   it('diffs profile and radius lists against the stored rows', () => {
     const changes = planUserChanges(
       stored(),
