@@ -11,7 +11,8 @@ const db = 'demo.db';
 
 function step(title, args) {
   const shown = args.map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ');
-  const bold = process.stdout.isTTY && process.env.NO_COLOR === undefined ? (t) => `\x1b[1m${t}\x1b[0m` : (t) => t;
+  const bold =
+    process.stdout.isTTY && process.env.NO_COLOR === undefined ? (t) => `\x1b[1m${t}\x1b[0m` : (t) => t;
   console.log(`\n${bold(`$ usrun ${shown}`)}${title ? `   # ${title}` : ''}`);
   const result = spawnSync(usrun, args, { cwd: root, stdio: 'inherit' });
   if (result.status !== 0 && result.status !== 1) {
@@ -61,4 +62,6 @@ step('deactivate users idle for 90 days (summary only)', [
   '--yes',
 ]);
 step('the journal', ['runs', 'list', '--db', db]);
-console.log('\nNext: npx usrun runs show 2 --db demo.db --status changed, then npx usrun runs undo 2 --db demo.db --dry-run');
+console.log(
+  '\nNext: npx usrun runs show 2 --db demo.db --status changed, then npx usrun runs undo 2 --db demo.db --dry-run',
+);

@@ -11,12 +11,16 @@ export interface RunSummary extends RunCounts {
   status: string;
 }
 
+/** How a run ended; the reporter adds the time and rate it measured. */
+export type RunEnd = Omit<RunSummary, 'seconds' | 'users_per_second'>;
+
 /**
  * Renders a run as it happens (SPEC §6): NDJSON lines with `--json`; otherwise a progress line,
  * failures as they happen on stderr, each changed user's diff on a dry run, and the summary.
  */
 export class RunReporter {
   private readonly progress: Progress;
+  private readonly started = Date.now();
   private done = 0;
 
   constructor(
@@ -53,12 +57,15 @@ export class RunReporter {
     this.progress.tick(this.done);
   }
 
-  summary(summary: RunSummary): void {
+  /** Prints the closing summary (or its JSON line) and returns it. */
+  summary(end: RunEnd): RunSummary {
+    const seconds = (Date.now() - this.started) / 1000;
+    const summary: RunSummary = { ...end, seconds, users_per_second: seconds > 0 ? this.done / seconds : 0 };
     this.progress.stop();
     const { io } = this;
     if (this.options.json) {
       io.out(`${JSON.stringify({ summary })}\n`);
-      return;
+      return summary;
     }
     const c = io.color;
     const parts = [
@@ -74,6 +81,7 @@ export class RunReporter {
       ? c.bold('dry run') + c.dim(' (nothing written)')
       : c.bold(`run ${summary.run_id}`) + ` ${summary.status}`;
     io.out(`${title}: ${parts.join(', ')} — ${rate}\n`);
+    return summary;
   }
 
   /** A line on stderr that does not garble the progress line. */

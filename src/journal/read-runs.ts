@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
-import type { Change } from '../run/change.js';
 import type { ItemResult, RunCounts } from '../run/item-result.js';
 import type { StoreDriver } from '../store/driver.js';
+import { changesBySeq } from './changes-by-seq.js';
 
 /** A `runs` row, decoded. */
 export interface RunInfo {
@@ -83,17 +83,7 @@ export async function runItems(store: StoreDriver, runId: number, status?: strin
     .orderBy('seq')
     .orderBy('n')
     .execute();
-  const bySeq = new Map<number, Change[]>();
-  for (const c of changes) {
-    const list = bySeq.get(c.seq) ?? [];
-    list.push({
-      kind: c.kind,
-      target: c.target,
-      before: c.before === null ? null : JSON.parse(c.before),
-      after: c.after === null ? null : JSON.parse(c.after),
-    } as Change);
-    bySeq.set(c.seq, list);
-  }
+  const bySeq = changesBySeq(changes);
   return items.map((i) => {
     const row =
       i.row_json === null

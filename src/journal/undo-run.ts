@@ -1,8 +1,8 @@
-import type { Change } from '../run/change.js';
 import { changeStatements } from '../run/change-statements.js';
 import type { ItemResult } from '../run/item-result.js';
 import { describeDbError } from '../run/run-script.js';
 import type { StoreDriver } from '../store/driver.js';
+import { changesBySeq } from './changes-by-seq.js';
 import { loadUsers } from '../store/load-users.js';
 import { itemStatements } from './item-statements.js';
 import { planUndo } from './plan-undo.js';
@@ -42,17 +42,7 @@ async function* changedItemsNewestFirst(store: StoreDriver, runId: number) {
       .orderBy('seq')
       .orderBy('n')
       .execute();
-    const bySeq = new Map<number, Change[]>();
-    for (const r of rows) {
-      const list = bySeq.get(r.seq) ?? [];
-      list.push({
-        kind: r.kind,
-        target: r.target,
-        before: r.before === null ? null : JSON.parse(r.before),
-        after: r.after === null ? null : JSON.parse(r.after),
-      } as Change);
-      bySeq.set(r.seq, list);
-    }
+    const bySeq = changesBySeq(rows);
     yield items.map((i) => ({ ...i, changes: bySeq.get(i.seq) ?? [] }));
     before = last;
   }

@@ -3,11 +3,32 @@
  * `SandboxProcess` with `--no-node-snapshot`. It holds no database and no secrets: it receives a
  * setup, then batches, and answers each over the IPC channel.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { BatchFailure } from './batch-failure.js';
 import type { ChildMessage, HostMessage } from './child-messages.js';
 import { IsolateRunner } from './isolate-runner.js';
 import type { SandboxSetup } from './protocol.js';
 import { ScriptSyntaxError } from './script-syntax-error.js';
+
+/**
+ * Each batch's outcomes come out of the isolate as one large string, which isolated-vm copies
+ * into external memory of this process. V8 counts it but, with a small JS heap, does not collect
+ * it: left alone, the process grows by about 16 MB per 100,000 users. A full GC once external
+ * memory passes this mark keeps it flat.
+ */
+const EXTERNAL_GC_BYTES = 32 * 1024 * 1024;
+
+// gc() without --expose-gc on the command line: that flag would also put `gc` into every isolate
+// context. It is switched on just long enough to take the function from a throwaway context,
+// before any isolate exists.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+setFlagsFromString('--no-expose-gc');
+
+function collectCopiedStrings(): void {
+  if (process.memoryUsage().external > EXTERNAL_GC_BYTES) gc();
+}
 
 let setup: SandboxSetup | undefined;
 let runner: IsolateRunner | undefined;
@@ -39,6 +60,7 @@ async function handle(message: HostMessage): Promise<void> {
     if (!runner || runner.disposed) runner = await IsolateRunner.create(setup);
     const json = await runner.runBatch(message.lines, message.count, (ms) => send({ type: 'busy', ms }));
     send({ type: 'result', id, json });
+    collectCopiedStrings();
   } catch (e) {
     const failure = e instanceof BatchFailure ? e : new BatchFailure('error', messageOf(e));
     send({ type: 'batch-failed', id, reason: failure.reason, message: failure.message });

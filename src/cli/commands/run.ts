@@ -202,8 +202,6 @@ export async function runCommand(
       });
       const control = { stopRequested: false };
       const sigint = watchSigint(io, control, (text) => reporter.note(text));
-      const started = Date.now();
-      let processed = 0;
       let status: RunStatus = 'completed';
       const loop = async () => {
         const items = runScript({
@@ -217,7 +215,6 @@ export async function runCommand(
           control,
         });
         for await (const result of items) {
-          processed += 1;
           count(counts, result);
           reporter.item(result);
         }
@@ -234,15 +231,7 @@ export async function runCommand(
         sigint.dispose();
         if (runId !== null) await finishRun(store, runId, status, counts);
       }
-      const seconds = (Date.now() - started) / 1000;
-      reporter.summary({
-        ...counts,
-        seconds,
-        users_per_second: seconds > 0 ? processed / seconds : 0,
-        run_id: runId,
-        dry_run: dryRun,
-        status,
-      });
+      reporter.summary({ ...counts, run_id: runId, dry_run: dryRun, status });
       if (status === 'interrupted' && runId !== null && !options.json) {
         io.err(
           `usrun: run ${runId} interrupted; continue it with: usrun run ${plan.scriptPath} --resume ${runId}${options.db ? ` --db ${options.db}` : ''}\n`,

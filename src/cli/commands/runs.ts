@@ -141,7 +141,6 @@ export async function runsUndoCommand(
     const reporter = new RunReporter(io, { json: options.json ?? false, dryRun, total, verbose: true });
     const control = { stopRequested: false };
     const sigint = watchSigint(io, control, (text) => reporter.note(text));
-    const started = Date.now();
     let status: RunStatus = 'completed';
     const loop = async () => {
       for await (const item of undoRun(store, {
@@ -162,15 +161,7 @@ export async function runsUndoCommand(
       sigint.dispose();
       if (runId !== null) await finishRun(store, runId, status, counts);
     }
-    const seconds = (Date.now() - started) / 1000;
-    reporter.summary({
-      ...counts,
-      seconds,
-      users_per_second: seconds > 0 ? counts.selected / seconds : 0,
-      run_id: runId,
-      dry_run: dryRun,
-      status,
-    });
+    reporter.summary({ ...counts, run_id: runId, dry_run: dryRun, status });
     if (counts.failed > 0 && !options.json) {
       io.err(
         `usrun: ${counts.failed} user${counts.failed === 1 ? ' was' : 's were'} left alone (see above); --force undoes them anyway\n`,

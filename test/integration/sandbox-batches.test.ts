@@ -1,7 +1,7 @@
 /**
- * A guard against order-of-magnitude regressions of SPEC §8's per-user cost, not a benchmark:
- * the standard script over 20,000 users in batches of 500, through the real sandbox process.
- * On a 2-core machine this takes well under a second; the bound is loose for busy CI runners.
+ * The standard script of SPEC §8 over 20,000 users in 40 overlapping batches, through the real
+ * sandbox process: every outcome comes back, in order, and right. Speed is `npm run bench`'s
+ * business, not a timed test's.
  */
 import { expect, it } from 'vitest';
 import type { SandboxJob } from '../../src/sandbox/protocol.js';
@@ -45,7 +45,7 @@ function job(seq: number): SandboxJob {
   };
 }
 
-it('runs the standard script at thousands of users per second', async () => {
+it('runs 40 overlapping batches of the standard script, in order', async () => {
   const setup = {
     source: STANDARD,
     filename: 'standard.js',
@@ -59,13 +59,14 @@ it('runs the standard script at thousands of users per second', async () => {
     Array.from({ length: 500 }, (_, i) => job(b * 500 + i)),
   );
   await usingSandbox(setup, async (sandbox) => {
-    await sandbox.runBatch(batches[0] ?? []);
-    const started = performance.now();
     const results = await Promise.all(batches.map((b) => sandbox.runBatch(b)));
-    const perSecond = (20_000 / (performance.now() - started)) * 1000;
     const outcomes = results.flat();
     expect(outcomes.every((o) => o.status === 'done' && o.attrs?.['plan']?.op === 'set')).toBe(true);
     expect(outcomes.map((o) => o.seq)).toEqual(batches.flat().map((j) => j.seq));
-    expect(perSecond).toBeGreaterThan(5_000);
+    expect(outcomes[123]?.fields).toEqual({ email: 'user123@example.net' });
+    expect(outcomes[123]?.profiles).toEqual([
+      { id: 2, priority: 1 },
+      { id: 1, priority: 2 },
+    ]);
   });
 });
