@@ -20,6 +20,11 @@ export interface DialectCapabilities {
   jsonScalar(columnSql: string): string;
   /** SQL text casting a text column to a number for numeric comparisons. */
   castNumber(columnSql: string): string;
+  /**
+   * Appended to CREATE TABLE for tables keyed by their primary key (SQLite's `WITHOUT ROWID`):
+   * one b-tree instead of two, so fewer pages written per user on the hot path.
+   */
+  readonly clusteredTableSuffix: string;
 }
 
 /**

@@ -1,11 +1,16 @@
-import { type Kysely, sql } from 'kysely';
+import { type CreateTableBuilder, type Kysely, sql } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
+
+import type { DialectCapabilities } from './driver.js';
+
+type Clustered = <T extends CreateTableBuilder<any, any>>(table: T) => T;
 
 /**
  * The schema's history, in code so a single `dist/` carries it. Never edit a shipped migration:
- * add the next one. Names sort in order of application.
+ * add the next one. Names sort in order of application. `clustered` marks tables stored in
+ * their primary key's order where the dialect can (capabilities.clusteredTableSuffix).
  */
-const migrations: Record<string, Migration> = {
+const buildMigrations = (clustered: Clustered): Record<string, Migration> => ({
   '0001_directory': {
     async up(db: Kysely<any>) {
       await db.schema
@@ -47,13 +52,16 @@ const migrations: Record<string, Migration> = {
         .addColumn('description', 'text')
         .execute();
 
-      await db.schema
-        .createTable('user_profiles')
-        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.obj_id').onDelete('cascade'))
-        .addColumn('profile_id', 'integer', (c) => c.notNull().references('profiles.id').onDelete('cascade'))
-        .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(1))
-        .addPrimaryKeyConstraint('user_profiles_pk', ['user_id', 'profile_id'])
-        .execute();
+      await clustered(
+        db.schema
+          .createTable('user_profiles')
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.obj_id').onDelete('cascade'))
+          .addColumn('profile_id', 'integer', (c) =>
+            c.notNull().references('profiles.id').onDelete('cascade'),
+          )
+          .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(1))
+          .addPrimaryKeyConstraint('user_profiles_pk', ['user_id', 'profile_id']),
+      ).execute();
       await db.schema
         .createIndex('user_profiles_profile_idx')
         .on('user_profiles')
@@ -72,17 +80,18 @@ const migrations: Record<string, Migration> = {
         await db.schema.createIndex(`${table}_user_idx`).on(table).columns(['user_id', 'attr']).execute();
       }
 
-      await db.schema
-        .createTable('user_attrs')
-        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.obj_id').onDelete('cascade'))
-        .addColumn('name', 'varchar(200)', (c) => c.notNull())
-        .addColumn('value', 'text', (c) => c.notNull())
-        .addColumn('is_encrypted', 'boolean', (c) => c.notNull().defaultTo(false))
-        .addColumn('expires_at', 'varchar(32)')
-        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
-        .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
-        .addPrimaryKeyConstraint('user_attrs_pk', ['user_id', 'name'])
-        .execute();
+      await clustered(
+        db.schema
+          .createTable('user_attrs')
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.obj_id').onDelete('cascade'))
+          .addColumn('name', 'varchar(200)', (c) => c.notNull())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('is_encrypted', 'boolean', (c) => c.notNull().defaultTo(false))
+          .addColumn('expires_at', 'varchar(32)')
+          .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+          .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
+          .addPrimaryKeyConstraint('user_attrs_pk', ['user_id', 'name']),
+      ).execute();
       await db.schema
         .createIndex('user_attrs_name_idx')
         .on('user_attrs')
@@ -118,41 +127,45 @@ const migrations: Record<string, Migration> = {
         .addColumn('undo_of', 'integer', (c) => c.references('runs.id'))
         .execute();
 
-      await db.schema
-        .createTable('run_items')
-        .addColumn('run_id', 'integer', (c) => c.notNull().references('runs.id').onDelete('cascade'))
-        .addColumn('seq', 'integer', (c) => c.notNull())
-        .addColumn('user_id', 'integer')
-        .addColumn('username', 'varchar(64)')
-        .addColumn('row_json', 'text')
-        .addColumn('status', 'varchar(16)', (c) => c.notNull())
-        .addColumn('error', 'text')
-        .addColumn('logs', 'text')
-        .addColumn('finished_at', 'varchar(32)', (c) => c.notNull())
-        .addPrimaryKeyConstraint('run_items_pk', ['run_id', 'seq'])
-        .execute();
+      await clustered(
+        db.schema
+          .createTable('run_items')
+          .addColumn('run_id', 'integer', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('user_id', 'integer')
+          .addColumn('username', 'varchar(64)')
+          .addColumn('row_json', 'text')
+          .addColumn('status', 'varchar(16)', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .addColumn('logs', 'text')
+          .addColumn('finished_at', 'varchar(32)', (c) => c.notNull())
+          .addPrimaryKeyConstraint('run_items_pk', ['run_id', 'seq']),
+      ).execute();
 
       // No foreign key to users: the journal must outlive a deleted user (undo, audit).
-      await db.schema
-        .createTable('run_changes')
-        .addColumn('run_id', 'integer', (c) => c.notNull().references('runs.id').onDelete('cascade'))
-        .addColumn('seq', 'integer', (c) => c.notNull())
-        .addColumn('n', 'integer', (c) => c.notNull())
-        .addColumn('user_id', 'integer', (c) => c.notNull())
-        .addColumn('kind', 'varchar(16)', (c) => c.notNull())
-        .addColumn('target', 'varchar(255)', (c) => c.notNull())
-        .addColumn('before', 'text')
-        .addColumn('after', 'text')
-        .addPrimaryKeyConstraint('run_changes_pk', ['run_id', 'seq', 'n'])
-        .execute();
+      await clustered(
+        db.schema
+          .createTable('run_changes')
+          .addColumn('run_id', 'integer', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('n', 'integer', (c) => c.notNull())
+          .addColumn('user_id', 'integer', (c) => c.notNull())
+          .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+          .addColumn('target', 'varchar(255)', (c) => c.notNull())
+          .addColumn('before', 'text')
+          .addColumn('after', 'text')
+          .addPrimaryKeyConstraint('run_changes_pk', ['run_id', 'seq', 'n']),
+      ).execute();
     },
   },
-};
+});
 
-/** Hands kysely's `Migrator` the migrations above. */
-export const migrationProvider: MigrationProvider = {
-  getMigrations: () => Promise.resolve(migrations),
-};
+/** Hands kysely's `Migrator` the migrations above, for a dialect. */
+export function migrationProvider(capabilities: DialectCapabilities): MigrationProvider {
+  const suffix = capabilities.clusteredTableSuffix;
+  const clustered: Clustered = (table) => (suffix ? table.modifyEnd(sql.raw(suffix)) : table) as typeof table;
+  return { getMigrations: () => Promise.resolve(buildMigrations(clustered)) };
+}
 
 /** Names of all migrations, in order: a database is current when it has applied all of them. */
-export const migrationNames = Object.keys(migrations).sort();
+export const migrationNames = Object.keys(buildMigrations((t) => t)).sort();

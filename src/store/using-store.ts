@@ -26,7 +26,7 @@ export function openStore(config: StoreConfig): StoreDriver {
 
 /** Applies every pending migration. Returns the names applied now. */
 export async function migrateStore(store: StoreDriver): Promise<string[]> {
-  const migrator = new Migrator({ db: store.db, provider: migrationProvider });
+  const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.capabilities) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

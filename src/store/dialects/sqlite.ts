@@ -9,6 +9,7 @@ const capabilities: DialectCapabilities = {
   booleansAsIntegers: true,
   jsonScalar: (col) => `json_extract(${col}, '$')`,
   castNumber: (col) => `CAST(${col} AS REAL)`,
+  clusteredTableSuffix: 'WITHOUT ROWID',
 };
 
 function encode(value: SqlValue): string | number | null {
