@@ -1,25 +1,18 @@
+import type { Selectable } from 'kysely';
 import { UsageError } from '../errors.js';
+import type { RunsTable } from '../store/database.js';
 import type { ItemResult, RunCounts } from '../run/item-result.js';
 import type { StoreDriver } from '../store/driver.js';
 import { changesBySeq } from './changes-by-seq.js';
 
-/** A `runs` row, decoded. */
-export interface RunInfo {
-  id: number;
-  kind: string;
-  script_path: string | null;
-  script_sha256: string;
+type RunRow = Omit<Selectable<RunsTable>, 'script_text'>;
+
+/** A `runs` row (without the script text), its JSON columns decoded. */
+export type RunInfo = Omit<RunRow, 'selection' | 'params' | 'counts'> & {
   selection: Record<string, unknown>;
   params: Record<string, string>;
-  os_user: string;
-  host: string;
-  pid: number | null;
-  started_at: string;
-  finished_at: string | null;
-  status: string;
   counts: RunCounts;
-  undo_of: number | null;
-}
+};
 
 const RUN_COLUMNS = [
   'id',
@@ -37,12 +30,6 @@ const RUN_COLUMNS = [
   'counts',
   'undo_of',
 ] as const;
-
-type RunRow = Omit<RunInfo, 'selection' | 'params' | 'counts'> & {
-  selection: string;
-  params: string;
-  counts: string;
-};
 
 function decode(row: RunRow): RunInfo {
   return {

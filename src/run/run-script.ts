@@ -30,36 +30,25 @@ export interface RunScriptOptions {
   control: { stopRequested: boolean };
 }
 
+/** A batch on its way: its items, their users, results known before the script, and outcomes. */
 interface Prepared {
   items: PickedItem[];
   users: Map<number, StoredUser>;
-  jobs: Map<number, SandboxJob>;
   early: Map<number, ItemResult>;
   outcomes: Promise<SandboxOutcome[]>;
 }
 
-const userRef = (users: Map<number, StoredUser>, item: PickedItem) => {
-  const user = item.userId === null ? undefined : users.get(item.userId);
-  return { user_id: item.userId, username: user ? String(user.fields['username']) : null };
-};
-
+/** An item's result decided without running the script (not found, filtered out, …). */
 function verdict(
   item: PickedItem,
   users: Map<number, StoredUser>,
   status: ItemResult['status'],
-  error: ItemResult['error'],
-  logs: string[] = [],
+  message: string,
 ): ItemResult {
-  return {
-    seq: item.seq,
-    ...userRef(users, item),
-    row: item.row,
-    line: item.line,
-    status,
-    changes: [],
-    logs,
-    error,
-  };
+  const user = item.userId === null ? undefined : users.get(item.userId);
+  const username = user ? String(user.fields['username']) : null;
+  const { seq, row, line, userId } = item;
+  return { seq, user_id: userId, username, row, line, status, changes: [], logs: [], error: { message } };
 }
 
 /** Splits a page where a user repeats (CSV rows), so each batch sees every user's latest state. */
@@ -89,38 +78,33 @@ export async function* runScript(options: RunScriptOptions): AsyncGenerator<Item
   let failed = 0;
   let pending: Prepared | null = null;
   let runId: number | null | undefined;
+  const shouldStop = () =>
+    control.stopRequested || (options.maxErrors !== undefined && failed >= options.maxErrors);
 
   const prepare = async (items: PickedItem[]): Promise<Prepared> => {
     const now = new Date().toISOString();
     // Users with a verdict are loaded too, so their items carry a username.
     const ids = items.filter((i) => i.userId !== null).map((i) => i.userId as number);
     const users = await loadUsers(store, ids);
-    const jobs = new Map<number, SandboxJob>();
+    const jobs: SandboxJob[] = [];
     const early = new Map<number, ItemResult>();
     for (const item of items) {
       if (item.verdict) {
-        early.set(item.seq, verdict(item, users, item.verdict.status, { message: item.verdict.message }));
+        early.set(item.seq, verdict(item, users, item.verdict.status, item.verdict.message));
         continue;
       }
       const user = item.userId === null ? undefined : users.get(item.userId);
       if (!user) {
-        early.set(
-          item.seq,
-          verdict(item, users, 'not_found', { message: `user ${item.userId} no longer exists` }),
-        );
+        early.set(item.seq, verdict(item, users, 'not_found', `user ${item.userId} no longer exists`));
         continue;
       }
       try {
-        jobs.set(item.seq, {
-          seq: item.seq,
-          user: toSandboxSnapshot(user, now, options.cipher),
-          row: item.row,
-        });
+        jobs.push({ seq: item.seq, user: toSandboxSnapshot(user, now, options.cipher), row: item.row });
       } catch (error) {
-        early.set(item.seq, verdict(item, users, 'failed', { message: (error as Error).message }));
+        early.set(item.seq, verdict(item, users, 'failed', (error as Error).message));
       }
     }
-    return { items, users, jobs, early, outcomes: sandbox.runBatch([...jobs.values()]) };
+    return { items, users, early, outcomes: sandbox.runBatch(jobs) };
   };
 
   const commit = async function* (batch: Prepared): AsyncGenerator<ItemResult> {
@@ -136,7 +120,7 @@ export async function* runScript(options: RunScriptOptions): AsyncGenerator<Item
       quiet.length = 0;
     };
     for (const item of batch.items) {
-      if (control.stopRequested || (options.maxErrors !== undefined && failed >= options.maxErrors)) break;
+      if (shouldStop()) break;
       // Let a pending Ctrl-C in: the SQLite work below never yields to the event loop by itself.
       await new Promise(setImmediate);
       if (control.stopRequested) break;
@@ -221,7 +205,7 @@ export async function* runScript(options: RunScriptOptions): AsyncGenerator<Item
 
   for await (const page of options.pages) {
     for (const items of uniqueRuns(page)) {
-      if (control.stopRequested || (options.maxErrors !== undefined && failed >= options.maxErrors)) break;
+      if (shouldStop()) break;
       // A user in both batches must be committed before it is loaded again.
       if (pending && items.some((i) => i.userId !== null && pending?.users.has(i.userId))) {
         yield* commit(pending);
@@ -231,10 +215,10 @@ export async function* runScript(options: RunScriptOptions): AsyncGenerator<Item
       if (pending) yield* commit(pending);
       pending = next;
     }
-    if (control.stopRequested || (options.maxErrors !== undefined && failed >= options.maxErrors)) break;
+    if (shouldStop()) break;
   }
   if (pending) {
-    if (control.stopRequested || (options.maxErrors !== undefined && failed >= options.maxErrors)) {
+    if (shouldStop()) {
       await pending.outcomes.catch(() => undefined);
     } else {
       yield* commit(pending);
