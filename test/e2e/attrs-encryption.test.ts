@@ -259,8 +259,9 @@ describe('no key', () => {
   ])('a run that encrypts (%s) fails before any user runs: exit 2, nothing written', async (_what, text) => {
     const before = dumpDb(plainDb);
     const r = await usrun(['run', script('needs-key.js', text), '--all'], {}, plainDb);
+    // The output first: when this fails, the message shows what the run said.
+    expect(r.stderr + r.stdout).toMatch(/USRUN_KEY/);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/USRUN_KEY/);
     expect(r.stderr).toMatch(/--key-file/);
     expect(dumpDb(plainDb)).toEqual(before);
   });
