@@ -60,9 +60,10 @@ export class SandboxProcess {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    // isolated-vm stops a script within milliseconds of its timeout; the grace only absorbs IPC
-    // and scheduling delays on a busy machine before the process is presumed stuck.
-    const proc = new SandboxProcess(child, 500 + Math.ceil(setup.timeoutMs / 4));
+    // isolated-vm stops a script within milliseconds of its timeout; the grace absorbs IPC and
+    // scheduling delays. It is generous (a loaded machine must not look like a runaway builtin),
+    // and still far below what the guarded cases take (BigInt('7'.repeat(6e7)) runs ~10 s).
+    const proc = new SandboxProcess(child, 1500 + setup.timeoutMs);
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
