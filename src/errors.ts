@@ -23,11 +23,3 @@ export class ExitError extends Error {
 export class InternalError extends Error {
   override readonly name = 'InternalError';
 }
-
-/** The exit codes of SPEC §6. */
-export const EXIT = {
-  ok: 0,
-  itemsFailed: 1,
-  usage: 2,
-  interrupted: 3,
-} as const;

@@ -1,6 +1,6 @@
 import { changeStatements } from '../run/change-statements.js';
 import type { ItemResult } from '../run/item-result.js';
-import { describeDbError } from '../run/run-script.js';
+import { describeDbError } from '../run/describe-db-error.js';
 import type { StoreDriver } from '../store/driver.js';
 import { changesBySeq } from './changes-by-seq.js';
 import { loadUsers } from '../store/load-users.js';

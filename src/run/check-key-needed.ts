@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import type { SandboxOutcome } from '../sandbox/protocol.js';
+import { NO_KEY_FAILURE, type SandboxOutcome } from '../sandbox/protocol.js';
 
 const HINT = 'set USRUN_KEY (32 bytes, base64 or hex) or pass --key-file';
 
@@ -13,7 +13,7 @@ const HINT = 'set USRUN_KEY (32 bytes, base64 or hex) or pass --key-file';
 export function checkKeyNeededByOutcomes(outcomes: readonly SandboxOutcome[], hasKey: boolean): void {
   if (hasKey) return;
   for (const o of outcomes) {
-    if (o.status === 'failed' && /is encrypted and this run has no key/.test(o.message ?? '')) {
+    if (o.status === 'failed' && (o.message ?? '').includes(NO_KEY_FAILURE)) {
       throw new UsageError(
         `this script reads encrypted attributes and no key was given: ${HINT} (${o.message})`,
       );

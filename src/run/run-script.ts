@@ -5,6 +5,7 @@ import { loadUsers, type StoredUser } from '../store/load-users.js';
 import { itemStatements } from '../journal/item-statements.js';
 import type { Change } from './change.js';
 import { changeStatements } from './change-statements.js';
+import { describeDbError } from './describe-db-error.js';
 import type { ItemResult } from './item-result.js';
 import type { PickedItem } from './picked-item.js';
 import { planUserChanges, RejectedChange, type PlanContext } from './plan-user-changes.js';
@@ -226,12 +227,4 @@ export async function* runScript(options: RunScriptOptions): AsyncGenerator<Item
   }
   // Nothing was selected: the run is still recorded.
   if (runId === undefined) await options.begin([]);
-}
-
-/** Database errors as an admin reads them (e.g. a duplicate username). */
-export function describeDbError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const unique = /UNIQUE constraint failed: users\.username/.exec(message);
-  if (unique) return 'database refused the change: username already taken by another user';
-  return `database refused the change: ${message}`;
 }

@@ -32,6 +32,12 @@ export interface AttrSnapshot {
   expires_at: string | null;
 }
 
+/**
+ * The words a script failure carries when it read an encrypted attr in a run without a key: the
+ * host recognizes the failure by them (src/run/check-key-needed.ts).
+ */
+export const NO_KEY_FAILURE = 'is encrypted and this run has no key';
+
 /** Everything the script may read about one user. */
 export interface UserSnapshot {
   fields: UserFieldValues;

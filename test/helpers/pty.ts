@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { ROOT, USRUN, type CliResult } from './cli.js';
+import { collectOutput, ROOT, USRUN, type CliResult } from './cli.js';
 
 /** True when util-linux `script` is there to give the CLI a pseudo-terminal. */
 export const HAS_SCRIPT_PTY = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -31,16 +31,7 @@ export function runCliInPty(
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
+    collectOutput(child, options.timeoutMs).then(resolve, reject);
     if (options.input !== undefined) child.stdin.write(options.input);
     else child.stdin.end();
   });

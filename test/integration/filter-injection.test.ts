@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { filterUsersQuery } from '../../src/select/filter-users-query.js';
+import { filterUsersQuery } from '../helpers/filter-users-query.js';
 import { FilterSyntaxError, parseFilter } from '../../src/select/parse-filter.js';
 import type { StoreDriver } from '../../src/store/driver.js';
 import { usingStore } from '../../src/store/using-store.js';

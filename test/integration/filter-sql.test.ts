@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFilter, type CompileContext } from '../../src/select/compile-filter.js';
-import { filterUsersQuery } from '../../src/select/filter-users-query.js';
+import { filterUsersQuery } from '../helpers/filter-users-query.js';
 import { parseFilter } from '../../src/select/parse-filter.js';
 import type { NewUser } from '../../src/store/database.js';
 import type { StoreDriver } from '../../src/store/driver.js';

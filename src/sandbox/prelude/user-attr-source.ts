@@ -1,3 +1,5 @@
+import { NO_KEY_FAILURE } from '../protocol.js';
+
 /**
  * Prelude fragment: `user.attr`, the Zato SSO attribute API (SPEC §4, seed
  * zato-sso-user-attr-set.txt). Values are JSON text, serialized at call time. Writes collapse per
@@ -221,7 +223,7 @@ function attrValue(method, st, name) {
   const e = findAttr(st, name);
   if (e === null || !e.present) return null;
   if (e.json === null) {
-    throw new ErrorCtor(method + ': attribute ' + quote(name) + ' is encrypted and this run has no key (set USRUN_KEY or pass --key-file)');
+    throw new ErrorCtor(method + ': attribute ' + quote(name) + ' ${NO_KEY_FAILURE} (set USRUN_KEY or pass --key-file)');
   }
   return jsonParse(e.json);
 }
