@@ -1,4 +1,4 @@
-import type { Change, RadiusRow, StoredAttr } from '../run/change.js';
+import type { Change, RadiusRow, StoredAttr } from '../model/change.js';
 
 const ARROW = '→';
 

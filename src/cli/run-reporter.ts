@@ -1,4 +1,4 @@
-import type { ItemResult, RunCounts } from '../run/item-result.js';
+import type { ItemResult, RunCounts } from '../model/item-result.js';
 import { changeToJson, formatChange } from './format-change.js';
 import type { Io } from './io.js';
 import { createProgress, type Progress } from './progress.js';

@@ -1,4 +1,4 @@
-import type { Change } from '../run/change.js';
+import type { Change } from '../model/change.js';
 
 /** `run_changes` rows as stored: before/after are JSON text. */
 export interface StoredChangeRow {

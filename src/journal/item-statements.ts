@@ -1,5 +1,5 @@
 import type { SqlStatement } from '../store/driver.js';
-import type { ItemResult } from '../run/item-result.js';
+import type { ItemResult } from '../model/item-result.js';
 
 /** The journal rows of one item: its `run_items` row and one `run_changes` row per change. Pure. */
 export function itemStatements(runId: number, item: ItemResult, nowIso: string): SqlStatement[] {

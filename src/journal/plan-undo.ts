@@ -1,4 +1,4 @@
-import type { Change, RadiusRow, StoredAttr } from '../run/change.js';
+import type { Change, RadiusRow, StoredAttr } from '../model/change.js';
 import type { StoredUser } from '../store/load-users.js';
 
 /** Why one change of a run can no longer be undone cleanly. */

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import { UsageError } from '../errors.js';
 import type { RunsTable } from '../store/database.js';
-import type { ItemResult, RunCounts } from '../run/item-result.js';
+import type { ItemResult, RunCounts } from '../model/item-result.js';
 import type { StoreDriver } from '../store/driver.js';
 import { changesBySeq } from './changes-by-seq.js';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { StoreDriver } from '../store/driver.js';
-import { emptyCounts, type ItemStatus, type RunCounts } from '../run/item-result.js';
+import { emptyCounts, type ItemStatus, type RunCounts } from '../model/item-result.js';
 
 /** Run states in the `runs` table. `running` with no live process means it was killed. */
 export type RunStatus = 'running' | 'completed' | 'interrupted' | 'stopped';

@@ -1,7 +1,7 @@
 import type { AttrWrite, RadiusAttribute, SandboxOutcome } from '../sandbox/protocol.js';
 import type { StoredUser } from '../store/load-users.js';
 import { findUserField, type UserField } from '../store/user-fields.js';
-import type { Change, FieldValue, RadiusRow, StoredAttr } from './change.js';
+import type { Change, FieldValue, RadiusRow, StoredAttr } from '../model/change.js';
 
 /** A change set the host refuses: the user fails with this message and nothing of it is written. */
 export class RejectedChange extends Error {

@@ -3,11 +3,11 @@ import type { Sandbox } from '../sandbox/using-sandbox.js';
 import type { StoreDriver } from '../store/driver.js';
 import { loadUsers, type StoredUser } from '../store/load-users.js';
 import { itemStatements } from '../journal/item-statements.js';
-import type { Change } from './change.js';
-import { changeStatements } from './change-statements.js';
-import { describeDbError } from './describe-db-error.js';
-import type { ItemResult } from './item-result.js';
-import type { PickedItem } from './picked-item.js';
+import type { Change } from '../model/change.js';
+import { changeStatements } from '../store/change-statements.js';
+import { describeDbError } from '../store/describe-db-error.js';
+import type { ItemResult } from '../model/item-result.js';
+import type { PickedItem } from '../model/picked-item.js';
 import { planUserChanges, RejectedChange, type PlanContext } from './plan-user-changes.js';
 import { toSandboxSnapshot, type AttrDecrypter } from './to-sandbox-snapshot.js';
 

@@ -4,23 +4,9 @@
  * (`src/run/plan-user-changes.ts`).
  */
 
-/** A user's fields as the script sees them: timestamps as ISO-8601 UTC strings or null. */
-export type UserFieldValues = Record<string, string | number | boolean | null>;
+import type { ProfileRef, RadiusAttribute, UserFieldValues } from '../model/user-snapshot.js';
 
-export interface ProfileRef {
-  id: number;
-  short_name: string;
-  name: string | null;
-  priority: number;
-}
-
-export interface RadiusAttribute {
-  /** Row id in the database; null for a row the script added. */
-  id: number | null;
-  attr: string;
-  op: string;
-  value: string;
-}
+export type { ProfileRef, RadiusAttribute, UserFieldValues };
 
 /** A `user.attr` entry as the sandbox sees it. Expired entries are never sent. */
 export interface AttrSnapshot {

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import type { PickedItem } from '../run/picked-item.js';
+import type { PickedItem } from '../model/picked-item.js';
 import type { StoreDriver } from '../store/driver.js';
 import { buildUserWhere } from './build-user-where.js';
 import { matchCsvRowsInChunks, pickKeyColumn } from './match-csv-rows.js';

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import type { CsvTable } from '../select/read-csv.js';
+import type { CsvTable } from '../model/csv-table.js';
 import type { SqlStatement, SqlValue, StoreDriver } from './driver.js';
 import { findUserField, USER_FIELDS, type UserField } from './user-fields.js';
 

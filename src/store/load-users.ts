@@ -1,5 +1,5 @@
-import type { ProfileRef, UserFieldValues } from '../sandbox/protocol.js';
-import type { RadiusRow, StoredAttr } from '../run/change.js';
+import type { ProfileRef, UserFieldValues } from '../model/user-snapshot.js';
+import type { RadiusRow, StoredAttr } from '../model/change.js';
 import type { StoreDriver } from './driver.js';
 import { USER_FIELDS } from './user-fields.js';
 

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planUndo } from '../../src/journal/plan-undo.js';
-import type { Change } from '../../src/run/change.js';
-import { changeStatements } from '../../src/run/change-statements.js';
+import type { Change } from '../../src/model/change.js';
+import { changeStatements } from '../../src/store/change-statements.js';
 import { planUserChanges } from '../../src/run/plan-user-changes.js';
 import type { SandboxOutcome } from '../../src/sandbox/protocol.js';
 import type { StoreDriver } from '../../src/store/driver.js';

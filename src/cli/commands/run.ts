@@ -14,7 +14,7 @@ import {
   startRun,
   type RunStatus,
 } from '../../journal/run-record.js';
-import { emptyCounts, type ItemResult, type RunCounts } from '../../run/item-result.js';
+import { emptyCounts, type ItemResult, type RunCounts } from '../../model/item-result.js';
 import { checkKeyNeededByOutcomes } from '../../run/check-key-needed.js';
 import { runScript } from '../../run/run-script.js';
 import { usingSandbox } from '../../sandbox/using-sandbox.js';

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { getRun, isOrphaned, listRuns, runItems } from '../../journal/read-runs.js';
 import { finishRun, startRun, type RunStatus } from '../../journal/run-record.js';
-import { undoRun } from '../../journal/undo-run.js';
-import { emptyCounts, ITEM_STATUSES } from '../../run/item-result.js';
+import { undoRun } from '../../run/undo-run.js';
+import { emptyCounts, ITEM_STATUSES } from '../../model/item-result.js';
 import { UsageError } from '../../errors.js';
 import { usingStore } from '../../store/using-store.js';
 import { changeToJson, formatChange } from '../format-change.js';

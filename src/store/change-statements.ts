@@ -1,5 +1,5 @@
-import type { SqlStatement, SqlValue } from '../store/driver.js';
-import type { Change, RadiusRow } from './change.js';
+import type { SqlStatement, SqlValue } from './driver.js';
+import type { Change, RadiusRow } from '../model/change.js';
 
 const RADIUS_TABLE = { reply: 'reply_attributes', check: 'check_attributes' } as const;
 

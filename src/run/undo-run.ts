@@ -1,11 +1,11 @@
-import { changeStatements } from '../run/change-statements.js';
-import type { ItemResult } from '../run/item-result.js';
-import { describeDbError } from '../run/describe-db-error.js';
+import { changeStatements } from '../store/change-statements.js';
+import type { ItemResult } from '../model/item-result.js';
+import { describeDbError } from '../store/describe-db-error.js';
 import type { StoreDriver } from '../store/driver.js';
-import { changesBySeq } from './changes-by-seq.js';
+import { changesBySeq } from '../journal/changes-by-seq.js';
 import { loadUsers } from '../store/load-users.js';
-import { itemStatements } from './item-statements.js';
-import { planUndo } from './plan-undo.js';
+import { itemStatements } from '../journal/item-statements.js';
+import { planUndo } from '../journal/plan-undo.js';
 
 export interface UndoOptions {
   /** The run being undone. */
