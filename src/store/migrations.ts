@@ -10,7 +10,10 @@ type Clustered = <T extends CreateTableBuilder<any, any>>(table: T) => T;
  * add the next one. Names sort in order of application. `clustered` marks tables stored in
  * their primary key's order where the dialect can (capabilities.clusteredTableSuffix).
  */
-const buildMigrations = (clustered: Clustered): Record<string, Migration> => ({
+const buildMigrations = (
+  clustered: Clustered,
+  capabilities: DialectCapabilities | null,
+): Record<string, Migration> => ({
   '0001_directory': {
     async up(db: Kysely<any>) {
       await db.schema
@@ -158,14 +161,26 @@ const buildMigrations = (clustered: Clustered): Record<string, Migration> => ({
       ).execute();
     },
   },
+  '0003_user_versions': {
+    // A user's version moves on every write to its row or its profile, attribute and attr rows,
+    // by triggers, so writes from other tools count too: a run commits a user only if the
+    // version is still the one its script saw (src/run/commit-items.ts).
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable('users')
+        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      for (const statement of capabilities?.userVersionTriggers ?? []) await sql.raw(statement).execute(db);
+    },
+  },
 });
 
 /** Hands kysely's `Migrator` the migrations above, for a dialect. */
 export function migrationProvider(capabilities: DialectCapabilities): MigrationProvider {
   const suffix = capabilities.clusteredTableSuffix;
   const clustered: Clustered = (table) => (suffix ? table.modifyEnd(sql.raw(suffix)) : table) as typeof table;
-  return { getMigrations: () => Promise.resolve(buildMigrations(clustered)) };
+  return { getMigrations: () => Promise.resolve(buildMigrations(clustered, capabilities)) };
 }
 
 /** Names of all migrations, in order: a database is current when it has applied all of them. */
-export const migrationNames = Object.keys(buildMigrations((t) => t)).sort();
+export const migrationNames = Object.keys(buildMigrations((t) => t, null)).sort();
