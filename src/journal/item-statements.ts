@@ -21,10 +21,11 @@ export function itemStatements(runId: number, item: ItemResult, nowIso: string):
     },
   ];
   if (item.changes.length > 0 && item.user_id !== null) {
-    // One multi-row INSERT: the journal is on the hot path of every changed user.
+    // One multi-row INSERT: the journal is on the hot path of every changed user. BEFORE is a
+    // reserved word in MySQL: quoted the standard way (MySQL sessions run with ANSI_QUOTES).
     const rows = item.changes.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
     statements.push({
-      sql: `INSERT INTO run_changes (run_id, seq, n, user_id, kind, target, before, after) VALUES ${rows}`,
+      sql: `INSERT INTO run_changes (run_id, seq, n, user_id, kind, target, "before", "after") VALUES ${rows}`,
       params: item.changes.flatMap((c, n) => [
         runId,
         item.seq,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { StoreDriver } from '../store/driver.js';
+import { insertReturningId } from '../store/insert-returning-id.js';
 import { emptyCounts, type ItemStatus, type RunCounts } from '../model/item-result.js';
 
 /** Run states in the `runs` table. `running` with no live process means it was killed. */
@@ -29,9 +30,9 @@ function osUser(): string {
 
 /** Creates the `runs` row of a real run (dry runs have none) and returns its id. */
 export async function startRun(store: StoreDriver, run: NewRun, counts: RunCounts): Promise<number> {
-  const result = await store.db
-    .insertInto('runs')
-    .values({
+  return insertReturningId(
+    store,
+    store.db.insertInto('runs').values({
       kind: run.kind,
       script_path: run.scriptPath,
       script_text: run.scriptText,
@@ -46,9 +47,9 @@ export async function startRun(store: StoreDriver, run: NewRun, counts: RunCount
       status: 'running',
       counts: JSON.stringify(counts),
       undo_of: run.undoOf ?? null,
-    })
-    .executeTakeFirstOrThrow();
-  return Number(result.insertId);
+    }),
+    'id',
+  );
 }
 
 /** Records how a run ended. */

@@ -30,7 +30,8 @@ const PAGE = 500;
 
 /** The changed items of a run, newest first, page by page (keyset on seq). */
 async function* changedItemsNewestFirst(store: StoreDriver, runId: number): AsyncGenerator<UndoPageItem[]> {
-  let before = Number.MAX_SAFE_INTEGER;
+  // Above every seq, and still an integer to PostgreSQL (a 4-byte `integer` column).
+  let before = 2_147_483_647;
   for (;;) {
     const items = await store.db
       .selectFrom('run_items')

@@ -35,6 +35,8 @@ interface Column {
   readonly ref: RawBuilder<unknown>;
   /** `table.column`: only ever built from the fixed catalog below, never from filter text. */
   readonly text: string;
+  /** `lower(table.column)` as the dialect serves it from an index (capabilities.lowerColumn). */
+  readonly lower: RawBuilder<unknown>;
 }
 
 const SQL_OPERATOR: Record<Exclude<CompareOp, 'ne' | 'co' | 'sw' | 'ew'>, string> = {
@@ -142,7 +144,7 @@ class Compiler {
   private column(scope: ComplexAttribute | null, attr: string): Column {
     const table = scope ? (COMPLEX_TABLES[scope].columns?.[attr] ?? COMPLEX_TABLES[scope].table) : 'users';
     const text = `${table}.${attr}`;
-    return { ref: sql.ref(text), text };
+    return { ref: sql.ref(text), text, lower: sql.raw(this.ctx.capabilities.lowerColumn(table, attr)) };
   }
 
   private present(col: Column, type: FilterFieldType): Condition {
@@ -175,7 +177,7 @@ class Compiler {
           // RADIUS values are text, but `value gt "3600"` means a number to an admin, not "900" > "3600".
           return this.compareRadiusNumber(col, op, Number(value.value));
         }
-        return this.eb.and([notNull, this.compareText(col.ref, op, value.value)]);
+        return this.eb.and([notNull, this.compareText(col.lower, op, value.value)]);
       case 'number':
         if (type === 'radius-value') return this.compareRadiusNumber(col, op, value.value);
         return this.eb.and([notNull, sql<SqlBool>`${col.ref} ${sql.raw(sqlOperator(op))} ${value.value}`]);
@@ -189,18 +191,25 @@ class Compiler {
     }
   }
 
-  /** Case-insensitive text comparison of a non-null expression with a string parameter. */
-  private compareText(lhs: Expression<unknown>, op: CompareOp, text: string): Condition {
+  /**
+   * Case-insensitive text comparison of a non-null expression, already lower-cased, with a
+   * string parameter.
+   */
+  private compareText(lowered: Expression<unknown>, op: CompareOp, text: string): Condition {
     switch (op) {
       case 'co':
-        return like(lhs, `%${escapeLike(text)}%`);
+        return this.like(lowered, `%${escapeLike(text)}%`);
       case 'sw':
-        return like(lhs, `${escapeLike(text)}%`);
+        return this.like(lowered, `${escapeLike(text)}%`);
       case 'ew':
-        return like(lhs, `%${escapeLike(text)}`);
+        return this.like(lowered, `%${escapeLike(text)}`);
       default:
-        return sql<SqlBool>`lower(${lhs}) ${sql.raw(sqlOperator(op))} lower(${text})`;
+        return sql<SqlBool>`${lowered} ${sql.raw(sqlOperator(op))} lower(${text})`;
     }
+  }
+
+  private like(lowered: Expression<unknown>, pattern: string): Condition {
+    return sql<SqlBool>`${lowered} like lower(${pattern}) ${sql.raw(this.ctx.capabilities.likeEscapeSql)}`;
   }
 
   /** `castNumber(value) op n`, only for values that are decimal numbers (SQLite casts "abc" to 0). */
@@ -236,16 +245,18 @@ class Compiler {
           return eb.and([plain, op === 'ne' ? eb.not(equal) : equal]);
         }
         const isString = eb.and([plain, sql<SqlBool>`${col.ref} like ${sql.lit('"%')}`]);
-        return guarded(eb, isString, this.compareText(scalar, op, value.value));
+        return guarded(eb, isString, this.compareText(sql`lower(${scalar})`, op, value.value));
       }
       case 'number': {
+        // The JSON text of a number is a number literal: cast it, so it compares as a number.
+        const number = sql.raw(this.ctx.capabilities.castNumber(col.text));
         const isNumber = eb.and([
           plain,
           sql<SqlBool>`substr(${col.ref}, 1, 1) in (${sql.join(literals([...DIGITS, '-']))})`,
         ]);
         if (op === 'ne')
-          return eb.and([plain, eb.not(guarded(eb, isNumber, sql<SqlBool>`${scalar} = ${value.value}`))]);
-        return guarded(eb, isNumber, sql<SqlBool>`${scalar} ${sql.raw(sqlOperator(op))} ${value.value}`);
+          return eb.and([plain, eb.not(guarded(eb, isNumber, sql<SqlBool>`${number} = ${value.value}`))]);
+        return guarded(eb, isNumber, sql<SqlBool>`${number} ${sql.raw(sqlOperator(op))} ${value.value}`);
       }
       case 'date':
         // The parser makes dates for timestamp fields only.
@@ -308,10 +319,6 @@ function isDecimalText(eb: Eb, col: Expression<unknown>): Condition {
 /** Fixed SQL constants of ours (never filter text) as literals, so the SQL stays readable. */
 function literals(values: readonly string[]): RawBuilder<unknown>[] {
   return values.map((v) => sql.lit(v));
-}
-
-function like(lhs: Expression<unknown>, pattern: string): Condition {
-  return sql<SqlBool>`lower(${lhs}) like lower(${pattern}) escape '\\'`;
 }
 
 function escapeLike(text: string): string {

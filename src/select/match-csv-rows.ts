@@ -58,8 +58,8 @@ export async function matchCsvRows(
 
 /**
  * Matches rows to users, one query per `chunkKeys` distinct keys, yielding each chunk's
- * results in file order. Text keys are trimmed and compared case-insensitively for ASCII
- * letters (SQL `lower()`, as filters compare); `obj_id` must be a whole number. A row whose key
+ * results in file order. Text keys are trimmed and compared case-insensitively (the
+ * dialect's SQL `lower()`, as filters compare; SQLite folds ASCII letters only); `obj_id` must be a whole number. A row whose key
  * is empty or has no user is `not_found`; one whose key several users share is `ambiguous`.
  */
 export async function* matchCsvRowsInChunks(
@@ -72,7 +72,7 @@ export async function* matchCsvRowsInChunks(
   let pending: CsvRow[] = [];
   let keys = new Set<string | number>();
   for (const row of rows) {
-    const key = normalizeKey(field, row.values[keyColumn] ?? '');
+    const key = normalizeKey(store, field, row.values[keyColumn] ?? '');
     if (typeof key !== 'object' && !keys.has(key)) {
       if (keys.size === chunkKeys) {
         yield await matchChunk(store, field, keyColumn, pending, keys);
@@ -97,7 +97,11 @@ function keyField(column: string, where = ''): UserField {
 }
 
 /** The value compared in SQL, or why the row cannot match anything. */
-function normalizeKey(field: UserField, raw: string): string | number | { reason: string } {
+function normalizeKey(
+  store: StoreDriver,
+  field: UserField,
+  raw: string,
+): string | number | { reason: string } {
   const value = raw.trim();
   if (value === '') return { reason: `empty ${field.name}` };
   if (field.type === 'integer') {
@@ -106,12 +110,7 @@ function normalizeKey(field: UserField, raw: string): string | number | { reason
       ? n
       : { reason: `${field.name} ${JSON.stringify(value)} is not a whole number` };
   }
-  return asciiLower(value);
-}
-
-/** What SQLite's `lower()` does: ASCII letters only, so JS and SQL group keys alike. */
-function asciiLower(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  return store.capabilities.foldText(value);
 }
 
 async function matchChunk(
@@ -122,7 +121,8 @@ async function matchChunk(
   keys: ReadonlySet<string | number>,
 ): Promise<RowMatch[]> {
   // field.name comes from the field catalog, never from the file, so it is safe in SQL text.
-  const column = field.type === 'integer' ? field.name : `lower(${field.name})`;
+  const { capabilities } = store;
+  const column = field.type === 'integer' ? field.name : capabilities.lowerColumn('users', field.name);
   const found = new Map<string | number, number[]>();
   if (keys.size > 0) {
     const placeholders = Array.from(keys, () => '?').join(', ');
@@ -131,7 +131,7 @@ async function matchChunk(
       [...keys],
     );
     for (const user of users) {
-      const key = typeof user.k === 'string' ? asciiLower(user.k) : user.k;
+      const key = typeof user.k === 'string' ? capabilities.foldText(user.k) : user.k;
       const ids = found.get(key);
       if (ids) ids.push(user.obj_id);
       else found.set(key, [user.obj_id]);
@@ -139,7 +139,7 @@ async function matchChunk(
   }
   return rows.map(({ line, values }): RowMatch => {
     const raw = values[keyColumn] ?? '';
-    const key = normalizeKey(field, raw);
+    const key = normalizeKey(store, field, raw);
     if (typeof key === 'object') return { line, values, status: 'not_found', reason: key.reason };
     const ids = found.get(key) ?? [];
     const [only] = ids;

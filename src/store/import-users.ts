@@ -63,7 +63,7 @@ export async function importUsers(
   const fields = mapColumns(table);
   const { planned, errors } = parseRows(table, fields);
   const existing = await loadExisting(store, [...new Set(planned.map((row) => row.username))]);
-  errors.push(...caseClashes(table.file, planned, existing));
+  errors.push(...caseClashes(table.file, planned, existing, store.capabilities.foldText));
   if (errors.length > 0) {
     errors.sort((a, b) => lineOf(a) - lineOf(b));
     const count = errors.length === 1 ? '1 error' : `${errors.length} errors`;
@@ -147,12 +147,17 @@ function parseRows(
 }
 
 /** New usernames that differ only in case from an existing user or another new row. */
-function caseClashes(file: string, planned: readonly PlannedRow[], existing: Existing): string[] {
+function caseClashes(
+  file: string,
+  planned: readonly PlannedRow[],
+  existing: Existing,
+  fold: (text: string) => string,
+): string[] {
   const errors: string[] = [];
   const newByFolded = new Map<string, PlannedRow>();
   for (const row of planned) {
     if (existing.exact.has(row.username)) continue;
-    const folded = asciiLower(row.username);
+    const folded = fold(row.username);
     const user = existing.byFolded.get(folded);
     const earlier = newByFolded.get(folded);
     const clash = user
@@ -205,25 +210,21 @@ function mapColumns(table: CsvTable): Map<string, UserField> {
 async function loadExisting(store: StoreDriver, usernames: readonly string[]): Promise<Existing> {
   const exact = new Map<string, ExistingUser>();
   const byFolded = new Map<string, ExistingUser>();
-  const folded = [...new Set(usernames.map(asciiLower))];
+  const fold = store.capabilities.foldText;
+  const folded = [...new Set(usernames.map(fold))];
   for (let i = 0; i < folded.length; i += LOOKUP_CHUNK) {
     const chunk = folded.slice(i, i + LOOKUP_CHUNK);
     const users = await store.query<ExistingUser>(
-      `SELECT * FROM users WHERE lower(username) IN (${chunk.map(() => '?').join(', ')}) ORDER BY obj_id`,
+      `SELECT * FROM users WHERE ${store.capabilities.lowerColumn('users', 'username')} IN (${chunk.map(() => '?').join(', ')}) ORDER BY obj_id`,
       chunk,
     );
     for (const user of users) {
       exact.set(user.username, user);
-      const key = asciiLower(user.username);
+      const key = fold(user.username);
       if (!byFolded.has(key)) byFolded.set(key, user);
     }
   }
   return { exact, byFolded };
-}
-
-/** What SQLite's `lower()` does: ASCII letters only. */
-function asciiLower(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 }
 
 function sameValue(stored: SqlValue, next: SqlValue): boolean {

@@ -107,6 +107,9 @@ export async function seedDemo(
     }
   }
   if (batch.users.length > 0) await writeAll(store, batch.statements());
+  // The users got explicit ids: the next user added elsewhere must not be given one of them.
+  const advance = store.capabilities.advanceIdentitySql('users', 'obj_id');
+  if (advance && count > 0) await store.query(advance);
   return { users: count, profiles: profiles.created };
 }
 

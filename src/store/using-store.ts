@@ -1,12 +1,15 @@
 import { Migrator } from 'kysely/migration';
 import { UsageError } from '../errors.js';
-import { openSqlite } from './dialects/sqlite/open-sqlite.js';
+import { dialectOf } from './dialects/dialects.js';
 import type { StoreDriver } from './driver.js';
 import { migrationNames, migrationProvider } from './migrations.js';
 
 /** Where the directory lives and whether opening it may create it. */
 export interface StoreConfig {
-  /** A SQLite path (default `./usrun.db`, or env `USRUN_DB`). */
+  /**
+   * A SQLite path, or a `postgres://` / `postgresql://` / `mysql://` / `mariadb://` URL
+   * (default `./usrun.db`, or env `USRUN_DB`).
+   */
   location?: string | undefined;
   /** Only `usrun init` creates or migrates; every other command needs a current database. */
   create?: boolean;
@@ -16,12 +19,10 @@ export function resolveLocation(location: string | undefined): string {
   return location ?? process.env['USRUN_DB'] ?? './usrun.db';
 }
 
-export function openStore(config: StoreConfig): StoreDriver {
+/** Opens the database a location names, through its dialect's driver (loaded only now). */
+export function openStore(config: StoreConfig): Promise<StoreDriver> {
   const location = resolveLocation(config.location);
-  if (/^(postgres|postgresql|mysql):\/\//.test(location)) {
-    throw new UsageError(`${location.split(':')[0]} databases are not supported yet; use a SQLite path`);
-  }
-  return openSqlite(location, { create: config.create ?? false });
+  return dialectOf(location).open(location, { create: config.create ?? false });
 }
 
 /** Applies every pending migration. Returns the names applied now. */
@@ -49,7 +50,7 @@ async function assertMigrated(store: StoreDriver): Promise<void> {
  * database is a `UsageError` (exit 2) and nothing is created.
  */
 export async function usingStore<T>(config: StoreConfig, fn: (store: StoreDriver) => Promise<T>): Promise<T> {
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
     if (config.create) await migrateStore(store);
     else await assertMigrated(store);

@@ -18,7 +18,7 @@ let store: StoreDriver;
 const now = new Date('2026-06-01T00:00:00.000Z');
 
 beforeAll(async () => {
-  store = openStore({ location: path, create: true });
+  store = await openStore({ location: path, create: true });
   await migrateStore(store);
   await writeAll(store, [
     {

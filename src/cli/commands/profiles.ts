@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js';
+import { insertReturningId } from '../../store/insert-returning-id.js';
 import { usingStore } from '../../store/using-store.js';
 import { formatTable } from '../format-table.js';
 import type { Io } from '../io.js';
@@ -51,14 +52,15 @@ export async function profilesAddCommand(
       .where('short_name', '=', shortName)
       .executeTakeFirst();
     if (existing) throw new UsageError(`profile ${shortName} already exists (id ${existing.id})`);
-    const result = await store.db
-      .insertInto('profiles')
-      .values({
+    const id = await insertReturningId(
+      store,
+      store.db.insertInto('profiles').values({
         short_name: shortName,
         name: options.name ?? shortName,
         description: options.description ?? null,
-      })
-      .executeTakeFirstOrThrow();
-    io.out(`${io.color.green('✓')} profile ${shortName} added (id ${Number(result.insertId)})\n`);
+      }),
+      'id',
+    );
+    io.out(`${io.color.green('✓')} profile ${shortName} added (id ${id})\n`);
   });
 }

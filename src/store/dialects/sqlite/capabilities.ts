@@ -1,4 +1,5 @@
-import type { DbErrorKind, DialectCapabilities } from '../../driver.js';
+import type { DialectCapabilities } from '../../driver.js';
+import { classifySqliteError } from './classify-error.js';
 
 const CHILD_TABLES = ['user_profiles', 'reply_attributes', 'check_attributes', 'user_attrs'];
 
@@ -16,16 +17,9 @@ const userVersionTriggers = [
   ]),
 ];
 
-function classifyError(error: unknown): DbErrorKind {
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-    const m = /constraint failed: (\w+)\.(\w+)/.exec(message);
-    return { kind: 'unique', table: m?.[1], column: m?.[2] };
-  }
-  if (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) return { kind: 'busy' };
-  if (typeof code === 'string' && code.startsWith('SQLITE_READONLY')) return { kind: 'read-only' };
-  return { kind: 'other' };
+/** SQLite's `lower()` folds ASCII letters only. */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 }
 
 export const sqliteCapabilities: DialectCapabilities = {
@@ -37,5 +31,13 @@ export const sqliteCapabilities: DialectCapabilities = {
   // find another writer ahead of it at its first write, and fail there instead of waiting.
   beginWriteSql: 'BEGIN IMMEDIATE',
   userVersionTriggers,
-  classifyError,
+  classifyError: classifySqliteError,
+  identity: (column) => column.autoIncrement(),
+  tableSuffix: '',
+  lowerColumn: (table, column) => `lower(${table}.${column})`,
+  lowerIndexSql: (table, column, indexName) => [`CREATE INDEX ${indexName} ON ${table} (lower(${column}))`],
+  foldText: asciiLower,
+  likeEscapeSql: "escape '\\'",
+  insertReturnsId: false,
+  advanceIdentitySql: () => null,
 };

@@ -1,0 +1,34 @@
+import { UsageError } from '../errors.js';
+import type { DialectCapabilities } from './driver.js';
+
+/**
+ * An error on connecting, as a `UsageError` (exit 2) that names the database (its URL without
+ * password) and what to do; null when the error is not about connecting.
+ */
+export function connectionProblem(
+  error: unknown,
+  capabilities: DialectCapabilities,
+  location: string,
+): UsageError | null {
+  const detail = error instanceof Error ? error.message : String(error);
+  switch (capabilities.classifyError(error).kind) {
+    case 'unreachable':
+      return new UsageError(
+        `cannot reach the database server of ${location} (${detail}): is the server running, and are host and port right?`,
+      );
+    case 'auth':
+      return new UsageError(
+        `the database server refused the login for ${location} (${detail}): check the user name and the password (in the URL, or the driver's usual place: PGPASSWORD / ~/.pgpass, MYSQL_PWD)`,
+      );
+    case 'no-database':
+      return new UsageError(
+        `the database of ${location} does not exist on the server (${detail}): create it (CREATE DATABASE …), then run \`usrun init --db ${location}\``,
+      );
+    case 'connection-lost':
+      return new UsageError(
+        `lost the connection to ${location} (${detail}): check the server, then try again`,
+      );
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,57 @@
+import type { DialectCapabilities } from '../../driver.js';
+import { classifyMysqlError } from './classify-error.js';
+
+const CHILD_TABLES = ['user_profiles', 'reply_attributes', 'check_attributes', 'user_attrs'];
+
+/**
+ * MySQL and MariaDB forbid a trigger to update its own table, so users bumps its version in a
+ * BEFORE UPDATE trigger; the child tables' AFTER triggers update users, which passes that trigger
+ * unchanged (the version moved). Cascaded deletes fire no triggers in InnoDB; the user is gone.
+ */
+const userVersionTriggers = [
+  `CREATE TRIGGER users_version_bump BEFORE UPDATE ON users FOR EACH ROW
+   SET NEW.version = IF(NEW.version = OLD.version, OLD.version + 1, NEW.version)`,
+  ...CHILD_TABLES.flatMap((t) => [
+    `CREATE TRIGGER ${t}_version_ins AFTER INSERT ON ${t} FOR EACH ROW
+     UPDATE users SET version = version + 1 WHERE obj_id = NEW.user_id`,
+    `CREATE TRIGGER ${t}_version_upd AFTER UPDATE ON ${t} FOR EACH ROW
+     UPDATE users SET version = version + 1 WHERE obj_id IN (OLD.user_id, NEW.user_id)`,
+    `CREATE TRIGGER ${t}_version_del AFTER DELETE ON ${t} FOR EACH ROW
+     UPDATE users SET version = version + 1 WHERE obj_id = OLD.user_id`,
+  ]),
+];
+
+/**
+ * MariaDB 10.11 cannot index an expression. Case-insensitive lookups of these columns go through
+ * an invisible generated column `<column>_lower` with an index of its own (SELECT * leaves it out).
+ */
+const FOLDED_COLUMNS = new Set(['users.username', 'users.email', 'users.external_id']);
+
+export const mysqlCapabilities: DialectCapabilities = {
+  booleansAsIntegers: true,
+  jsonScalar: (col) => `JSON_UNQUOTE(${col})`,
+  castNumber: (col) => `CAST(${col} AS DOUBLE)`,
+  clusteredTableSuffix: '',
+  beginWriteSql: 'BEGIN',
+  userVersionTriggers,
+  classifyError: classifyMysqlError,
+  identity: (column) => column.autoIncrement(),
+  // A binary collation: `=` and UNIQUE are case-sensitive and accent-sensitive, as on SQLite and
+  // PostgreSQL; case-insensitive matching is lower() on both sides, as everywhere.
+  tableSuffix: 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin',
+  lowerColumn: (table, column) =>
+    FOLDED_COLUMNS.has(`${table}.${column}`) ? `${table}.${column}_lower` : `lower(${table}.${column})`,
+  lowerIndexSql: (table, column, indexName) => {
+    if (!FOLDED_COLUMNS.has(`${table}.${column}`))
+      throw new TypeError(`no folded column for ${table}.${column}`);
+    return [
+      `ALTER TABLE ${table} ADD COLUMN ${column}_lower varchar(255) AS (lower(${column})) VIRTUAL INVISIBLE`,
+      `CREATE INDEX ${indexName} ON ${table} (${column}_lower)`,
+    ];
+  },
+  foldText: (text) => text.toLowerCase(),
+  // MySQL reads a backslash in a string literal as an escape: two of them make one.
+  likeEscapeSql: "escape '\\\\'",
+  insertReturnsId: false,
+  advanceIdentitySql: () => null,
+};

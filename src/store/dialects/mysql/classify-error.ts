@@ -1,0 +1,46 @@
+import type { DbErrorKind } from '../../driver.js';
+
+/** MariaDB names a column's UNIQUE key after the column; MySQL 8 prefixes the table. */
+const UNIQUE_KEYS: Readonly<Record<string, { table: string; column: string }>> = {
+  username: { table: 'users', column: 'username' },
+  short_name: { table: 'profiles', column: 'short_name' },
+};
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+]);
+const LOST_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+]);
+
+/** mysql2 errors by `errno` / `code`. */
+export function classifyMysqlError(error: unknown): DbErrorKind {
+  const e = (error ?? {}) as { code?: unknown; errno?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const errno = typeof e.errno === 'number' ? e.errno : 0;
+  const message = typeof e.message === 'string' ? e.message : String(error);
+  if (errno === 1062) {
+    const key = /for key '([^']+)'/.exec(message)?.[1] ?? '';
+    const dot = key.indexOf('.');
+    const known = UNIQUE_KEYS[dot >= 0 ? key.slice(dot + 1) : key];
+    return { kind: 'unique', table: known?.table, column: known?.column };
+  }
+  if (errno === 1205 || errno === 1213) return { kind: 'busy' };
+  if (errno === 1290 || errno === 1792) return { kind: 'read-only' };
+  if (errno === 1045 || errno === 1044) return { kind: 'auth' };
+  if (errno === 1049) return { kind: 'no-database' };
+  if (NETWORK_CODES.has(code)) return { kind: 'unreachable' };
+  if (LOST_CODES.has(code) || errno === 1927 || errno === 2013 || errno === 2006)
+    return { kind: 'connection-lost' };
+  if (/connection.*(closed|lost)|closed state/i.test(message)) return { kind: 'connection-lost' };
+  return { kind: 'other' };
+}

@@ -1,0 +1,60 @@
+import { Kysely, MysqlDialect, sql, CompiledQuery } from 'kysely';
+import { createPool } from 'mysql2';
+import { connectionProblem } from '../../connection-problem.js';
+import type { Database } from '../../database.js';
+import type { OpenOptions, StoreDriver } from '../../driver.js';
+import { kyselyConnections } from '../kysely-connections.js';
+import { redactUrl } from '../server-location.js';
+import { mysqlCapabilities } from './capabilities.js';
+
+/**
+ * Standard SQL where usrun's statements need it: `"before"` quotes an identifier (ANSI_QUOTES),
+ * and strict mode refuses a value too long for its column instead of cutting it.
+ */
+const SESSION_SQL =
+  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,ANSI_QUOTES'";
+
+/**
+ * Connects to a MariaDB or MySQL database given as a `mysql://` or `mariadb://` URL (query
+ * parameters are mysql2 options, e.g. `?ssl={"rejectUnauthorized":true}`); a URL without a
+ * password takes MYSQL_PWD. The first connection is made here (see openPostgres).
+ */
+export async function openMysql(url: string, _options: OpenOptions): Promise<StoreDriver> {
+  const location = redactUrl(url);
+  const password = new URL(url).password ? undefined : process.env['MYSQL_PWD'];
+  const pool = createPool({
+    uri: url,
+    ...(password ? { password } : {}),
+    connectionLimit: 4,
+    connectTimeout: 10_000,
+    charset: 'utf8mb4',
+    // Rows matched, not rows whose values changed: what SQLite and PostgreSQL count, and what a
+    // conditional write (expectRows) checks.
+    flags: ['FOUND_ROWS'],
+    decimalNumbers: true,
+    dateStrings: true,
+  });
+  pool.on('connection', (c) => c.on('error', () => undefined));
+  const db = new Kysely<Database>({
+    dialect: new MysqlDialect({
+      pool,
+      onCreateConnection: async (connection) => {
+        await connection.executeQuery(CompiledQuery.raw(SESSION_SQL));
+      },
+    }),
+  });
+  try {
+    await sql`SELECT 1`.execute(db);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw connectionProblem(error, mysqlCapabilities, location) ?? error;
+  }
+  return {
+    dialect: 'mysql',
+    location,
+    db,
+    capabilities: mysqlCapabilities,
+    ...kyselyConnections(db, (text) => text),
+    close: () => db.destroy(),
+  };
+}
