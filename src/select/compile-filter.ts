@@ -180,7 +180,10 @@ class Compiler {
         return this.eb.and([notNull, this.compareText(col.lower, op, value.value)]);
       case 'number':
         if (type === 'radius-value') return this.compareRadiusNumber(col, op, value.value);
-        return this.eb.and([notNull, sql<SqlBool>`${col.ref} ${sql.raw(sqlOperator(op))} ${value.value}`]);
+        return this.eb.and([
+          notNull,
+          sql<SqlBool>`${this.numeric(col, value.value)} ${sql.raw(sqlOperator(op))} ${value.value}`,
+        ]);
       case 'boolean':
         return this.eb.and([notNull, sql<SqlBool>`${col.ref} = ${this.bool(value.value)}`]);
       case 'date':
@@ -262,6 +265,14 @@ class Compiler {
         // The parser makes dates for timestamp fields only.
         throw new TypeError('a date literal cannot reach attrs.value');
     }
+  }
+
+  /**
+   * An integer column as compared with a number: as it is for whole numbers (an index serves
+   * it), cast for fractions, which PostgreSQL would not take as an integer parameter.
+   */
+  private numeric(col: Column, n: number): Expression<unknown> {
+    return Number.isInteger(n) ? col.ref : sql.raw(this.ctx.capabilities.castNumber(col.text));
   }
 
   private bool(value: boolean): boolean | number {

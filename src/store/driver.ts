@@ -65,7 +65,8 @@ export interface DialectCapabilities {
   /** Appended to every CREATE TABLE (MySQL: engine, character set and a case-sensitive collation). */
   readonly tableSuffix: string;
   /**
-   * SQL text for `lower(table.column)`. Where the dialect cannot index an expression (MariaDB),
+   * SQL text for `lower("table"."column")` (identifiers double-quoted: MySQL sessions run with
+   * ANSI_QUOTES). Where the dialect cannot index an expression (MariaDB),
    * it names the indexed generated column holding it, so a case-insensitive match uses the index.
    * `table` and `column` come from usrun's own catalog, never from user input.
    */

@@ -1,22 +1,8 @@
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
-import { ndjson, runCli, type CliResult } from './cli.js';
-import { sqlite } from './dump.js';
-
-/** Creates (or migrates) a database through the real CLI, optionally with N demo users. */
-export async function initDb(path: string, demo?: number): Promise<void> {
-  const r = await runCli(['init', '--db', path, ...(demo === undefined ? [] : ['--demo', String(demo)])]);
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-}
-
-/** Copies a closed SQLite database file (and its WAL, if one was left behind). */
-export function copyDb(from: string, to: string): string {
-  copyFileSync(from, to);
-  if (existsSync(`${from}-wal`)) copyFileSync(`${from}-wal`, `${to}-wal`);
-  return to;
-}
+import { ndjson, type CliResult } from './cli.js';
+import { advanceIdentity, dbQuery } from './db.js';
+import { usrun } from './in-process.js';
 
 /** Writes a script (or any text file) into `dir` and returns its path. */
 export function writeFile(dir: string, name: string, text: string): string {
@@ -41,9 +27,9 @@ export interface FixtureUser {
 }
 
 /** Inserts users directly (precise fixtures); `username_length` follows the username. */
-export function addUsers(db: string, users: FixtureUser[]): void {
+export async function addUsers(db: string, users: FixtureUser[]): Promise<void> {
   for (const u of users) {
-    sqlite(
+    await dbQuery(
       db,
       `INSERT INTO users (obj_id, username, username_length, first_name, last_name, email, external_id, klass, is_active,
          date_joined, last_login, last_update, description)
@@ -65,30 +51,40 @@ export function addUsers(db: string, users: FixtureUser[]): void {
       ],
     );
   }
+  await advanceIdentity(db, 'users');
 }
 
-export function addProfiles(db: string, profiles: [id: number, shortName: string, name: string][]): void {
+export async function addProfiles(
+  db: string,
+  profiles: [id: number, shortName: string, name: string][],
+): Promise<void> {
   for (const [id, shortName, name] of profiles)
-    sqlite(db, 'INSERT INTO profiles (id, short_name, name) VALUES (?, ?, ?)', [id, shortName, name]);
+    await dbQuery(db, 'INSERT INTO profiles (id, short_name, name) VALUES (?, ?, ?)', [id, shortName, name]);
+  await advanceIdentity(db, 'profiles');
 }
 
-export function addMembership(db: string, userId: number, profileId: number, priority = 1): void {
-  sqlite(db, 'INSERT INTO user_profiles (user_id, profile_id, priority) VALUES (?, ?, ?)', [
+export async function addMembership(
+  db: string,
+  userId: number,
+  profileId: number,
+  priority = 1,
+): Promise<void> {
+  await dbQuery(db, 'INSERT INTO user_profiles (user_id, profile_id, priority) VALUES (?, ?, ?)', [
     userId,
     profileId,
     priority,
   ]);
 }
 
-export function addRadius(
+export async function addRadius(
   db: string,
   table: 'reply_attributes' | 'check_attributes',
   userId: number,
   attr: string,
   op: string,
   value: string,
-): void {
-  sqlite(db, `INSERT INTO ${table} (user_id, attr, op, value) VALUES (?, ?, ?, ?)`, [
+): Promise<void> {
+  await dbQuery(db, `INSERT INTO ${table} (user_id, attr, op, value) VALUES (?, ?, ?, ?)`, [
     userId,
     attr,
     op,
@@ -97,35 +93,48 @@ export function addRadius(
 }
 
 /** Every stored row about one user (fields, memberships, reply/check rows, attrs), for equality. */
-export function userRows(db: string, userId: number): Record<string, unknown[]> {
+export async function userRows(db: string, userId: number): Promise<Record<string, unknown[]>> {
+  const users = await dbQuery(db, 'SELECT * FROM users WHERE obj_id = ?', [userId]);
+  // users.version is a concurrency counter that every write moves, not data.
+  for (const row of users) delete row['version'];
   return {
-    users: sqlite(db, 'SELECT * FROM users WHERE obj_id = ?', [userId]),
-    user_profiles: sqlite(db, 'SELECT * FROM user_profiles WHERE user_id = ? ORDER BY profile_id', [userId]),
-    reply_attributes: sqlite(db, 'SELECT * FROM reply_attributes WHERE user_id = ? ORDER BY id', [userId]),
-    check_attributes: sqlite(db, 'SELECT * FROM check_attributes WHERE user_id = ? ORDER BY id', [userId]),
-    user_attrs: sqlite(db, 'SELECT * FROM user_attrs WHERE user_id = ? ORDER BY name', [userId]),
+    users,
+    user_profiles: await dbQuery(db, 'SELECT * FROM user_profiles WHERE user_id = ? ORDER BY profile_id', [
+      userId,
+    ]),
+    reply_attributes: await dbQuery(db, 'SELECT * FROM reply_attributes WHERE user_id = ? ORDER BY id', [
+      userId,
+    ]),
+    check_attributes: await dbQuery(db, 'SELECT * FROM check_attributes WHERE user_id = ? ORDER BY id', [
+      userId,
+    ]),
+    user_attrs: await dbQuery(db, 'SELECT * FROM user_attrs WHERE user_id = ? ORDER BY name', [userId]),
   };
 }
 
 /** `[attr, op, value]` of a user's reply or check rows, in id order. */
-export function radiusRows(
+export async function radiusRows(
   db: string,
   table: 'reply_attributes' | 'check_attributes',
   userId: number,
-): [string, string, string][] {
-  return sqlite<{ attr: string; op: string; value: string }>(
-    db,
-    `SELECT attr, op, value FROM ${table} WHERE user_id = ? ORDER BY id`,
-    [userId],
+): Promise<[string, string, string][]> {
+  return (
+    await dbQuery<{ attr: string; op: string; value: string }>(
+      db,
+      `SELECT attr, op, value FROM ${table} WHERE user_id = ? ORDER BY id`,
+      [userId],
+    )
   ).map((r) => [r.attr, r.op, r.value]);
 }
 
 /** Short names of a user's profiles, in profile id order. */
-export function profileNames(db: string, userId: number): string[] {
-  return sqlite<{ short_name: string }>(
-    db,
-    'SELECT p.short_name FROM user_profiles up JOIN profiles p ON p.id = up.profile_id WHERE up.user_id = ? ORDER BY p.id',
-    [userId],
+export async function profileNames(db: string, userId: number): Promise<string[]> {
+  return (
+    await dbQuery<{ short_name: string }>(
+      db,
+      'SELECT p.short_name FROM user_profiles up JOIN profiles p ON p.id = up.profile_id WHERE up.user_id = ? ORDER BY p.id',
+      [userId],
+    )
   ).map((r) => r.short_name);
 }
 
@@ -134,12 +143,12 @@ export interface JsonRun extends CliResult {
   summary: Record<string, any>;
 }
 
-/** Runs `usrun run … --json` and splits its NDJSON into the item lines and the summary. */
+/** Runs `usrun run … --json` in process and splits its NDJSON into the item lines and the summary. */
 export async function runJson(
   args: readonly string[],
-  options: Parameters<typeof runCli>[1] = {},
+  options: Parameters<typeof usrun>[1] = {},
 ): Promise<JsonRun> {
-  const r = await runCli([...args, '--json'], options);
+  const r = await usrun([...args, '--json'], options);
   const lines = ndjson(r.stdout);
   const last = lines.at(-1);
   if (!last || !('summary' in last))

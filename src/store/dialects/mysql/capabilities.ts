@@ -40,7 +40,7 @@ export const mysqlCapabilities: DialectCapabilities = {
   // PostgreSQL; case-insensitive matching is lower() on both sides, as everywhere.
   tableSuffix: 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin',
   lowerColumn: (table, column) =>
-    FOLDED_COLUMNS.has(`${table}.${column}`) ? `${table}.${column}_lower` : `lower(${table}.${column})`,
+    FOLDED_COLUMNS.has(`${table}.${column}`) ? `"${table}"."${column}_lower"` : `lower("${table}"."${column}")`,
   lowerIndexSql: (table, column, indexName) => {
     if (!FOLDED_COLUMNS.has(`${table}.${column}`))
       throw new TypeError(`no folded column for ${table}.${column}`);

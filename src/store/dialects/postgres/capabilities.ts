@@ -39,7 +39,7 @@ export const postgresCapabilities: DialectCapabilities = {
   classifyError: classifyPostgresError,
   identity: (column) => column.generatedByDefaultAsIdentity(),
   tableSuffix: '',
-  lowerColumn: (table, column) => `lower(${table}.${column})`,
+  lowerColumn: (table, column) => `lower("${table}"."${column}")`,
   lowerIndexSql: (table, column, indexName) => [`CREATE INDEX ${indexName} ON ${table} (lower(${column}))`],
   foldText: (text) => text.toLowerCase(),
   likeEscapeSql: "escape '\\'",

@@ -34,7 +34,7 @@ export const sqliteCapabilities: DialectCapabilities = {
   classifyError: classifySqliteError,
   identity: (column) => column.autoIncrement(),
   tableSuffix: '',
-  lowerColumn: (table, column) => `lower(${table}.${column})`,
+  lowerColumn: (table, column) => `lower("${table}"."${column}")`,
   lowerIndexSql: (table, column, indexName) => [`CREATE INDEX ${indexName} ON ${table} (lower(${column}))`],
   foldText: asciiLower,
   likeEscapeSql: "escape '\\'",
