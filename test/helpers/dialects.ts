@@ -6,7 +6,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { seedDemo } from '../../src/store/seed-demo.js';
 import { usingStore } from '../../src/store/using-store.js';
-import { closeCachedStores } from './db.js';
+import { closeCachedStores, restoreDb } from './db.js';
 
 /** Every dialect usrun claims. Each test touching the store runs once per entry, against real servers. */
 export const DIALECTS = ['sqlite', 'postgres', 'mysql'] as const;
@@ -95,6 +95,7 @@ export async function initDb(location: string, demo?: number, now?: Date): Promi
 
 /** Drops every database `testDbUrl` made in this process (call it in afterAll). */
 export async function dropTestDbs(): Promise<void> {
+  reusable.clear();
   await closeCachedStores();
   for (const { dialect, name } of created.splice(0)) {
     if (dialect === 'postgres') await onPostgres(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -109,4 +110,23 @@ export function dialectOfLocation(location: string): Dialect {
   if (/^postgres(ql)?:/.test(location)) return 'postgres';
   if (/^(mysql|mariadb):/.test(location)) return 'mysql';
   return 'sqlite';
+}
+
+const reusable = new Map<Dialect, string>();
+
+/**
+ * An empty usrun database for one test: the file's own database of that dialect, created and
+ * migrated on first use, then emptied (ids reset) for each later test — creating a server
+ * database and its schema takes seconds, emptying it milliseconds. Tests of one file run one
+ * after another, so they never share it at once.
+ */
+export async function freshStore(dialect: Dialect): Promise<string> {
+  const existing = reusable.get(dialect);
+  if (existing) {
+    await restoreDb(existing, {});
+    return existing;
+  }
+  const location = await testStore(dialect);
+  reusable.set(dialect, location);
+  return location;
 }
