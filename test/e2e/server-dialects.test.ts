@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectOutput, runCli, tempDir, USRUN } from '../helpers/cli.js';
+import { dbQuery, dumpDb } from '../helpers/db.js';
+import { dropTestDbs, SERVERS, testDbUrl, testStore } from '../helpers/dialects.js';
+import { usrun } from '../helpers/in-process.js';
+import { writeFile } from '../helpers/run-fixtures.js';
+
+/**
+ * The real CLI (bin/usrun) against the server databases: a run, its undo, and a run killed
+ * with SIGKILL half-way and finished with `--resume` (SPEC §2, §5). And what an admin sees when
+ * the server is down, refuses the login, or has no such database: one clear line, exit 2.
+ */
+
+const USERS = 120;
+const SCRIPT = `// every user gets several changes, all or nothing; with --param slow=1, slow after the first users
+const t = Date.now();
+while (params.slow && Date.now() - t < (user.obj_id > 20 ? 25 : 0)) {}
+user.description = 'batch ' + user.obj_id;
+user.last_update = '2030-01-01T00:00:00.000Z';
+user.attribute_add('Session-Timeout', 1000 + user.obj_id, ':=');
+user.profile_add('silver');
+user.attr.set('batch', { id: user.obj_id });
+`;
+
+const tmp = tempDir('usrun-servers-');
+afterAll(async () => {
+  await dropTestDbs();
+  tmp.cleanup();
+});
+
+type Dump = Record<string, Record<string, unknown>[]>;
+
+/** Data tables only, without the attr timestamps a run sets to "now" and the ids of new rows. */
+async function data(db: string): Promise<Dump> {
+  const dump = (await dumpDb(db, { journal: false })) as Dump;
+  dump['user_attrs'] = (dump['user_attrs'] ?? []).map((a) => ({ ...a, created_at: '*', updated_at: '*' }));
+  dump['reply_attributes'] = (dump['reply_attributes'] ?? []).map((a) => ({ ...a, id: '*' }));
+  return dump;
+}
+
+const count = async (db: string, sql: string, params: (string | number)[] = []) =>
+  Number((await dbQuery<{ n: number }>(db, sql, params))[0]?.n);
+
+describe.each(['postgres', 'mysql'] as const)('%s through bin/usrun', (dialect) => {
+  let db: string;
+  let script: string;
+  beforeAll(async () => {
+    db = await testStore(dialect, { demo: USERS });
+    script = writeFile(tmp.dir, `script-${dialect}.js`, SCRIPT);
+  });
+
+  it('runs a script, undoes it, and resumes a run killed with SIGKILL', async () => {
+    const before = await data(db);
+
+    const run = await runCli(['run', script, '--db', db, '--all', '--yes'], { timeoutMs: 120_000 });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`run 1 completed: ${USERS} selected, ${USERS} changed`);
+    const done = await data(db);
+    expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(USERS);
+
+    const undo = await runCli(['runs', 'undo', '1', '--db', db, '--yes'], { timeoutMs: 120_000 });
+    expect(undo.code).toBe(0);
+    expect(await data(db)).toEqual(before);
+
+    // Killed half-way: what was committed stays, all or nothing per user; --resume does the rest.
+    const child = spawn(USRUN, ['run', script, '--db', db, '--all', '--yes', '--param', 'slow=1'], {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdin.end();
+    const ended = collectOutput(child, 120_000);
+    const committed = () =>
+      count(db, "SELECT count(*) AS n FROM run_items WHERE run_id = 3 AND status = 'changed'").catch(() => 0);
+    const deadline = Date.now() + 60_000;
+    while ((await committed()) < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    const killed = await ended;
+    expect(killed.signal).toBe('SIGKILL');
+    const partial = await committed();
+    expect(partial).toBeGreaterThanOrEqual(25);
+    expect(partial).toBeLessThan(USERS);
+    expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(partial);
+
+    const resumed = await runCli(['run', '--resume', '3', '--db', db, '--yes'], { timeoutMs: 120_000 });
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain('run 3 completed');
+    expect(
+      await count(db, "SELECT count(*) AS n FROM run_items WHERE run_id = 3 AND status = 'changed'"),
+    ).toBe(USERS);
+    expect(await data(db)).toEqual(done);
+  });
+});
+
+describe('a server that cannot be used: one clear line naming the URL without password, exit 2', () => {
+  const cases: [name: string, location: () => Promise<string>, message: RegExp][] = [
+    [
+      'postgres: server down',
+      async () => 'postgres://postgres:s3cret@127.0.0.1:1/usrun',
+      /cannot reach the database server of postgres:\/\/postgres@127\.0\.0\.1:1\/usrun .*is the server running/,
+    ],
+    [
+      'mysql: server down',
+      async () => 'mysql://root:s3cret@127.0.0.1:1/usrun',
+      /cannot reach the database server of mysql:\/\/root@127\.0\.0\.1:1\/usrun .*is the server running/,
+    ],
+    [
+      'postgres: login refused',
+      async () =>
+        new URL('/postgres', SERVERS.postgres.replace('//postgres@', '//no_such_role:s3cret@')).toString(),
+      /the database server refused the login for postgres:\/\/no_such_role@127\.0\.0\.1:5432\/postgres .*check the user name and the password/,
+    ],
+    [
+      'mysql: wrong password',
+      async () => SERVERS.mysql.replace('//root@', '//root:s3cret@'),
+      /the database server refused the login for mysql:\/\/root@127\.0\.0\.1:3306\/ .*check the user name and the password/,
+    ],
+    [
+      'postgres: no such database',
+      async () => new URL('/usrun_no_such_db', SERVERS.postgres).toString(),
+      /the database of postgres:\/\/postgres@127\.0\.0\.1:5432\/usrun_no_such_db does not exist on the server .*CREATE DATABASE/,
+    ],
+    [
+      'mysql: no such database',
+      async () => new URL('/usrun_no_such_db', SERVERS.mysql).toString(),
+      /the database of mysql:\/\/root@127\.0\.0\.1:3306\/usrun_no_such_db does not exist on the server .*CREATE DATABASE/,
+    ],
+  ];
+
+  it.each(cases)('%s', async (_, location, message) => {
+    const url = await location();
+    for (const args of [
+      ['users', 'list', '--db', url],
+      ['init', '--db', url],
+    ]) {
+      const r = await usrun(args);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toContain('s3cret');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it.each(['postgres', 'mysql'] as const)(
+    '%s: an empty database is not a usrun database until init',
+    async (dialect) => {
+      const url = await testDbUrl(dialect);
+      const r = await usrun(['users', 'list', '--db', url]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('is not a usrun database yet: run `usrun init --db');
+      expect(
+        await dbQuery(
+          url,
+          dialect === 'postgres'
+            ? "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            : 'SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()',
+        ),
+      ).toEqual([]);
+    },
+  );
+});
