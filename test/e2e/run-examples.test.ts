@@ -1,17 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli, tempDir } from '../helpers/cli.js';
-import { dumpDb, sqlite } from '../helpers/dump.js';
-import {
-  addRadius,
-  copyDb,
-  initDb,
-  profileNames,
-  radiusRows,
-  runJson,
-  type JsonRun,
-} from '../helpers/run-fixtures.js';
+import type { SqlValue } from '../../src/store/driver.js';
+import { ROOT, tempDir } from '../helpers/cli.js';
+import { dbQuery, dumpDb, restoreDb, snapshotDb, type Snapshot } from '../helpers/db.js';
+import { DIALECTS, dropTestDbs, testStore } from '../helpers/dialects.js';
+import { usrun } from '../helpers/in-process.js';
+import { addRadius, profileNames, radiusRows, runJson, type JsonRun } from '../helpers/run-fixtures.js';
 
 /**
  * Every file of scripts-examples/ is run here, with the selection its header comment suggests:
@@ -26,10 +21,9 @@ const EXAMPLES = readdirSync(EXAMPLES_DIR)
 const KEY = 'a1'.repeat(32); // 32 bytes as 64 hex characters, for examples that encrypt attrs
 
 const tmp = tempDir('usrun-examples-');
-const template = join(tmp.dir, 'template.db');
-afterAll(() => tmp.cleanup());
-beforeAll(async () => {
-  await initDb(template, 200);
+afterAll(async () => {
+  await dropTestDbs();
+  tmp.cleanup();
 });
 
 /** Splits a shell command line (single and double quotes, backslash-newline continuations). */
@@ -82,36 +76,40 @@ interface Context {
 
 interface Expectation {
   /** Extra rows the example needs to have something to do. */
-  setup?: (db: string) => void;
+  setup?: (db: string) => Promise<unknown>;
   /** Lines (or patterns) the dry run must print. */
   diff: (string | RegExp)[];
   /** The effect of the real run. */
-  check: (c: Context) => void;
+  check: (c: Context) => Promise<void>;
 }
 
-const ids = (db: string, sql: string, params: unknown[] = []) =>
-  sqlite<{ id: number }>(db, sql, params).map((r) => r.id);
+const ids = async (db: string, sql: string, params: SqlValue[] = []) =>
+  (await dbQuery<{ id: number }>(db, sql, params)).map((r) => r.id);
 const changedIds = (run: JsonRun) =>
   run.items.filter((i) => i['status'] === 'changed').map((i) => i['user_id'] as number);
 
 const attrExample: Expectation = {
   diff: [/^ {2}[+~] attr \S+/m],
-  check: ({ db, before, real, source }) => {
+  check: async ({ db, before, real, source }) => {
     const changed = changedIds(real);
     expect(changed.length).toBeGreaterThan(0);
     const attrsOf = (rows: unknown[], id: number) =>
       rows.filter((r) => (r as { user_id: number }).user_id === id);
     for (const id of changed)
-      expect(attrsOf(sqlite(db, 'SELECT * FROM user_attrs'), id)).not.toEqual(
+      expect(attrsOf(await dbQuery(db, 'SELECT * FROM user_attrs'), id)).not.toEqual(
         attrsOf(before['user_attrs'] ?? [], id),
       );
     if (/encrypt\s*:\s*true|,\s*true\s*\)/.test(source)) {
-      const encrypted = sqlite<{ value: string }>(db, 'SELECT value FROM user_attrs WHERE is_encrypted = 1');
+      const encrypted = await dbQuery<{ value: string }>(
+        db,
+        'SELECT value FROM user_attrs WHERE is_encrypted = ?',
+        [true],
+      );
       expect(encrypted.length).toBeGreaterThan(0);
     }
     // Only attrs change (and last_update on users).
     for (const table of ['user_profiles', 'reply_attributes', 'check_attributes']) {
-      expect(sqlite(db, `SELECT * FROM ${table} ORDER BY 1, 2, 3`)).toEqual(before[table]);
+      expect(await dbQuery(db, `SELECT * FROM ${table} ORDER BY 1, 2, 3`)).toEqual(before[table]);
     }
   },
 };
@@ -119,14 +117,14 @@ const attrExample: Expectation = {
 const EXPECTATIONS: Record<string, Expectation> = {
   'attribute-add.js': {
     diff: ['  + reply Username += zequenze'],
-    check: ({ db, real }) => {
-      const selected = ids(
+    check: async ({ db, real }) => {
+      const selected = await ids(
         db,
         "SELECT obj_id AS id FROM users WHERE lower(username) LIKE 'a%' ORDER BY obj_id",
       );
       expect(selected.length).toBeGreaterThan(3);
       expect(changedIds(real)).toEqual(selected);
-      const withRow = ids(
+      const withRow = await ids(
         db,
         "SELECT user_id AS id FROM reply_attributes WHERE attr = 'Username' AND op = '+=' AND value = 'zequenze' ORDER BY user_id",
       );
@@ -135,12 +133,13 @@ const EXPECTATIONS: Record<string, Expectation> = {
     },
   },
   'attribute-remove.js': {
-    setup: (db) => {
-      for (const id of [1, 2, 3, 4]) addRadius(db, 'reply_attributes', id, 'Username', '+=', 'zequenze');
-      addRadius(db, 'reply_attributes', 5, 'Username', ':=', 'someone-else');
+    setup: async (db) => {
+      for (const id of [1, 2, 3, 4])
+        await addRadius(db, 'reply_attributes', id, 'Username', '+=', 'zequenze');
+      await addRadius(db, 'reply_attributes', 5, 'Username', ':=', 'someone-else');
     },
     diff: ['  - reply Username += zequenze'],
-    check: ({ db, real }) => {
+    check: async ({ db, real }) => {
       expect(real.items.map((i) => [i['user_id'], i['status']])).toEqual([
         [1, 'changed'],
         [2, 'changed'],
@@ -148,46 +147,46 @@ const EXPECTATIONS: Record<string, Expectation> = {
         [4, 'changed'],
         [5, 'unchanged'],
       ]);
-      expect(sqlite(db, "SELECT user_id, op, value FROM reply_attributes WHERE attr = 'Username'")).toEqual([
-        { user_id: 5, op: ':=', value: 'someone-else' },
-      ]);
+      expect(
+        await dbQuery(db, "SELECT user_id, op, value FROM reply_attributes WHERE attr = 'Username'"),
+      ).toEqual([{ user_id: 5, op: ':=', value: 'someone-else' }]);
       expect(real.items[4]?.['logs']).toEqual(['false reply Username += zequenze not present']);
     },
   },
   'check-attribute-add.js': {
     diff: [/^ {2}\+ check Max-Daily-Session == 4$/m, /^ {2}~ check Max-Daily-Session == 14400 → 4$/m],
-    check: ({ db, before, real }) => {
-      const guests = ids(db, "SELECT obj_id AS id FROM users WHERE klass = 'guest' ORDER BY obj_id");
+    check: async ({ db, before, real }) => {
+      const guests = await ids(db, "SELECT obj_id AS id FROM users WHERE klass = 'guest' ORDER BY obj_id");
       expect(guests.length).toBeGreaterThan(3);
       expect(changedIds(real)).toEqual(guests);
       for (const id of guests) {
         expect(
-          radiusRows(db, 'check_attributes', id).filter(([attr]) => attr === 'Max-Daily-Session'),
+          (await radiusRows(db, 'check_attributes', id)).filter(([attr]) => attr === 'Max-Daily-Session'),
         ).toEqual([['Max-Daily-Session', '==', '4']]);
       }
       // Users outside the selection keep their check rows.
       const others = (rows: unknown[]) =>
         rows.filter((r) => !guests.includes((r as { user_id: number }).user_id));
-      expect(others(sqlite(db, 'SELECT * FROM check_attributes ORDER BY 1, 2, 3'))).toEqual(
+      expect(others(await dbQuery(db, 'SELECT * FROM check_attributes ORDER BY 1, 2, 3'))).toEqual(
         others(before['check_attributes'] ?? []),
       );
     },
   },
   'check-attribute-remove.js': {
-    setup: (db) => {
-      for (const id of [1, 2, 3]) addRadius(db, 'check_attributes', id, 'Max-Daily-Session', '==', '4');
+    setup: async (db) => {
+      for (const id of [1, 2, 3]) await addRadius(db, 'check_attributes', id, 'Max-Daily-Session', '==', '4');
     },
     diff: ['  - check Max-Daily-Session == 4'],
-    check: ({ db, before, real }) => {
+    check: async ({ db, before, real }) => {
       expect(changedIds(real)).toEqual([1, 2, 3]);
       expect(
-        sqlite(
+        await dbQuery(
           db,
           "SELECT count(*) AS n FROM check_attributes WHERE attr = 'Max-Daily-Session' AND value = '4'",
         ),
       ).toEqual([{ n: 0 }]);
       const kept = (rows: unknown[]) => rows.filter((r) => (r as { value: string }).value !== '4');
-      expect(sqlite(db, 'SELECT * FROM check_attributes ORDER BY 1, 2, 3')).toEqual(
+      expect(await dbQuery(db, 'SELECT * FROM check_attributes ORDER BY 1, 2, 3')).toEqual(
         kept(before['check_attributes'] ?? []),
       );
       expect(real.items.filter((i) => i['status'] === 'unchanged').length).toBeGreaterThan(3); // the 14400 ones
@@ -198,7 +197,7 @@ const EXPECTATIONS: Record<string, Expectation> = {
       /^ {2}is_active: true → false$/m,
       /^ {2}description: null → "deactivated by usrun: idle since \d{4}-\d\d-\d\d"$/m,
     ],
-    check: ({ db, before, real }) => {
+    check: async ({ db, before, real }) => {
       const cutoff = new Date(Date.now() - 90 * 86400_000).toISOString();
       type U = { obj_id: number; is_active: number; last_login: string | null; date_joined: string | null };
       const idle = (before['users'] as U[])
@@ -207,35 +206,38 @@ const EXPECTATIONS: Record<string, Expectation> = {
       expect(idle.length).toBeGreaterThan(5);
       expect(changedIds(real)).toEqual(idle);
       expect(
-        ids(
+        await ids(
           db,
-          "SELECT obj_id AS id FROM users WHERE description LIKE 'deactivated by usrun: idle since %' AND is_active = 0 ORDER BY obj_id",
+          "SELECT obj_id AS id FROM users WHERE description LIKE 'deactivated by usrun: idle since %' AND is_active = ? ORDER BY obj_id",
+          [false],
         ),
       ).toEqual(idle);
       const activeBefore = (before['users'] as U[]).filter((u) => u.is_active === 1).length;
-      expect(sqlite(db, 'SELECT count(*) AS n FROM users WHERE is_active = 1')).toEqual([
+      expect(await dbQuery(db, 'SELECT count(*) AS n FROM users WHERE is_active = ?', [true])).toEqual([
         { n: activeBefore - idle.length },
       ]);
     },
   },
   'move-profile.js': {
     diff: ['  + profile aaa-02', '  - profile aaa-01'],
-    check: ({ db, before, real }) => {
+    check: async ({ db, before, real }) => {
       type M = { user_id: number; profile_id: number };
       const movers = (before['user_profiles'] as M[]).filter((m) => m.profile_id === 1).map((m) => m.user_id);
       expect(movers.length).toBeGreaterThan(5);
       expect(changedIds(real)).toEqual(movers);
-      expect(sqlite(db, 'SELECT count(*) AS n FROM user_profiles WHERE profile_id = 1')).toEqual([{ n: 0 }]);
-      for (const id of movers) expect(profileNames(db, id)).toContain('aaa-02');
+      expect(await dbQuery(db, 'SELECT count(*) AS n FROM user_profiles WHERE profile_id = 1')).toEqual([
+        { n: 0 },
+      ]);
+      for (const id of movers) expect(await profileNames(db, id)).toContain('aaa-02');
       const untouched = (rows: unknown[]) => (rows as M[]).filter((m) => !movers.includes(m.user_id));
-      expect(untouched(sqlite(db, 'SELECT * FROM user_profiles ORDER BY 1, 2, 3'))).toEqual(
+      expect(untouched(await dbQuery(db, 'SELECT * FROM user_profiles ORDER BY 1, 2, 3'))).toEqual(
         untouched(before['user_profiles'] ?? []),
       );
     },
   },
   'normalise-emails.js': {
     diff: [/^ {2}email: "[^"]*[A-Z][^"]*" → "[^"A-Z]+"$/m],
-    check: ({ db, before, real }) => {
+    check: async ({ db, before, real }) => {
       type U = { obj_id: number; email: string | null };
       const messy = (before['users'] as U[]).filter(
         (u) => u.email !== null && u.email !== u.email.trim().toLowerCase(),
@@ -243,11 +245,11 @@ const EXPECTATIONS: Record<string, Expectation> = {
       expect(messy.length).toBeGreaterThan(2);
       expect(changedIds(real)).toEqual(messy.map((u) => u.obj_id));
       for (const u of messy) {
-        expect(sqlite(db, 'SELECT email FROM users WHERE obj_id = ?', [u.obj_id])).toEqual([
+        expect(await dbQuery(db, 'SELECT email FROM users WHERE obj_id = ?', [u.obj_id])).toEqual([
           { email: u.email?.trim().toLowerCase() },
         ]);
       }
-      expect(sqlite(db, 'SELECT count(*) AS n FROM users WHERE email <> lower(trim(email))')).toEqual([
+      expect(await dbQuery(db, 'SELECT count(*) AS n FROM users WHERE email <> lower(trim(email))')).toEqual([
         { n: 0 },
       ]);
       expect(real.items.filter((i) => i['status'] === 'skipped')).toEqual([]); // `email pr` leaves out null emails
@@ -255,19 +257,22 @@ const EXPECTATIONS: Record<string, Expectation> = {
   },
   'profile-add.js': {
     // The seed adds profile id 12: give the demo database one.
-    setup: (db) =>
-      sqlite(db, "INSERT INTO profiles (id, short_name, name) VALUES (12, 'promo-12', 'Promo twelve')"),
+    setup: async (db) =>
+      await dbQuery(
+        db,
+        "INSERT INTO profiles (id, short_name, name) VALUES (12, 'promo-12', 'Promo twelve')",
+      ),
     diff: ['  + profile promo-12'],
-    check: ({ db, real }) => {
-      const residential = ids(
+    check: async ({ db, real }) => {
+      const residential = await ids(
         db,
         "SELECT obj_id AS id FROM users WHERE klass = 'residential' ORDER BY obj_id",
       );
       expect(residential.length).toBeGreaterThan(10);
       expect(changedIds(real)).toEqual(residential);
       for (const id of residential)
-        expect(profileNames(db, id)).toEqual(expect.arrayContaining(['aaa-01', 'promo-12']));
-      expect(sqlite(db, 'SELECT count(*) AS n FROM user_profiles WHERE profile_id = 12')).toEqual([
+        expect(await profileNames(db, id)).toEqual(expect.arrayContaining(['aaa-01', 'promo-12']));
+      expect(await dbQuery(db, 'SELECT count(*) AS n FROM user_profiles WHERE profile_id = 12')).toEqual([
         { n: residential.length },
       ]);
       const logs = real.items.flatMap((i) => i['logs'] as string[]);
@@ -278,54 +283,57 @@ const EXPECTATIONS: Record<string, Expectation> = {
     },
   },
   'profile-remove.js': {
-    setup: (db) => {
-      sqlite(db, "INSERT INTO profiles (id, short_name, name) VALUES (12, 'promo-12', 'Promo twelve')");
-      sqlite(
+    setup: async (db) => {
+      await dbQuery(
+        db,
+        "INSERT INTO profiles (id, short_name, name) VALUES (12, 'promo-12', 'Promo twelve')",
+      );
+      await dbQuery(
         db,
         'INSERT INTO user_profiles (user_id, profile_id, priority) SELECT user_id, 12, 5 FROM user_profiles WHERE profile_id = 1 LIMIT 3',
       );
     },
     diff: ['  - profile aaa-01', '  - profile promo-12'],
-    check: ({ db, before, real }) => {
+    check: async ({ db, before, real }) => {
       type M = { user_id: number; profile_id: number };
       const members = (before['user_profiles'] as M[])
         .filter((m) => m.profile_id === 1)
         .map((m) => m.user_id);
       expect(changedIds(real)).toEqual(members);
-      expect(sqlite(db, 'SELECT count(*) AS n FROM user_profiles WHERE profile_id IN (1, 12)')).toEqual([
-        { n: 0 },
-      ]);
+      expect(
+        await dbQuery(db, 'SELECT count(*) AS n FROM user_profiles WHERE profile_id IN (1, 12)'),
+      ).toEqual([{ n: 0 }]);
       const untouched = (rows: unknown[]) =>
         (rows as M[]).filter((m) => m.profile_id !== 1 && m.profile_id !== 12);
-      expect(sqlite(db, 'SELECT * FROM user_profiles ORDER BY 1, 2, 3')).toEqual(
+      expect(await dbQuery(db, 'SELECT * FROM user_profiles ORDER BY 1, 2, 3')).toEqual(
         untouched(before['user_profiles'] ?? []),
       );
     },
   },
   'session-timeout-from-csv.js': {
     diff: ['  + reply Session-Timeout := 7200', '  + reply Session-Timeout := 86400'],
-    check: ({ db, real }) => {
+    check: async ({ db, real }) => {
       const csv = readFileSync(join(EXAMPLES_DIR, 'timeouts.csv'), 'utf8').trim().split(/\r?\n/).slice(1);
       const wanted = csv.map((l) => l.split(',').map(Number) as [number, number]);
       expect(wanted.length).toBe(5);
       expect(real.summary['selected']).toBe(5);
       for (const [id, seconds] of wanted) {
-        expect(radiusRows(db, 'reply_attributes', id).filter(([attr]) => attr === 'Session-Timeout')).toEqual(
-          [['Session-Timeout', ':=', String(seconds)]],
-        );
+        expect(
+          (await radiusRows(db, 'reply_attributes', id)).filter(([attr]) => attr === 'Session-Timeout'),
+        ).toEqual([['Session-Timeout', ':=', String(seconds)]]);
       }
     },
   },
   'attr-set.js': {
     diff: [...attrExample.diff, '  + attr my-attribute = "my-value"'],
-    check: (c) => {
-      attrExample.check(c);
-      const residential = ids(
+    check: async (c) => {
+      await attrExample.check(c);
+      const residential = await ids(
         c.db,
         "SELECT obj_id AS id FROM users WHERE klass = 'residential' ORDER BY obj_id",
       );
       expect(changedIds(c.real)).toEqual(residential);
-      const rows = sqlite(
+      const rows = await dbQuery(
         c.db,
         "SELECT user_id, value, is_encrypted, expires_at FROM user_attrs WHERE name = 'my-attribute' ORDER BY user_id",
       );
@@ -336,9 +344,9 @@ const EXPECTATIONS: Record<string, Expectation> = {
   },
   'attr-set-many.js': {
     diff: [...attrExample.diff, '  + attr my-attr1 = "my-value1"', '  + attr my-attr2 = <encrypted>'],
-    check: (c) => {
-      attrExample.check(c);
-      const residential = ids(
+    check: async (c) => {
+      await attrExample.check(c);
+      const residential = await ids(
         c.db,
         "SELECT obj_id AS id FROM users WHERE klass = 'residential' ORDER BY obj_id",
       );
@@ -350,7 +358,7 @@ const EXPECTATIONS: Record<string, Expectation> = {
         is_encrypted: number;
         expires_at: string | null;
       };
-      const rows = sqlite<A>(
+      const rows = await dbQuery<A>(
         c.db,
         "SELECT user_id, name, value, is_encrypted, expires_at FROM user_attrs WHERE name LIKE 'my-attr_' ORDER BY user_id, name",
       );
@@ -402,45 +410,57 @@ describe('scripts-examples/', () => {
     ]);
   });
 
-  it.each(EXAMPLES)(
-    '%s: dry run writes nothing and prints the diff; the real run does what it says',
-    async (file) => {
-      const expectation = EXPECTATIONS[file];
-      expect(
-        expectation,
-        `no expectations for scripts-examples/${file}: add them to this test`,
-      ).toBeDefined();
-      if (!expectation) return;
-      const db = copyDb(template, join(tmp.dir, `${file}.db`));
-      expectation.setup?.(db);
-      const source = readFileSync(join(EXAMPLES_DIR, file), 'utf8');
-      const env = /\.attr\b|encrypt/.test(source) ? { USRUN_KEY: KEY } : {};
-      const args = ['run', `scripts-examples/${file}`, ...headerSelection(file), '--db', db];
+  describe.each(DIALECTS)('%s', (dialect) => {
+    let template = '';
+    let snapshot: Snapshot;
+    beforeAll(async () => {
+      template = await testStore(dialect, { demo: 200 });
+      snapshot = await snapshotDb(template);
+    });
 
-      const before = dumpDb(db);
-      const dry = await runCli([...args, '--dry-run'], { env });
-      expect(dry.stderr).toBe('');
-      expect(dry.code).toBe(0);
-      expect(dumpDb(db)).toEqual(before);
-      expect(dry.stdout).toMatch(/^dry run \(nothing written\): \d+ selected, [1-9]\d* would change/m);
-      if (file === 'attr-set-many.js') expect(dry.stdout).not.toContain('my-value2');
-      for (const line of expectation.diff) {
-        if (typeof line === 'string') expect(dry.stdout.split('\n')).toContain(line);
-        else expect(dry.stdout).toMatch(line);
-      }
+    it.each(EXAMPLES)(
+      '%s: dry run writes nothing and prints the diff; the real run does what it says',
+      async (file) => {
+        const expectation = EXPECTATIONS[file];
+        expect(
+          expectation,
+          `no expectations for scripts-examples/${file}: add them to this test`,
+        ).toBeDefined();
+        if (!expectation) return;
+        await restoreDb(template, snapshot);
+        const db = template;
+        await expectation.setup?.(db);
+        const source = readFileSync(join(EXAMPLES_DIR, file), 'utf8');
+        const env = /\.attr\b|encrypt/.test(source) ? { USRUN_KEY: KEY } : {};
+        const args = ['run', `scripts-examples/${file}`, ...headerSelection(file), '--db', db];
 
-      const real = await runJson(args, { env });
-      expect(real.stderr).toBe('');
-      expect(real.code).toBe(0);
-      expect(real.summary).toMatchObject({ failed: 0, not_found: 0, dry_run: false, status: 'completed' });
-      expect(real.summary['changed']).toBeGreaterThan(0);
-      // The dry run announced exactly the users the real run changed.
-      const wouldChange = Number(/(\d+) would change/.exec(dry.stdout)?.[1]);
-      expect(wouldChange).toBe(real.summary['changed']);
-      expectation.check({ db, before, real, source });
-      const runs = sqlite<{ id: number; status: string }>(db, 'SELECT id, status FROM runs');
-      expect(runs).toEqual([{ id: real.summary['run_id'], status: 'completed' }]);
-      expect(sqlite(db, 'SELECT count(*) AS n FROM run_items')).toEqual([{ n: real.summary['selected'] }]);
-    },
-  );
+        const before = await dumpDb(db);
+        const dry = await usrun([...args, '--dry-run'], { env });
+        expect(dry.stderr).toBe('');
+        expect(dry.code).toBe(0);
+        expect(await dumpDb(db)).toEqual(before);
+        expect(dry.stdout).toMatch(/^dry run \(nothing written\): \d+ selected, [1-9]\d* would change/m);
+        if (file === 'attr-set-many.js') expect(dry.stdout).not.toContain('my-value2');
+        for (const line of expectation.diff) {
+          if (typeof line === 'string') expect(dry.stdout.split('\n')).toContain(line);
+          else expect(dry.stdout).toMatch(line);
+        }
+
+        const real = await runJson(args, { env });
+        expect(real.stderr).toBe('');
+        expect(real.code).toBe(0);
+        expect(real.summary).toMatchObject({ failed: 0, not_found: 0, dry_run: false, status: 'completed' });
+        expect(real.summary['changed']).toBeGreaterThan(0);
+        // The dry run announced exactly the users the real run changed.
+        const wouldChange = Number(/(\d+) would change/.exec(dry.stdout)?.[1]);
+        expect(wouldChange).toBe(real.summary['changed']);
+        await expectation.check({ db, before, real, source });
+        const runs = await dbQuery<{ id: number; status: string }>(db, 'SELECT id, status FROM runs');
+        expect(runs).toEqual([{ id: real.summary['run_id'], status: 'completed' }]);
+        expect(await dbQuery(db, 'SELECT count(*) AS n FROM run_items')).toEqual([
+          { n: real.summary['selected'] },
+        ]);
+      },
+    );
+  });
 });
