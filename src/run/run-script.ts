@@ -23,33 +23,51 @@ export interface RunScriptOptions {
   /** Every profile by id, for validating memberships. */
   profiles: PlanContext['profiles'];
   cipher: (AttrDecrypter & NonNullable<PlanContext['cipher']>) | null;
-  /** Sees the first outcomes before anything is written: it may refuse the run (throw). */
+  /** Sees the outcomes that come before anything is written: it may refuse the run (throw). */
   checkFirst: (outcomes: readonly SandboxOutcome[]) => void;
   /** Creates the journal's run row before the first commit; null: no journal (dry run). */
   begin: () => Promise<number | null>;
   control: RunControl;
   counts: RunCounts;
-  /** How long a slice of jobs should keep the sandbox busy (the batch size adapts to it). */
-  sliceMs?: number;
   now?: () => number;
 }
 
-/** At most this many jobs cross to the sandbox at once. */
-const MAX_SLICE = 500;
-/** Slices in flight: one running in the sandbox, one queued behind it, so it never idles. */
+/** At most this many jobs cross to the sandbox in one batch. */
+const MAX_BATCH = 500;
+const MIN_BATCH = 16;
+/** Batches in flight: one running in the sandbox, one queued behind it, so it never idles. */
 const DEPTH = 2;
-const SLICE_MS = 100;
+/**
+ * What the sandbox may run ahead of the commits, in time: after a stop, everything it finished
+ * is still committed, so batches are sized to keep that within about a second.
+ */
+const AHEAD_MS = 300;
+/**
+ * Outcomes are held back until this many have arrived or this long has passed, so the key check
+ * (`checkFirst`) sees a fair sample before the run's first write: a run it refuses leaves nothing.
+ */
+const WARMUP_ITEMS = 100;
+const WARMUP_MS = 250;
 
-/** A run of items sent to the sandbox together, and what is known about them so far. */
-interface Slice {
+/** Users sent to the sandbox together, and their outcomes as they stream back. */
+interface Batch {
   items: PickedItem[];
   users: Map<number, StoredUser>;
   /** Results decided without running the script (not found, filtered out, …). */
   early: Map<number, ItemResult>;
-  jobs: number;
-  outcomes: Promise<SandboxOutcome[]>;
+  outcomes: Map<number, SandboxOutcome>;
+  /** The next item to hand out. */
+  position: number;
   settled: boolean;
-  submittedAt: number;
+  error: unknown;
+  /** Resolves at the next slice of outcomes or when the batch settles. */
+  wake: Promise<void>;
+  poke: () => void;
+}
+
+/** An exponential moving average: steady, yet quick to follow a change of pace. */
+function ema(average: number, sample: number): number {
+  return average === 0 ? sample : average * 0.8 + sample * 0.2;
 }
 
 function baseOf(item: PickedItem, user: StoredUser | undefined) {
@@ -73,54 +91,77 @@ function verdict(
 
 /**
  * The sandbox side of a run as a `PlannedSource`: picks items page by page, loads their users,
- * and keeps the sandbox busy with slices whose size adapts so each takes about `sliceMs` (one user
- * at first, so the first commit comes at once; a slow script goes user by user). Each outcome is
- * re-validated and planned here; `commitItems` writes it. After a stop, nothing new is sent, a
- * queued slice never starts, and what the sandbox had in hand is still handed out.
+ * and keeps the sandbox busy with batches whose outcomes stream back slice by slice (the sandbox
+ * ends a slice every ~100 ms), so the first commit and the progress line come at once whatever
+ * the script's speed. Each outcome is re-validated and planned here; `commitItems` writes it.
+ * After a stop nothing new is sent, the sandbox runs no further job than the one in hand, and
+ * every outcome that came back is still handed out.
  */
 class ScriptSource implements PlannedSource {
   private readonly pages: AsyncIterator<PickedItem[]>;
   private pagesDone = false;
   private queue: PickedItem[] = [];
-  private slices: Slice[] = [];
+  private batches: Batch[] = [];
   private buffer: PlannedItem[] = [];
-  /** CSV users handed out since the last barrier: one seen again must wait for those commits. */
+  /** CSV users sent since the last barrier: one seen again must wait for those commits. */
   private seen = new Set<number>();
   private barrierDue = false;
-  private size = 1;
-  private lastSettled = 0;
-  private checked = false;
+  private warm = false;
+  private readonly started: number;
+  /** Estimated ms per job in the sandbox, and per item committed. */
+  private perJob = 0;
+  private perCommit = 0;
+  private lastSlice = 0;
+  private lastSize = MIN_BATCH;
+  private lastHandOut = 0;
   private readonly abort = new AbortController();
   private readonly now: () => number;
-  private readonly sliceMs: number;
 
   constructor(private readonly options: RunScriptOptions) {
     this.pages = options.pages[Symbol.asyncIterator]();
     this.now = options.now ?? Date.now;
-    this.sliceMs = options.sliceMs ?? SLICE_MS;
+    this.started = this.now();
   }
 
   get ready(): boolean {
-    return this.buffer.length > 0 || (this.slices[0]?.settled ?? false);
+    if (this.warm && this.buffer.length > 0) return true;
+    const b = this.batches[0];
+    const item = b?.items[b.position];
+    return item !== undefined && (b!.settled || b!.early.has(item.seq) || b!.outcomes.has(item.seq));
   }
 
   async next(): Promise<PlannedItem | typeof BARRIER | null> {
     for (;;) {
-      const item = this.buffer.shift();
-      if (item) return item;
-      if (this.options.control.stopping) this.abort.abort();
+      const { stopping } = this.options.control;
+      if (!this.warm) {
+        this.warm = stopping || this.buffer.length >= WARMUP_ITEMS || this.now() - this.started >= WARMUP_MS;
+      }
+      if (this.warm && this.buffer.length > 0) return this.handOut();
+      if (stopping) this.abort.abort();
       else await this.fill();
-      const slice = this.slices.shift();
-      if (slice) {
-        this.buffer = await this.finish(slice);
+      const batch = this.batches[0];
+      if (!batch) {
+        if (this.buffer.length > 0) {
+          this.warm = true;
+          continue;
+        }
+        if (this.barrierDue && !stopping) {
+          this.barrierDue = false;
+          this.seen.clear();
+          return BARRIER;
+        }
+        return null;
+      }
+      if (this.take(batch)) continue;
+      if (batch.position >= batch.items.length) {
+        this.batches.shift();
         continue;
       }
-      if (this.barrierDue && !this.options.control.stopping) {
-        this.barrierDue = false;
-        this.seen.clear();
-        return BARRIER;
+      if (!this.warm && this.buffer.length > 0 && this.now() - this.started >= WARMUP_MS) {
+        this.warm = true;
+        continue;
       }
-      return null;
+      await batch.wake;
     }
   }
 
@@ -137,24 +178,61 @@ class ScriptSource implements PlannedSource {
     return this.plan(picked, user, outcome);
   }
 
-  /** Sends slices until DEPTH are in flight, the items run out, or a repeated user needs a barrier. */
+  private handOut(): PlannedItem {
+    // Time between hand-outs is what a commit costs: it bounds how far the sandbox may run ahead.
+    const now = this.now();
+    if (this.lastHandOut > 0) this.perCommit = ema(this.perCommit, now - this.lastHandOut);
+    this.lastHandOut = now;
+    return this.buffer.shift() as PlannedItem;
+  }
+
+  /** Moves the batch's items that have their outcome into the buffer; false when none did. */
+  private take(batch: Batch): boolean {
+    if (batch.error !== undefined) throw batch.error;
+    const start = batch.position;
+    while (batch.position < batch.items.length) {
+      const item = batch.items[batch.position] as PickedItem;
+      const early = batch.early.get(item.seq);
+      const outcome = batch.outcomes.get(item.seq);
+      if (early) this.buffer.push({ result: early, user: null });
+      else if (outcome || batch.settled) {
+        // Settled without this outcome: cancelled by a stop, so it never ran; nor will the rest.
+        if (!outcome && this.abort.signal.aborted) {
+          batch.position = batch.items.length;
+          break;
+        }
+        const user = batch.users.get(item.userId as number) as StoredUser;
+        this.buffer.push(this.plan(item, user, outcome));
+      } else break;
+      batch.position += 1;
+    }
+    return batch.position > start;
+  }
+
+  /** Sends batches until DEPTH are in flight, the items run out, or a repeated user needs a barrier. */
   private async fill(): Promise<void> {
-    while (this.slices.length < DEPTH && !this.barrierDue) {
-      const slice = await this.cut();
-      if (!slice) return;
-      this.slices.push(slice);
+    while (this.batches.length < DEPTH && !this.barrierDue) {
+      const batch = await this.cut();
+      if (!batch) return;
+      this.batches.push(batch);
     }
   }
 
-  private async cut(): Promise<Slice | null> {
+  private async cut(): Promise<Batch | null> {
     while (this.queue.length === 0 && !this.pagesDone) {
       const page = await this.pages.next();
       if (page.done) this.pagesDone = true;
       else this.queue = page.value;
     }
+    // Small until commits have been timed, then as large as keeps the sandbox at most AHEAD_MS
+    // ahead of the commits (or, for a slow script, of itself).
+    const perItem = Math.max(this.perJob, this.perCommit);
+    const fits = this.perCommit > 0 ? Math.floor(AHEAD_MS / perItem) : MIN_BATCH;
+    const size = Math.max(MIN_BATCH, Math.min(MAX_BATCH, this.lastSize * 4, fits));
+    this.lastSize = size;
     const items: PickedItem[] = [];
     let jobs = 0;
-    while (this.queue.length > 0 && jobs < this.size && items.length < MAX_SLICE) {
+    while (this.queue.length > 0 && jobs < size && items.length < MAX_BATCH * 2) {
       const item = this.queue[0] as PickedItem;
       const runs = item.userId !== null && !item.verdict;
       if (runs && item.row !== null) {
@@ -171,10 +249,10 @@ class ScriptSource implements PlannedSource {
     return this.submit(items);
   }
 
-  private async submit(items: PickedItem[]): Promise<Slice> {
+  private async submit(items: PickedItem[]): Promise<Batch> {
     // Users with a verdict are loaded too, so their items carry a username.
     const ids = items.filter((i) => i.userId !== null).map((i) => i.userId as number);
-    const rows = new Map(items.filter((i) => i.userRow).map((i) => [i.userId as number, i.userRow!]));
+    const rows = new Map(items.flatMap((i) => (i.userRow ? [[i.userId as number, i.userRow] as const] : [])));
     const users = await loadUsers(this.options.reader, ids, rows);
     const jobs: SandboxJob[] = [];
     const early = new Map<number, ItemResult>();
@@ -189,20 +267,53 @@ class ScriptSource implements PlannedSource {
         else jobs.push(job);
       }
     }
-    const slice: Slice = {
+    let poke = () => {};
+    const batch: Batch = {
       items,
       users,
       early,
-      jobs: jobs.length,
-      outcomes: this.options.sandbox.runBatch(jobs, this.abort.signal),
+      outcomes: new Map(),
+      position: 0,
       settled: false,
-      submittedAt: this.now(),
+      error: undefined,
+      wake: Promise.resolve(),
+      poke: () => poke(),
     };
-    slice.outcomes.then(
-      () => (slice.settled = true),
-      () => (slice.settled = true),
+    const rearm = () => {
+      batch.wake = new Promise((resolve) => (poke = resolve));
+    };
+    rearm();
+    const sent = this.now();
+    const onOutcomes = (part: SandboxOutcome[]) => {
+      const now = this.now();
+      const since = Math.max(sent, this.lastSlice);
+      this.lastSlice = now;
+      if (part.length > 0 && now > since) this.perJob = ema(this.perJob, (now - since) / part.length);
+      if (!this.warm) this.checkFirst(batch, part);
+      for (const o of part) batch.outcomes.set(o.seq, o);
+      batch.poke();
+      rearm();
+    };
+    this.options.sandbox.runBatch(jobs, { signal: this.abort.signal, onOutcomes }).then(
+      () => {
+        batch.settled = true;
+        batch.poke();
+      },
+      (error: unknown) => {
+        batch.error = error;
+        batch.settled = true;
+        batch.poke();
+      },
     );
-    return slice;
+    return batch;
+  }
+
+  private checkFirst(batch: Batch, outcomes: SandboxOutcome[]): void {
+    try {
+      this.options.checkFirst(outcomes);
+    } catch (error) {
+      batch.error = error;
+    }
   }
 
   private job(item: PickedItem, user: StoredUser): SandboxJob | ItemResult {
@@ -212,31 +323,6 @@ class ScriptSource implements PlannedSource {
     } catch (error) {
       return verdict(item, user, 'failed', (error as Error).message);
     }
-  }
-
-  /** Turns a settled slice into planned items, in order, and adapts the next slice's size. */
-  private async finish(slice: Slice): Promise<PlannedItem[]> {
-    const list = await slice.outcomes;
-    const settledAt = this.now();
-    if (slice.jobs > 0 && list.length === 0 && this.abort.signal.aborted) return []; // never ran
-    if (slice.jobs > 0) {
-      // The slice ran from when it was sent or the previous one ended, whichever is later.
-      const span = Math.max(1, settledAt - Math.max(slice.submittedAt, this.lastSettled));
-      const perJob = span / slice.jobs;
-      this.size = Math.max(1, Math.min(MAX_SLICE, this.size * 4, Math.floor(this.sliceMs / perJob)));
-    }
-    this.lastSettled = settledAt;
-    if (!this.checked && list.length > 0) {
-      this.checked = true;
-      this.options.checkFirst(list);
-    }
-    const outcomes = new Map(list.map((o) => [o.seq, o]));
-    return slice.items.map((item) => {
-      const early = slice.early.get(item.seq);
-      if (early) return { result: early, user: null };
-      const user = slice.users.get(item.userId as number) as StoredUser;
-      return this.plan(item, user, outcomes.get(item.seq));
-    });
   }
 
   /** Re-validates one outcome into the changes to write (or the reason there are none). */

@@ -4,17 +4,23 @@ import type { AttrWrite, RadiusAttribute, SandboxJob, SandboxOutcome, UserFieldV
 
 /**
  * Reads a batch's outcomes in the prelude's positional form (see prelude/outcome-source.ts) back
- * into `SandboxOutcome`s, one per job in order. Anything else throws `BatchFailure`: the host
+ * into `SandboxOutcome`s, one per job in order (with `prefix`, one per job of the first ones). Anything else throws `BatchFailure`: the host
  * then re-runs the batch one job at a time. Checks shape only; the run re-validates the changes.
  */
-export function decodeOutcomes(text: string, jobs: readonly SandboxJob[]): SandboxOutcome[] {
+export function decodeOutcomes(
+  text: string,
+  jobs: readonly SandboxJob[],
+  options: { prefix?: boolean } = {},
+): SandboxOutcome[] {
   let rows: unknown;
   try {
     rows = JSON.parse(text);
   } catch {
     throw malformed('is not JSON');
   }
-  if (!Array.isArray(rows) || rows.length !== jobs.length) throw malformed('do not match the batch');
+  // A slice of a batch holds the outcomes of the next jobs: a prefix of those still due.
+  const fits = (n: number) => (options.prefix ? n <= jobs.length : n === jobs.length);
+  if (!Array.isArray(rows) || !fits(rows.length)) throw malformed('do not match the batch');
   return rows.map((row: unknown, i) => decodeOutcome(row, jobs[i]?.seq));
 }
 

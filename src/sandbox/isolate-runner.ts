@@ -23,7 +23,7 @@ export class IsolateRunner {
     private readonly timeoutMs: number,
     private readonly run: Fn,
     private readonly progress: Fn,
-    private readonly collect: Fn,
+    private readonly take: Fn,
   ) {}
 
   /**
@@ -88,7 +88,7 @@ export class IsolateRunner {
         setup.timeoutMs,
         await get('run'),
         await get('progress'),
-        await get('collect'),
+        await get('take'),
       );
       api.release();
       init.release();
@@ -111,20 +111,44 @@ export class IsolateRunner {
   }
 
   /**
-   * Runs a batch (one job per line, see encodeJobs) and returns its `SandboxOutcome[]` as JSON. Each call
-   * into the isolate gets the per-user timeout and is announced first, so the host can watch it.
-   * A call that times out is resumed at the job it stopped in, which is failed only if it had the
-   * whole call to itself. Throws `BatchFailure` when no outcome can be trusted.
+   * Runs a batch (one job per line, see encodeJobs), handing its `SandboxOutcome[]` JSON to `emit`
+   * slice by slice: a slice ends after the job that passes `sliceMs`, so outcomes stream back
+   * whatever the script's speed. Between slices, `cancelled()` may end the batch early: the jobs
+   * not yet run never start. Each call into the isolate gets the per-user timeout and is
+   * announced first, so the host can watch it. A call that times out is resumed at the job it
+   * stopped in, which is failed only if it had the whole call to itself. Throws `BatchFailure`
+   * when no outcome can be trusted.
    */
-  async runBatch(lines: string, count: number, announce: (ms: number) => void): Promise<string> {
+  async runBatch(
+    lines: string,
+    count: number,
+    sliceMs: number,
+    announce: (ms: number) => void,
+    emit: (json: string) => void,
+    cancelled: () => boolean,
+  ): Promise<void> {
     let batch: string | null = lines;
     let from = 0;
     let failed = -1;
+    let emitted = 0;
     for (;;) {
       let error: unknown;
       try {
-        const outcomes = await this.call(this.run, [batch, from, failed], this.timeoutMs, announce);
-        return this.text(outcomes);
+        const answer = this.text(
+          await this.call(this.run, [batch, from, failed, sliceMs, emitted], this.timeoutMs, announce),
+        );
+        const bar = answer.indexOf('|');
+        const next = Number(answer.slice(0, bar));
+        if (bar < 0 || !Number.isInteger(next) || next < from || next > count) {
+          throw this.fail('error', 'the sandbox lost track of the batch');
+        }
+        emit(answer.slice(bar + 1));
+        emitted = next;
+        if (next === count || cancelled()) return;
+        batch = null;
+        from = next;
+        failed = -1;
+        continue;
       } catch (e) {
         if (e instanceof BatchFailure) throw e;
         error = e;
@@ -135,12 +159,22 @@ export class IsolateRunner {
       if (typeof reached !== 'number' || !Number.isInteger(reached) || reached < from || reached > count) {
         throw this.fail('error', 'the sandbox lost track of the batch');
       }
-      if (reached === count) {
-        // Every job finished: what threw or ran long was a promise callback run after the last
-        // one, when no user object accepts changes any more.
-        return this.text(await this.call(this.collect, [], CONTROL_TIMEOUT_MS, announce));
+      if (!this.isTimeout(error)) {
+        // The script's own throws are caught per job in the prelude: what threw here was a
+        // promise callback run as the call ended, when no user object accepts changes any more.
+        // The outcomes up to there stand. No progress at all means the error is the batch's own.
+        if (reached === from && reached < count) throw this.failure(error);
+        emit(this.text(await this.call(this.take, [emitted], CONTROL_TIMEOUT_MS, announce)));
+        emitted = reached;
+        if (reached === count || cancelled()) return;
+        from = reached;
+        failed = -1;
+        continue;
       }
-      if (!this.isTimeout(error)) throw this.failure(error);
+      if (reached === count) {
+        emit(this.text(await this.call(this.take, [emitted], CONTROL_TIMEOUT_MS, announce)));
+        return;
+      }
       if (reached === from) {
         failed = reached;
         from = reached + 1;

@@ -57,6 +57,8 @@ export interface SandboxSetup {
   memoryMb: number;
   /** Console lines kept per user; later ones are counted, not kept. */
   maxLogLines: number;
+  /** Outcomes stream back at least this often, in ms (default 100). */
+  sliceMs?: number;
 }
 
 /** A change to one `user.attr` entry. */

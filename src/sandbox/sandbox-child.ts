@@ -53,22 +53,42 @@ async function handle(message: HostMessage): Promise<void> {
     }
     return;
   }
+  if (message.type === 'cancel') return;
   const { id } = message;
   try {
     if (!setup) throw new BatchFailure('error', 'batch before setup');
     // The memory limit disposed the last isolate: start clean (globals set by scripts are gone).
     if (!runner || runner.disposed) runner = await IsolateRunner.create(setup);
-    const json = await runner.runBatch(message.lines, message.count, (ms) => send({ type: 'busy', ms }));
-    send({ type: 'result', id, json });
-    collectCopiedStrings();
+    if (cancelled.has(id)) {
+      send({ type: 'done', id });
+      return;
+    }
+    await runner.runBatch(
+      message.lines,
+      message.count,
+      message.sliceMs,
+      (ms) => send({ type: 'busy', ms }),
+      (json) => {
+        send({ type: 'slice', id, json });
+        collectCopiedStrings();
+      },
+      () => cancelled.has(id),
+    );
+    send({ type: 'done', id });
   } catch (e) {
     const failure = e instanceof BatchFailure ? e : new BatchFailure('error', messageOf(e));
     send({ type: 'batch-failed', id, reason: failure.reason, message: failure.message });
+  } finally {
+    cancelled.delete(id);
   }
 }
 
+/** Batches the host cancelled: noted at once, while the batch runs, and honoured between slices. */
+const cancelled = new Set<number>();
+
 process.on('message', (message: HostMessage) => {
-  queue = queue.then(() => handle(message));
+  if (message.type === 'cancel') cancelled.add(message.id);
+  else queue = queue.then(() => handle(message));
 });
 // The host is gone (it exited or killed the channel): nothing left to do.
 process.on('disconnect', () => process.exit(0));

@@ -12,7 +12,8 @@ const STDERR_TAIL = 8_192;
 
 interface Pending {
   id: number;
-  resolve: (json: string) => void;
+  slice: (json: string) => void;
+  resolve: () => void;
   reject: (failure: BatchFailure) => void;
 }
 
@@ -109,19 +110,25 @@ export class SandboxProcess {
   }
 
   /**
-   * Runs one batch (one job per line, see encodeJobs) and resolves with its `SandboxOutcome[]` as
-   * JSON. One batch at a time.
+   * Runs one batch (one job per line, see encodeJobs): its `SandboxOutcome[]` JSON comes to
+   * `slice` in order, a slice at a time, and the promise resolves when the batch is over. One
+   * batch at a time.
    */
-  run(lines: string, count: number): Promise<string> {
+  run(lines: string, count: number, sliceMs: number, slice: (json: string) => void): Promise<void> {
     if (this.pending)
       return Promise.reject(new InternalError('SandboxProcess.run: a batch is already running'));
     if (this.exited) return Promise.reject(new BatchFailure('died', this.describeDeath()));
     const id = this.nextId++;
-    return new Promise<string>((resolve, reject) => {
-      this.pending = { id, resolve, reject };
+    return new Promise<void>((resolve, reject) => {
+      this.pending = { id, slice, resolve, reject };
       this.arm(STARTUP_MS);
-      this.post({ type: 'batch', id, lines, count });
+      this.post({ type: 'batch', id, lines, count, sliceMs });
     });
+  }
+
+  /** Asks the running batch to start no further job: it ends after the slice in hand. */
+  cancel(): void {
+    if (this.pending) this.post({ type: 'cancel', id: this.pending.id });
   }
 
   kill(): void {
@@ -143,10 +150,14 @@ export class SandboxProcess {
       if (pending) this.arm(message.ms + this.graceMs);
       return;
     }
-    if ((message.type !== 'result' && message.type !== 'batch-failed') || pending?.id !== message.id) return;
+    if (message.type === 'ready' || message.type === 'setup-failed' || pending?.id !== message.id) return;
+    if (message.type === 'slice') {
+      pending.slice(message.json);
+      return;
+    }
     this.pending = undefined;
     this.disarm();
-    if (message.type === 'result') pending.resolve(message.json);
+    if (message.type === 'done') pending.resolve();
     else pending.reject(new BatchFailure(message.reason, message.message));
   }
 

@@ -4,12 +4,16 @@ import { decodeOutcomes } from './decode-outcomes.js';
 import { encodeJobs } from './encode-jobs.js';
 import type { SandboxJob, SandboxOutcome, SandboxSetup } from './protocol.js';
 import { SandboxProcess } from './sandbox-process.js';
-import type { Sandbox } from './using-sandbox.js';
+import type { BatchOptions, Sandbox } from './using-sandbox.js';
+
+/** A batch's outcomes come back at least this often (the slice ends after the job that passes it). */
+const SLICE_MS = 100;
 
 /**
- * The `Sandbox` of a run: queues batches, sends them to the sandbox process one at a time, and
- * turns every failure a script can cause into failed outcomes. A batch that fails as a whole is
- * re-run one job at a time (restarting the process when it died), so only the guilty job fails.
+ * The `Sandbox` of a run: queues batches, sends them to the sandbox process one at a time, streams
+ * their outcomes back slice by slice, and turns every failure a script can cause into failed
+ * outcomes. When a batch fails as a whole, its jobs without an outcome are re-run one at a time
+ * (restarting the process when it died), so only the guilty job fails.
  */
 export class SandboxSupervisor implements Sandbox {
   private proc: SandboxProcess | undefined;
@@ -25,31 +29,13 @@ export class SandboxSupervisor implements Sandbox {
     return supervisor;
   }
 
-  runBatch(jobs: SandboxJob[], signal?: AbortSignal): Promise<SandboxOutcome[]> {
-    const result = this.runJobs(jobs, signal);
+  runBatch(jobs: SandboxJob[], options: BatchOptions = {}): Promise<SandboxOutcome[]> {
+    const result = this.runJobs(jobs, options);
     // A run that stops early (max errors, Ctrl-C, a database error) leaves the sandbox with a
     // batch it no longer awaits, which rejects once the sandbox is closed: that must not become
     // an unhandled rejection. A caller awaiting the batch still gets the error.
     result.catch(() => undefined);
     return result;
-  }
-
-  private async runJobs(jobs: SandboxJob[], signal?: AbortSignal): Promise<SandboxOutcome[]> {
-    if (jobs.length === 0) return [];
-    // Encoded now, while an earlier batch may still be running in the sandbox; decoded after the
-    // process has been handed the next batch.
-    const lines = encodeJobs(jobs);
-    // A batch still queued when its signal aborts never starts: no outcome, nothing ran.
-    const answer = await this.enqueue(() =>
-      signal?.aborted ? Promise.resolve([]) : this.exchange(jobs, lines),
-    );
-    if (typeof answer !== 'string') return answer;
-    try {
-      return decodeOutcomes(answer, jobs);
-    } catch (e) {
-      if (!(e instanceof BatchFailure)) throw e;
-      return this.enqueue(() => this.runSingly(jobs, e));
-    }
   }
 
   /** Kills the sandbox process; later batches reject. */
@@ -58,42 +44,91 @@ export class SandboxSupervisor implements Sandbox {
     this.proc?.kill();
   }
 
+  private async runJobs(jobs: SandboxJob[], options: BatchOptions): Promise<SandboxOutcome[]> {
+    if (jobs.length === 0) return [];
+    const { signal, onOutcomes } = options;
+    // Encoded now, while an earlier batch may still be running in the sandbox.
+    const lines = encodeJobs(jobs);
+    return this.enqueue(async () => {
+      const got: SandboxOutcome[] = [];
+      const deliver = (part: SandboxOutcome[]) => {
+        got.push(...part);
+        if (part.length > 0) onOutcomes?.(part);
+      };
+      // A batch still queued when its signal aborts never starts: no outcome, nothing ran.
+      if (signal?.aborted) return got;
+      let failure: BatchFailure | null = null;
+      try {
+        const proc = await this.process();
+        const cancel = () => proc.cancel();
+        signal?.addEventListener('abort', cancel);
+        try {
+          await proc.run(lines, jobs.length, this.setup.sliceMs ?? SLICE_MS, (json) => {
+            if (failure) return;
+            try {
+              deliver(decodeOutcomes(json, jobs.slice(got.length), { prefix: true }));
+            } catch (e) {
+              if (!(e instanceof BatchFailure)) throw e;
+              failure = e;
+            }
+          });
+        } finally {
+          signal?.removeEventListener('abort', cancel);
+        }
+      } catch (e) {
+        if (this.closed) throw new InternalError('the sandbox was closed before this batch finished');
+        if (!(e instanceof BatchFailure)) throw e;
+        failure = e;
+      }
+      const rest = jobs.slice(got.length);
+      // Cancelled: the jobs after the last slice never ran.
+      if (rest.length === 0 || signal?.aborted) return got;
+      // The batch failed as a whole (or its output could not be read): the jobs without an
+      // outcome run one at a time, so only the guilty one fails.
+      deliver(
+        await this.runSingly(rest, failure ?? new BatchFailure('error', 'the batch ended early'), signal),
+      );
+      return got;
+    });
+  }
+
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
     const result = this.queue.then(task);
     this.queue = result.catch(() => undefined);
     return result;
   }
 
-  /** The batch's outcomes as the sandbox's JSON text or, when it failed as a whole, as outcomes. */
-  private async exchange(jobs: SandboxJob[], lines: string): Promise<string | SandboxOutcome[]> {
+  private async runSingly(
+    jobs: SandboxJob[],
+    failure: BatchFailure,
+    signal: AbortSignal | undefined,
+  ): Promise<SandboxOutcome[]> {
+    const [only] = jobs;
+    if (jobs.length === 1 && only) return [this.failed(only, failure)];
+    const outcomes: SandboxOutcome[] = [];
+    for (const job of jobs) {
+      if (signal?.aborted) break;
+      outcomes.push(await this.runOne(job));
+    }
+    return outcomes;
+  }
+
+  private async runOne(job: SandboxJob): Promise<SandboxOutcome> {
     try {
       const proc = await this.process();
-      return await proc.run(lines, jobs.length);
+      let answer = '[]';
+      await proc.run(encodeJobs([job]), 1, 0, (json) => (answer = json));
+      const [outcome] = decodeOutcomes(answer, [job]);
+      return outcome as SandboxOutcome;
     } catch (e) {
       if (this.closed) throw new InternalError('the sandbox was closed before this batch finished');
       if (!(e instanceof BatchFailure)) throw e;
-      return this.runSingly(jobs, e);
+      return this.failed(job, e);
     }
   }
 
-  private async runSingly(jobs: SandboxJob[], failure: BatchFailure): Promise<SandboxOutcome[]> {
-    const [only] = jobs;
-    if (jobs.length === 1 && only)
-      return [{ seq: only.seq, status: 'failed', message: this.messageFor(failure), logs: [] }];
-    const outcomes: SandboxOutcome[] = [];
-    for (const job of jobs) {
-      const answer = await this.exchange([job], encodeJobs([job]));
-      if (typeof answer !== 'string') outcomes.push(...answer);
-      else {
-        try {
-          outcomes.push(...decodeOutcomes(answer, [job]));
-        } catch (e) {
-          if (!(e instanceof BatchFailure)) throw e;
-          outcomes.push(...(await this.runSingly([job], e)));
-        }
-      }
-    }
-    return outcomes;
+  private failed(job: SandboxJob, failure: BatchFailure): SandboxOutcome {
+    return { seq: job.seq, status: 'failed', message: this.messageFor(failure), logs: [] };
   }
 
   private async process(): Promise<SandboxProcess> {

@@ -2,15 +2,22 @@ import { UsageError } from '../errors.js';
 import type { SandboxJob, SandboxOutcome, SandboxSetup } from './protocol.js';
 import { SandboxSupervisor } from './sandbox-supervisor.js';
 
+export interface BatchOptions {
+  /** Once aborted, the batch starts no further job; it resolves with the outcomes it has. */
+  signal?: AbortSignal | undefined;
+  /** Outcomes as they come, in job order, slice by slice (the promise still resolves with all). */
+  onOutcomes?: ((outcomes: SandboxOutcome[]) => void) | undefined;
+}
+
 /** Runs the admin's script over batches of users, in an isolated child process. */
 export interface Sandbox {
   /**
    * One outcome per job, in the same order. Never rejects for anything a script does: throws,
    * timeouts, the memory limit and a crashed sandbox process become `failed` outcomes of the job
    * that caused them. Calls may overlap; they are queued and run in call order. A batch whose
-   * `signal` has aborted by the time its turn comes does not run and resolves with no outcomes.
+   * `signal` aborts runs no further job (none at all if it had not started).
    */
-  runBatch(jobs: SandboxJob[], signal?: AbortSignal): Promise<SandboxOutcome[]>;
+  runBatch(jobs: SandboxJob[], options?: BatchOptions): Promise<SandboxOutcome[]>;
 }
 
 /**

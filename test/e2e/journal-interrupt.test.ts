@@ -241,7 +241,7 @@ describe('Ctrl-C (SIGINT to the CLI process)', () => {
     try {
       const r = await runCli(['run', scriptPath, '--resume', '1', '--db', db], { cwd: tmp.dir });
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/changed/);
+      expect(r.stderr).toMatch(/not the script run 1 ran/);
       expect(r.stderr).toContain('--force');
       const other = await runCli(
         ['run', writeScript('other.js', 'user.description = "other";\n'), '--resume', '1', '--db', db],
@@ -413,27 +413,32 @@ describe('Ctrl-C in a terminal (SIGINT to the whole process group, sandbox child
 describe('Ctrl-C while users are being committed', () => {
   const db = join(tmp.dir, 'commit.db');
 
-  it('stops after the current user, not after the rest of the batch', async () => {
-    await runCli(['init', '--demo', '600', '--db', db]).then((r) => expect(r.code).toBe(0));
+  it('commits what the sandbox finished, within about a second, and starts nothing new', async () => {
+    const users = 3000;
+    await runCli(['init', '--demo', String(users), '--db', db]).then((r) => expect(r.code).toBe(0));
     const heavy = writeScript(
       'heavy.js',
-      `// many rows per user: committing a user takes a while
+      `// many rows per user: committing a user takes a while, the script almost nothing
 for (let i = 0; i < 60; i++) user.check_attribute_add('X-Test-' + i, 'v' + i, ':=');
 user.description = 'heavy ' + user.obj_id;
 `,
     );
     const run = start(['run', heavy, '--all', '--db', db]);
-    const seen = await waitForItems(db, 1, run);
+    await waitForItems(db, 1, run);
+    const signalled = Date.now();
     run.child.kill('SIGINT');
     const end = await run.ended;
     expect(end.code).toBe(3);
+    // Whatever the sandbox had finished is committed, not thrown away — and that is bounded:
+    // the sandbox runs only so far ahead of the commits.
+    expect(end.at - signalled, 'ms from the signal to the exit').toBeLessThan(3000);
     const done = itemCount(db);
+    expect(done).toBeLessThan(users);
     const descriptions = sqlite<{ n: number }>(
       db,
       "SELECT count(*) AS n FROM users WHERE description LIKE 'heavy %'",
     )[0]?.n;
     expect(descriptions).toBe(done);
-    // A few more may commit between the poll and the signal; not hundreds.
-    expect(done - seen, `${seen} committed when the signal was sent, ${done} at the end`).toBeLessThan(50);
+    expect(runRow(db, 1)['status']).toBe('interrupted');
   });
 });

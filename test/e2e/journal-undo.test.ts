@@ -219,10 +219,17 @@ describe('runs undo with users changed again since the run', () => {
     const r = await usrun(['runs', 'undo', '1'], db);
     expect(r.code).toBe(1);
     const out = `${r.stdout}\n${r.stderr}`;
+    // u2's email, which run 1 set, was changed by hand: a conflict. Run 2 changed only u3's
+    // description (and so its last_update): undoing run 1 restores run 1's changes to u3 and
+    // leaves run 2's alone.
     expect(out).toMatch(/u2 \(#2\).*conflict/);
-    expect(out).toMatch(/u3 \(#3\).*conflict/);
+    expect(out).not.toMatch(/u3 \(#3\).*conflict/);
     expect(out).toContain('--force');
-    expect(r.stdout).toMatch(/^run 3 completed: 4 selected, 2 changed, 0 unchanged, 0 skipped, 2 failed/m);
+    expect(r.stdout).toMatch(/^run 3 completed: 4 selected, 3 changed, 0 unchanged, 0 skipped, 1 failed/m);
+    // The conflict is journaled like any item.
+    expect(
+      sqlite(db, "SELECT user_id, status FROM run_items WHERE run_id = 3 AND status = 'failed'"),
+    ).toEqual([{ user_id: 2, status: 'failed' }]);
 
     const now = view(db, { radius: 'set' });
     const was = view(template, { radius: 'set' });
@@ -231,12 +238,13 @@ describe('runs undo with users changed again since the run', () => {
       (d[table] ?? []).filter((r) => (table === 'users' ? r['obj_id'] : r['user_id']) === id);
     const tables = ['users', 'user_profiles', 'reply_attributes', 'check_attributes', 'user_attrs'];
     const strictNow = view(db);
+    const u3 = of(was, 'users', 3)[0] as Record<string, unknown>;
+    const u3Before = of(conflicted, 'users', 3)[0] as Record<string, unknown>;
+    u3['description'] = u3Before['description'];
+    u3['last_update'] = u3Before['last_update'];
     for (const table of tables) {
-      for (const id of [2, 3])
-        expect(of(strictNow, table, id), `${table} of conflicting user ${id}`).toEqual(
-          of(conflicted, table, id),
-        );
-      for (const id of [1, 4, 5])
+      expect(of(strictNow, table, 2), `${table} of conflicting user 2`).toEqual(of(conflicted, table, 2));
+      for (const id of [1, 3, 4, 5])
         expect(of(now, table, id), `${table} of restored user ${id}`).toEqual(of(was, table, id));
     }
   });

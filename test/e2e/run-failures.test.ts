@@ -405,11 +405,16 @@ user.attribute_add('Idle-Timeout', 600, ':=');
       ]);
     }
     type U = Record<string, unknown> & { obj_id: number };
-    const users = sqlite<U>(db, 'SELECT * FROM users ORDER BY obj_id');
+    const users = dumpDb(db)['users'] as U[];
     users.forEach((u, i) => {
       const was = (before['users'] as U[])[i] as U;
       if (u.obj_id > 4) expect(u).toEqual(was);
-      else expect(u).toEqual({ ...was, email: `t${u.obj_id}@ok.example`, last_update: u['last_update'] });
+      else
+        expect(u).toEqual({
+          ...was,
+          email: `t${u.obj_id}@ok.example`,
+          last_update: u['last_update'],
+        });
     });
     for (let id = 1; id <= USERS; id++)
       expect(profileNames(db, id)).toEqual(id <= 4 ? ['aaa-01', 'gold'] : ['aaa-01']);

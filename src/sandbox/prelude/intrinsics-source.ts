@@ -24,6 +24,7 @@ const jsonStringify = JSON.stringify;
 const StringCtor = String;
 const DateCtor = Date;
 const dateParse = Date.parse;
+const dateNow = Date.now;
 const dateGetTime = uncurry(Date.prototype.getTime);
 const dateToISOString = uncurry(Date.prototype.toISOString);
 const charCodeAt = uncurry(String.prototype.charCodeAt);

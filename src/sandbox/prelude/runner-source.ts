@@ -125,7 +125,7 @@ function init(configJson) {
   const params = copyRow(own(c, 'params'));
   PARAMS = freeze(params === null ? {} : params);
   installGlobals();
-  return freeze({ __proto__: null, check: check, setScript: setScript, run: run, progress: progress, collect: collect });
+  return freeze({ __proto__: null, check: check, setScript: setScript, run: run, progress: progress, take: take });
 }
 
 // The message of the SyntaxError the Function constructor raises for a body that only compiled
@@ -195,11 +195,15 @@ function timedOutOutcome(index) {
 
 // Runs a new batch ('lines'), or resumes the current one (lines null) at job 'from'. 'failed'
 // (or -1) is the job a timeout cut off while it had a whole call to itself, recorded as timed
-// out instead of being run again.
-function run(lines, from, failed) {
+// out instead of being run again. Returns after the last job, or after the first job that ends
+// 'sliceMs' or more after the call began, with the outcomes from job 'emitted' on (those the host
+// has not had yet): 'NEXT|[outcomes]'.
+function run(lines, from, failed, sliceMs, emitted) {
   if (lines !== null) load(lines);
   if (failed >= 0 && failed < jobCount && results[failed] === undefined) results[failed] = timedOutOutcome(failed);
   if (cur !== null) cur.closed = true;
+  const stopAt = sliceMs > 0 ? dateNow() + sliceMs : -1;
+  next = from;
   for (let i = from; i < jobCount; i++) {
     next = i;
     const outcome = runOne(job(i), i);
@@ -207,9 +211,10 @@ function run(lines, from, failed) {
     charCodeAt(outcome, 0);
     results[i] = outcome;
     next = i + 1;
+    if (stopAt >= 0 && next < jobCount && dateNow() >= stopAt) return next + '|' + take(emitted);
   }
   next = jobCount;
-  return collect();
+  return next + '|' + take(emitted);
 }
 
 // The index of the job running (or about to run); jobCount once the loop is done.
@@ -217,12 +222,15 @@ function progress() {
   return next;
 }
 
-function collect() {
+// The outcomes from job 'from' up to the job running (or about to run), as a JSON array; a job
+// that has none by then (lost to a crash) gets a failed one.
+function take(from) {
   let s = '[';
-  for (let i = 0; i < jobCount; i++) {
+  const end = next < jobCount ? next : jobCount;
+  for (let i = from; i < end; i++) {
     const r = results[i];
     s +=
-      (i === 0 ? '' : ',') +
+      (i === from ? '' : ',') +
       (r !== undefined ? r : failedOutcome(at(job(i), 0), '[]', 'the sandbox lost the outcome of this user', undefined));
   }
   return s + ']';
