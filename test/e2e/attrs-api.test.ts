@@ -373,8 +373,8 @@ console.log(JSON.stringify([user.attr.get('one'), user.attr.exists('one'), names
       ] as const) {
         await dbQuery(
           db,
-          `INSERT INTO user_attrs (user_id, name, value, is_encrypted, expires_at, created_at, updated_at) VALUES (?, ?, '1', 0, ?, ?, ?)`,
-          [user, name, expires, past, past],
+          `INSERT INTO user_attrs (user_id, name, value, is_encrypted, expires_at, created_at, updated_at) VALUES (?, ?, '1', ?, ?, ?, ?)`,
+          [user, name, false, expires, past, past],
         );
       }
       const before = await dumpDb(db);

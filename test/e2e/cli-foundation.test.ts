@@ -2,11 +2,17 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ndjson, runCli, tempDir } from '../helpers/cli.js';
-import { dumpDb, sqlite } from '../helpers/dump.js';
+import { dbQuery, dumpDb } from '../helpers/db.js';
+import { DIALECTS, dropTestDbs, testStore } from '../helpers/dialects.js';
+import { sqlite } from '../helpers/dump.js';
+import { usrun } from '../helpers/in-process.js';
 
 const tmp = tempDir();
 const db = join(tmp.dir, 'x.db');
-afterAll(() => tmp.cleanup());
+afterAll(async () => {
+  await dropTestDbs();
+  tmp.cleanup();
+});
 
 beforeAll(async () => {
   const init = await runCli(['init', '--demo', '1000', '--db', db]);
@@ -15,7 +21,7 @@ beforeAll(async () => {
   expect(init.stdout).toContain('added 1000 demo users');
 });
 
-describe('usrun init', () => {
+describe('usrun init (the real CLI, a SQLite file)', () => {
   it('creates the schema and is idempotent', async () => {
     const again = await runCli(['init', '--db', db]);
     expect(again.code).toBe(0);
@@ -54,126 +60,135 @@ describe('usrun init', () => {
   });
 });
 
-describe('usrun users list --filter', () => {
-  it('prints exactly the users the filter selects', async () => {
-    const filter = 'last_login lt "-90d" and is_active eq true';
-    const r = await runCli(['users', 'list', '--db', db, '--filter', filter, '--json']);
-    expect(r.code).toBe(0);
-    const cutoff = new Date(Date.now() - 90 * 86400_000).toISOString();
-    const expected = sqlite<{ obj_id: number }>(
-      db,
-      'SELECT obj_id FROM users WHERE last_login < ? AND is_active = 1 ORDER BY obj_id',
-      [cutoff],
-    );
-    expect(expected.length).toBeGreaterThan(10);
-    expect(ndjson(r.stdout).map((u) => u['obj_id'])).toEqual(expected.map((u) => u.obj_id));
+describe.each(DIALECTS)('%s', (dialect) => {
+  let db = '';
+  beforeAll(async () => {
+    db = await testStore(dialect, { demo: 1000 });
   });
 
-  it('prints a table by default', async () => {
-    const r = await runCli(['users', 'list', '--db', db, '--filter', 'obj_id le 3']);
-    expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[0]).toMatch(/^ID\s+USERNAME\s+NAME\s+EMAIL/);
-    expect(r.stdout.trim().split('\n')).toHaveLength(4);
-    expect(r.stderr).toBe('3 users\n');
-  });
-
-  it('shows a caret under a broken filter and exits 2', async () => {
-    const r = await runCli([
-      'users',
-      'list',
-      '--db',
-      db,
-      '--filter',
-      'last_login lt "-90d" and is_actve eq true',
-    ]);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('is_actve');
-    const lines = r.stderr.split('\n');
-    const exprLine = lines.findIndex((l) => l.includes('last_login lt "-90d" and is_actve eq true'));
-    expect(exprLine).toBeGreaterThan(-1);
-    const caret = lines[exprLine + 1] ?? '';
-    expect(caret.indexOf('^')).toBe((lines[exprLine] ?? '').indexOf('is_actve'));
-    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
-  });
-
-  it('saves, uses and removes a named filter', async () => {
-    expect((await runCli(['filters', 'save', 'idle', 'last_login lt "-90d"', '--db', db])).code).toBe(0);
-    const named = await runCli(['users', 'list', '--db', db, '--filter', '@idle', '--json']);
-    const inline = await runCli(['users', 'list', '--db', db, '--filter', 'last_login lt "-90d"', '--json']);
-    expect(named.code).toBe(0);
-    expect(named.stdout).toBe(inline.stdout);
-    expect((await runCli(['filters', 'list', '--db', db])).stdout).toContain('@idle');
-    expect((await runCli(['filters', 'rm', 'idle', '--db', db])).code).toBe(0);
-    const gone = await runCli(['users', 'list', '--db', db, '--filter', '@idle']);
-    expect(gone.code).toBe(2);
-    expect(gone.stderr).toContain('idle');
-  });
-});
-
-describe('usrun users show / profiles', () => {
-  it('shows a user by id and by username', async () => {
-    const [u] = sqlite<{ username: string }>(db, 'SELECT username FROM users WHERE obj_id = 5');
-    const byId = await runCli(['users', 'show', '5', '--db', db, '--json']);
-    const byName = await runCli(['users', 'show', u?.username ?? '', '--db', db, '--json']);
-    expect(byId.code).toBe(0);
-    expect(byName.stdout).toBe(byId.stdout);
-    const user = JSON.parse(byId.stdout) as Record<string, unknown>;
-    expect(user['username']).toBe(u?.username);
-    expect(Array.isArray(user['profiles'])).toBe(true);
-    const text = await runCli(['users', 'show', '5', '--db', db]);
-    expect(text.stdout).toContain('profiles');
-    expect(text.stdout).toContain('reply attributes');
-  });
-
-  it('reports an unknown user with exit 2', async () => {
-    const r = await runCli(['users', 'show', 'no-such-user', '--db', db]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('no-such-user');
-  });
-
-  it('adds and lists profiles', async () => {
-    expect((await runCli(['profiles', 'add', 'test-99', '--name', 'Test 99', '--db', db])).code).toBe(0);
-    const list = await runCli(['profiles', 'list', '--db', db, '--json']);
-    expect(ndjson(list.stdout).find((p) => p['short_name'] === 'test-99')).toMatchObject({
-      name: 'Test 99',
-      members: 0,
+  describe('usrun users list --filter', () => {
+    it('prints exactly the users the filter selects', async () => {
+      const filter = 'last_login lt "-90d" and is_active eq true';
+      const r = await usrun(['users', 'list', '--db', db, '--filter', filter, '--json']);
+      expect(r.code).toBe(0);
+      const cutoff = new Date(Date.now() - 90 * 86400_000).toISOString();
+      const expected = await dbQuery<{ obj_id: number }>(
+        db,
+        'SELECT obj_id FROM users WHERE last_login < ? AND is_active = ? ORDER BY obj_id',
+        [cutoff, true],
+      );
+      expect(expected.length).toBeGreaterThan(10);
+      expect(ndjson(r.stdout).map((u) => u['obj_id'])).toEqual(expected.map((u) => u.obj_id));
     });
-    const dup = await runCli(['profiles', 'add', 'test-99', '--db', db]);
-    expect(dup.code).toBe(2);
-  });
-});
 
-describe('usrun users import', () => {
-  it('upserts by username', async () => {
-    const csv = join(tmp.dir, 'people.csv');
-    const [u] = sqlite<{ username: string }>(db, 'SELECT username FROM users WHERE obj_id = 1');
-    writeFileSync(
-      csv,
-      `username;email;is_active\r\n${u?.username};new@example.org;false\r\nbrand.new;bn@example.org;true\r\n`,
-    );
-    const r = await runCli(['users', 'import', csv, '--db', db]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('1 new, 1 updated');
-    expect(sqlite(db, 'SELECT email, is_active FROM users WHERE obj_id = 1')).toEqual([
-      { email: 'new@example.org', is_active: 0 },
-    ]);
-    expect(sqlite(db, "SELECT count(*) AS n FROM users WHERE username = 'brand.new'")).toEqual([{ n: 1 }]);
+    it('prints a table by default', async () => {
+      const r = await usrun(['users', 'list', '--db', db, '--filter', 'obj_id le 3']);
+      expect(r.code).toBe(0);
+      expect(r.stdout.split('\n')[0]).toMatch(/^ID\s+USERNAME\s+NAME\s+EMAIL/);
+      expect(r.stdout.trim().split('\n')).toHaveLength(4);
+      expect(r.stderr).toBe('3 users\n');
+    });
+
+    it('shows a caret under a broken filter and exits 2', async () => {
+      const r = await usrun([
+        'users',
+        'list',
+        '--db',
+        db,
+        '--filter',
+        'last_login lt "-90d" and is_actve eq true',
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('is_actve');
+      const lines = r.stderr.split('\n');
+      const exprLine = lines.findIndex((l) => l.includes('last_login lt "-90d" and is_actve eq true'));
+      expect(exprLine).toBeGreaterThan(-1);
+      const caret = lines[exprLine + 1] ?? '';
+      expect(caret.indexOf('^')).toBe((lines[exprLine] ?? '').indexOf('is_actve'));
+      expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    });
+
+    it('saves, uses and removes a named filter', async () => {
+      expect((await usrun(['filters', 'save', 'idle', 'last_login lt "-90d"', '--db', db])).code).toBe(0);
+      const named = await usrun(['users', 'list', '--db', db, '--filter', '@idle', '--json']);
+      const inline = await usrun(['users', 'list', '--db', db, '--filter', 'last_login lt "-90d"', '--json']);
+      expect(named.code).toBe(0);
+      expect(named.stdout).toBe(inline.stdout);
+      expect((await usrun(['filters', 'list', '--db', db])).stdout).toContain('@idle');
+      expect((await usrun(['filters', 'rm', 'idle', '--db', db])).code).toBe(0);
+      const gone = await usrun(['users', 'list', '--db', db, '--filter', '@idle']);
+      expect(gone.code).toBe(2);
+      expect(gone.stderr).toContain('idle');
+    });
   });
 
-  it('writes nothing from a file with bad rows and names their lines', async () => {
-    const csv = join(tmp.dir, 'bad.csv');
-    writeFileSync(
-      csv,
-      'username,email,is_active\nok.user,ok@example.org,true\n,missing@example.org,true\nthird,x@example.org,maybe\n',
-    );
-    const before = dumpDb(db);
-    const r = await runCli(['users', 'import', csv, '--db', db]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('bad.csv:3');
-    expect(r.stderr).toContain('bad.csv:4');
-    expect(dumpDb(db)).toEqual(before);
+  describe('usrun users show / profiles', () => {
+    it('shows a user by id and by username', async () => {
+      const [u] = await dbQuery<{ username: string }>(db, 'SELECT username FROM users WHERE obj_id = 5');
+      const byId = await usrun(['users', 'show', '5', '--db', db, '--json']);
+      const byName = await usrun(['users', 'show', u?.username ?? '', '--db', db, '--json']);
+      expect(byId.code).toBe(0);
+      expect(byName.stdout).toBe(byId.stdout);
+      const user = JSON.parse(byId.stdout) as Record<string, unknown>;
+      expect(user['username']).toBe(u?.username);
+      expect(Array.isArray(user['profiles'])).toBe(true);
+      const text = await usrun(['users', 'show', '5', '--db', db]);
+      expect(text.stdout).toContain('profiles');
+      expect(text.stdout).toContain('reply attributes');
+    });
+
+    it('reports an unknown user with exit 2', async () => {
+      const r = await usrun(['users', 'show', 'no-such-user', '--db', db]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('no-such-user');
+    });
+
+    it('adds and lists profiles', async () => {
+      expect((await usrun(['profiles', 'add', 'test-99', '--name', 'Test 99', '--db', db])).code).toBe(0);
+      const list = await usrun(['profiles', 'list', '--db', db, '--json']);
+      expect(ndjson(list.stdout).find((p) => p['short_name'] === 'test-99')).toMatchObject({
+        name: 'Test 99',
+        members: 0,
+      });
+      const dup = await usrun(['profiles', 'add', 'test-99', '--db', db]);
+      expect(dup.code).toBe(2);
+    });
+  });
+
+  describe('usrun users import', () => {
+    it('upserts by username', async () => {
+      const csv = join(tmp.dir, `people-${dialect}.csv`);
+      const [u] = await dbQuery<{ username: string }>(db, 'SELECT username FROM users WHERE obj_id = 1');
+      writeFileSync(
+        csv,
+        `username;email;is_active\r\n${u?.username};new@example.org;false\r\nbrand.new;bn@example.org;true\r\n`,
+      );
+      const r = await usrun(['users', 'import', csv, '--db', db]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('1 new, 1 updated');
+      expect(await dbQuery(db, 'SELECT email, is_active FROM users WHERE obj_id = 1')).toEqual([
+        { email: 'new@example.org', is_active: 0 },
+      ]);
+      expect(await dbQuery(db, "SELECT count(*) AS n FROM users WHERE username = 'brand.new'")).toEqual([
+        { n: 1 },
+      ]);
+    });
+
+    it('writes nothing from a file with bad rows and names their lines', async () => {
+      const csv = join(tmp.dir, 'bad.csv');
+      writeFileSync(
+        csv,
+        'username,email,is_active\nok.user,ok@example.org,true\n,missing@example.org,true\nthird,x@example.org,maybe\n',
+      );
+      const before = await dumpDb(db);
+      const r = await usrun(['users', 'import', csv, '--db', db]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('bad.csv:3');
+      expect(r.stderr).toContain('bad.csv:4');
+      expect(await dumpDb(db)).toEqual(before);
+    });
   });
 });
 

@@ -375,7 +375,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
       expect(items.map((i) => i['status'])).toEqual(IDS.map(expectedStatus));
       const journaled = await dbQuery<Row>(
         db,
-        'SELECT seq, kind, target, before, after FROM run_changes WHERE run_id = 1 ORDER BY seq, n',
+        'SELECT seq, kind, target, "before", "after" FROM run_changes WHERE run_id = 1 ORDER BY seq, n',
       );
       for (const item of items) {
         const mine = journaled.filter((c) => c['seq'] === item['seq']);

@@ -248,8 +248,8 @@ if (user.email !== user.email.toLowerCase()) user.email = user.email.toLowerCase
       const db = await freshDb();
       await dbQuery(
         db,
-        `INSERT INTO user_attrs (user_id, name, value, is_encrypted, expires_at, created_at, updated_at) VALUES (2, 'secret', 'v1.AAAA', 1, NULL, ?, ?)`,
-        ['2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z'],
+        `INSERT INTO user_attrs (user_id, name, value, is_encrypted, expires_at, created_at, updated_at) VALUES (2, 'secret', 'v1.AAAA', ?, NULL, ?, ?)`,
+        [true, '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z'],
       );
       const before = await dumpDb(db);
       const scripts = [
@@ -368,7 +368,8 @@ if (user.obj_id === 4) throw new Error('not dave');
       expect(
         await dbQuery(
           db,
-          "SELECT user_id FROM user_attrs WHERE name = 'secret' AND is_encrypted = 1 ORDER BY user_id",
+          "SELECT user_id FROM user_attrs WHERE name = 'secret' AND is_encrypted = ? ORDER BY user_id",
+          [true],
         ),
       ).toEqual([{ user_id: 1 }, { user_id: 2 }, { user_id: 3 }]);
     });

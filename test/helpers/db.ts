@@ -33,11 +33,7 @@ const CLEAR_SQL: Record<StoreDriver['dialect'], readonly string[]> = {
   sqlite: [...DELETE_ALL, 'DELETE FROM sqlite_sequence'],
   postgres: DELETE_ALL,
   // Row by row, InnoDB would refuse to delete a run that a later undo run still refers to.
-  mysql: [
-    'SET FOREIGN_KEY_CHECKS = 0',
-    ...DELETE_ALL,
-    'SET FOREIGN_KEY_CHECKS = 1',
-  ],
+  mysql: ['SET FOREIGN_KEY_CHECKS = 0', ...DELETE_ALL, 'SET FOREIGN_KEY_CHECKS = 1'],
 };
 
 /** MySQL: the tables whose AUTO_INCREMENT moved (resetting one takes an ALTER TABLE, ~70 ms). */
