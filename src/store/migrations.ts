@@ -2,6 +2,7 @@ import { type CreateTableBuilder, type Kysely, sql } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
 
 import type { DialectCapabilities } from './driver.js';
+import { radiusMigration } from './radius-migration.js';
 
 type Clustered = <T extends CreateTableBuilder<any, any>>(table: T) => T;
 
@@ -10,7 +11,10 @@ type Clustered = <T extends CreateTableBuilder<any, any>>(table: T) => T;
  * add the next one. Names sort in order of application. `clustered` marks tables stored in
  * their primary key's order where the dialect can (capabilities.clusteredTableSuffix).
  */
-const buildMigrations = (clustered: Clustered): Record<string, Migration> => ({
+const buildMigrations = (
+  clustered: Clustered,
+  capabilities: DialectCapabilities,
+): Record<string, Migration> => ({
   '0001_directory': {
     async up(db: Kysely<any>) {
       await db.schema
@@ -158,14 +162,16 @@ const buildMigrations = (clustered: Clustered): Record<string, Migration> => ({
       ).execute();
     },
   },
+  '0004_radius': radiusMigration(capabilities),
 });
 
 /** Hands kysely's `Migrator` the migrations above, for a dialect. */
 export function migrationProvider(capabilities: DialectCapabilities): MigrationProvider {
   const suffix = capabilities.clusteredTableSuffix;
   const clustered: Clustered = (table) => (suffix ? table.modifyEnd(sql.raw(suffix)) : table) as typeof table;
-  return { getMigrations: () => Promise.resolve(buildMigrations(clustered)) };
+  return { getMigrations: () => Promise.resolve(buildMigrations(clustered, capabilities)) };
 }
 
 /** Names of all migrations, in order: a database is current when it has applied all of them. */
-export const migrationNames = Object.keys(buildMigrations((t) => t)).sort();
+// Building a migration only captures the capabilities; none of them is used until `up` runs.
+export const migrationNames = Object.keys(buildMigrations((t) => t, {} as DialectCapabilities)).sort();

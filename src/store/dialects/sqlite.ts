@@ -10,6 +10,8 @@ const capabilities: DialectCapabilities = {
   jsonScalar: (col) => `json_extract(${col}, '$')`,
   castNumber: (col) => `CAST(${col} AS REAL)`,
   clusteredTableSuffix: 'WITHOUT ROWID',
+  booleanLiteral: (value) => (value ? '1' : '0'),
+  nowIsoText: `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
 };
 
 function encode(value: SqlValue): string | number | null {
