@@ -68,3 +68,28 @@ export function profileRowStatements(
   }
   return statements;
 }
+
+/** A profile with its own rows, as the sandbox's profile catalog carries it. */
+export interface CatalogProfile {
+  id: number;
+  short_name: string;
+  name: string | null;
+  attributes: { attr: string; op: string; value: string }[];
+  check_attributes: { attr: string; op: string; value: string }[];
+}
+
+/** Every profile in id order with its reply and check rows (without row ids). */
+export async function loadProfileCatalog(store: StoreDriver): Promise<CatalogProfile[]> {
+  const rows = await loadProfileAttributes(store);
+  const plain = (list: readonly RadiusRow[] = []) => list.map(({ attr, op, value }) => ({ attr, op, value }));
+  const profiles = await store.db
+    .selectFrom('profiles')
+    .select(['id', 'short_name', 'name'])
+    .orderBy('id')
+    .execute();
+  return profiles.map((p) => ({
+    ...p,
+    attributes: plain(rows.get(p.id)?.attributes),
+    check_attributes: plain(rows.get(p.id)?.check_attributes),
+  }));
+}
