@@ -87,7 +87,9 @@ export function writePrivateConfig(dir: string, sqlModule: string, ports: { auth
     .replace(/^\s*(user|group) = .*$/gm, '')
     .replace(/^logdir = .*$/m, `logdir = ${join(dir, 'log')}`)
     .replace(/^run_dir = .*$/m, `run_dir = ${join(dir, 'run')}`)
-    .replace(/^(\s*)proxy_requests\s*=.*$/m, '$1proxy_requests = no');
+    .replace(/^(\s*)proxy_requests\s*=.*$/m, '$1proxy_requests = no')
+    // Rejects answer at once: the tests wait for many of them.
+    .replace(/^(\s*)reject_delay\s*=.*$/m, '$1reject_delay = 0');
   writeFileSync(join(conf, 'radiusd.conf'), radiusd);
   return conf;
 }
