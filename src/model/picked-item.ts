@@ -9,4 +9,6 @@ export interface PickedItem {
   row: Record<string, string> | null;
   line: number | null;
   verdict?: { status: 'not_found' | 'failed' | 'skipped'; message: string };
+  /** The user's `users` row when the selection already read it (a filtered page): not read twice. */
+  userRow?: Record<string, unknown>;
 }

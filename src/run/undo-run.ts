@@ -1,25 +1,35 @@
-import { changeStatements } from '../store/change-statements.js';
-import type { ItemResult } from '../model/item-result.js';
-import { describeDbError } from '../store/describe-db-error.js';
+import type { Change } from '../model/change.js';
+import type { ItemResult, RunCounts } from '../model/item-result.js';
+import { loadUsers, type Reader, type StoredUser } from '../store/load-users.js';
+import type { Writer } from '../store/writer.js';
+import { BARRIER, commitItems, type PlannedItem, type PlannedSource } from './commit-items.js';
+import type { RunControl } from './run-control.js';
 import type { StoreDriver } from '../store/driver.js';
 import { changesBySeq } from '../journal/changes-by-seq.js';
-import { loadUsers } from '../store/load-users.js';
-import { itemStatements } from '../journal/item-statements.js';
 import { planUndo } from '../journal/plan-undo.js';
 
 export interface UndoOptions {
   /** The run being undone. */
   targetRunId: number;
-  /** The undo's own run id in the journal; null on a dry run (run it inside `store.rehearse`). */
-  runId: number | null;
+  writer: Writer;
+  /** Creates the undo's own run row before the first commit; null: no journal (dry run). */
+  begin: () => Promise<number | null>;
   force: boolean;
-  control: { stopRequested: boolean };
+  control: RunControl;
+  counts: RunCounts;
+}
+
+interface UndoPageItem {
+  seq: number;
+  user_id: number | null;
+  username: string | null;
+  changes: Change[];
 }
 
 const PAGE = 500;
 
 /** The changed items of a run, newest first, page by page (keyset on seq). */
-async function* changedItemsNewestFirst(store: StoreDriver, runId: number) {
+async function* changedItemsNewestFirst(store: StoreDriver, runId: number): AsyncGenerator<UndoPageItem[]> {
   let before = Number.MAX_SAFE_INTEGER;
   for (;;) {
     const items = await store.db
@@ -49,68 +59,104 @@ async function* changedItemsNewestFirst(store: StoreDriver, runId: number) {
 }
 
 /**
- * Restores the before values of every change a run made, user by user in reverse order, each
- * user in one transaction with its journal rows. A user changed again since the run is a
- * conflict (status `failed`, left alone) unless `force`. Yields one result per user.
+ * Undo as a `PlannedSource`: the target run's changed items, newest first, each planned against
+ * its user's current state (`planUndo`). A user changed again since the run is a conflict
+ * (`failed`, journaled, left alone) unless `force`. A user that appears again (a CSV run with two
+ * rows for it) waits at a barrier for the earlier restore to commit.
  */
-export async function* undoRun(store: StoreDriver, options: UndoOptions): AsyncGenerator<ItemResult> {
-  let seq = 0;
-  for await (const page of changedItemsNewestFirst(store, options.targetRunId)) {
-    const users = await loadUsers(
-      store,
-      page.map((i) => i.user_id).filter((id): id is number => id !== null),
-    );
-    const remaining = new Map<number | null, number>();
-    for (const item of page) remaining.set(item.user_id, (remaining.get(item.user_id) ?? 0) + 1);
-    for (const item of page) {
-      remaining.set(item.user_id, (remaining.get(item.user_id) ?? 1) - 1);
-      if (options.control.stopRequested) return;
-      const base = {
-        seq: seq++,
-        user_id: item.user_id,
-        username: item.username,
-        row: null,
-        line: null,
-        logs: [],
-      };
-      const user = item.user_id === null ? undefined : users.get(item.user_id);
-      if (!user) {
-        yield { ...base, status: 'failed', changes: [], error: { message: 'user no longer exists' } };
-        continue;
-      }
-      const { changes, conflicts } = planUndo(user, item.changes, options.force);
-      if (conflicts.length > 0 && !options.force) {
-        yield {
-          ...base,
-          status: 'failed',
-          changes: [],
-          error: {
-            message: `conflict: ${conflicts.map((c) => c.reason).join('; ')} (use --force to undo anyway)`,
-          },
-        };
-        continue;
-      }
-      const result: ItemResult = {
-        ...base,
-        status: changes.length > 0 ? 'changed' : 'unchanged',
-        changes,
-        error: null,
-      };
-      const nowIso = new Date().toISOString();
-      const statements = changeStatements(user.id, changes, nowIso);
-      if (options.runId !== null) statements.push(...itemStatements(options.runId, result, nowIso));
-      try {
-        await store.writeBatch(statements);
-      } catch (error) {
-        yield { ...base, status: 'failed', changes: [], error: { message: describeDbError(error) } };
-        continue;
-      }
-      // A user can appear again (a CSV run with two rows for it): reload its state for that.
-      if ((remaining.get(user.id) ?? 0) > 0) {
-        const fresh = (await loadUsers(store, [user.id])).get(user.id);
-        if (fresh) users.set(user.id, fresh);
-      }
-      yield result;
-    }
+class UndoSource implements PlannedSource {
+  private readonly pages: AsyncGenerator<UndoPageItem[]>;
+  private queue: UndoPageItem[] = [];
+  private users = new Map<number, StoredUser>();
+  private seen = new Set<number>();
+  private seq = 0;
+  private done = false;
+
+  constructor(
+    private readonly reader: Reader,
+    private readonly options: UndoOptions,
+    store: StoreDriver,
+  ) {
+    this.pages = changedItemsNewestFirst(store, options.targetRunId);
   }
+
+  get ready(): boolean {
+    return this.queue.length > 0;
+  }
+
+  async next(): Promise<PlannedItem | typeof BARRIER | null> {
+    if (this.options.control.stopping) return null;
+    if (this.queue.length === 0) {
+      if (this.done) return null;
+      const page = await this.pages.next();
+      if (page.done) {
+        this.done = true;
+        return null;
+      }
+      this.queue = page.value;
+      await this.load(this.queue);
+    }
+    const item = this.queue[0] as UndoPageItem;
+    if (item.user_id !== null && this.seen.has(item.user_id)) {
+      this.seen.clear();
+      await this.load(this.queue);
+      return BARRIER;
+    }
+    this.queue.shift();
+    if (item.user_id !== null) this.seen.add(item.user_id);
+    return this.plan(item, this.seq++);
+  }
+
+  async replan(planned: PlannedItem): Promise<PlannedItem> {
+    const { seq, user_id: userId, username } = planned.result;
+    const users = await loadUsers(this.reader, userId === null ? [] : [userId]);
+    const changes = this.last?.seq === seq ? this.last.changes : [];
+    return this.planFor({ seq, user_id: userId, username, changes }, seq, users.get(userId ?? -1));
+  }
+
+  /** The item handed out last: the only one `replan` is ever asked about. */
+  private last: { seq: number; changes: Change[] } | null = null;
+
+  private async load(items: UndoPageItem[]): Promise<void> {
+    const ids = items.map((i) => i.user_id).filter((id): id is number => id !== null);
+    this.users = await loadUsers(this.reader, ids);
+  }
+
+  private plan(item: UndoPageItem, seq: number): PlannedItem {
+    this.last = { seq, changes: item.changes };
+    return this.planFor(item, seq, item.user_id === null ? undefined : this.users.get(item.user_id));
+  }
+
+  private planFor(item: UndoPageItem, seq: number, user: StoredUser | undefined): PlannedItem {
+    const base = { seq, user_id: item.user_id, username: item.username, row: null, line: null, logs: [] };
+    if (!user) {
+      return {
+        result: { ...base, status: 'failed', changes: [], error: { message: 'user no longer exists' } },
+        user: null,
+      };
+    }
+    const { changes, conflicts } = planUndo(user, item.changes, this.options.force);
+    if (conflicts.length > 0 && !this.options.force) {
+      const message = `conflict: ${conflicts.map((c) => c.reason).join('; ')} (use --force to undo anyway)`;
+      return { result: { ...base, status: 'failed', changes: [], error: { message } }, user: null };
+    }
+    const status = changes.length > 0 ? 'changed' : 'unchanged';
+    return { result: { ...base, status, changes, error: null }, user };
+  }
+}
+
+/**
+ * Restores the before values of every change a run made, user by user in reverse order, through
+ * the one commit path. Yields one result per user.
+ */
+export function undoRun(store: StoreDriver, options: UndoOptions): AsyncGenerator<ItemResult> {
+  const { writer, control, begin, counts } = options;
+  return commitItems({
+    writer,
+    capabilities: store.capabilities,
+    source: new UndoSource(writer.rehearsal ? writer : store, options, store),
+    control,
+    begin,
+    counts,
+  });
 }

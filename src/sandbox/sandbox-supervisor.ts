@@ -25,8 +25,8 @@ export class SandboxSupervisor implements Sandbox {
     return supervisor;
   }
 
-  runBatch(jobs: SandboxJob[]): Promise<SandboxOutcome[]> {
-    const result = this.runJobs(jobs);
+  runBatch(jobs: SandboxJob[], signal?: AbortSignal): Promise<SandboxOutcome[]> {
+    const result = this.runJobs(jobs, signal);
     // A run that stops early (max errors, Ctrl-C, a database error) leaves the sandbox with a
     // batch it no longer awaits, which rejects once the sandbox is closed: that must not become
     // an unhandled rejection. A caller awaiting the batch still gets the error.
@@ -34,12 +34,15 @@ export class SandboxSupervisor implements Sandbox {
     return result;
   }
 
-  private async runJobs(jobs: SandboxJob[]): Promise<SandboxOutcome[]> {
+  private async runJobs(jobs: SandboxJob[], signal?: AbortSignal): Promise<SandboxOutcome[]> {
     if (jobs.length === 0) return [];
     // Encoded now, while an earlier batch may still be running in the sandbox; decoded after the
     // process has been handed the next batch.
     const lines = encodeJobs(jobs);
-    const answer = await this.enqueue(() => this.exchange(jobs, lines));
+    // A batch still queued when its signal aborts never starts: no outcome, nothing ran.
+    const answer = await this.enqueue(() =>
+      signal?.aborted ? Promise.resolve([]) : this.exchange(jobs, lines),
+    );
     if (typeof answer !== 'string') return answer;
     try {
       return decodeOutcomes(answer, jobs);

@@ -7,9 +7,10 @@ export interface Sandbox {
   /**
    * One outcome per job, in the same order. Never rejects for anything a script does: throws,
    * timeouts, the memory limit and a crashed sandbox process become `failed` outcomes of the job
-   * that caused them. Calls may overlap; they are queued and run in call order.
+   * that caused them. Calls may overlap; they are queued and run in call order. A batch whose
+   * `signal` has aborted by the time its turn comes does not run and resolves with no outcomes.
    */
-  runBatch(jobs: SandboxJob[]): Promise<SandboxOutcome[]>;
+  runBatch(jobs: SandboxJob[], signal?: AbortSignal): Promise<SandboxOutcome[]>;
 }
 
 /**

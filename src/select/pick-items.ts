@@ -68,7 +68,7 @@ async function* userItems(
 ): AsyncGenerator<PickedItem[]> {
   for await (const page of selectUserPages(store, { where, limit })) {
     // A user appears once in a filtered run, so its obj_id is a seq that stays stable on resume.
-    const items = page.map((u) => ({ seq: u.obj_id, userId: u.obj_id, row: null, line: null }));
+    const items = page.map((u) => ({ seq: u.obj_id, userId: u.obj_id, row: null, line: null, userRow: u }));
     yield items.filter((i) => !skip(i));
   }
 }

@@ -4,18 +4,33 @@ import type { Change, RadiusRow } from '../model/change.js';
 const RADIUS_TABLE = { reply: 'reply_attributes', check: 'check_attributes' } as const;
 
 /**
- * The SQL that applies `changes` to user `userId`: one UPDATE for all field changes, then one
- * statement per other change. Pure; identifiers come only from fixed tables, values are bound.
+ * The SQL that applies `changes` to user `userId`: one UPDATE for all field changes (and, given
+ * `version`, the check that the user is still at that version), then one statement per other change. Pure; identifiers come only from fixed tables, values are bound.
  * Removing a radius row matches it by id when known, else by content (one row): that is how
  * undo removes a row a run added.
  */
-export function changeStatements(userId: number, changes: readonly Change[], nowIso: string): SqlStatement[] {
+export function changeStatements(
+  userId: number,
+  changes: readonly Change[],
+  nowIso: string,
+  version?: number,
+): SqlStatement[] {
   const statements: SqlStatement[] = [];
   const fields = changes.filter((c) => c.kind === 'field');
-  if (fields.length > 0) {
+  const sets = fields.map((c) => `${c.target} = ?`);
+  const values = fields.map((c) => c.after as SqlValue);
+  if (version !== undefined) {
+    // First, and with the field changes: the user must still be at the version its changes were
+    // planned from, or nothing of the unit is written (StaleRowError).
     statements.push({
-      sql: `UPDATE users SET ${fields.map((c) => `${c.target} = ?`).join(', ')} WHERE obj_id = ?`,
-      params: [...fields.map((c) => c.after as SqlValue), userId],
+      sql: `UPDATE users SET ${['version = version + 1', ...sets].join(', ')} WHERE obj_id = ? AND version = ?`,
+      params: [...values, userId, version],
+      expectRows: 1,
+    });
+  } else if (fields.length > 0) {
+    statements.push({
+      sql: `UPDATE users SET ${sets.join(', ')} WHERE obj_id = ?`,
+      params: [...values, userId],
     });
   }
   for (const c of changes) {

@@ -23,6 +23,8 @@ export interface UsersTable {
   organization_id: number | null;
   avatar_url: string | null;
   description: string | null;
+  /** Bumped by triggers on every write to the user or its rows (optimistic concurrency). */
+  version: Generated<number>;
 }
 
 export interface ProfilesTable {

@@ -8,7 +8,19 @@ export type SqlValue = string | number | boolean | null;
 export interface SqlStatement {
   readonly sql: string;
   readonly params: readonly SqlValue[];
+  /**
+   * The number of rows the statement must change. Any other count aborts the unit it runs in
+   * with `StaleRowError`: that is how a write conditional on a row's version is checked.
+   */
+  readonly expectRows?: number;
 }
+
+/** How a database error reads to an admin, by kind rather than by one driver's wording. */
+export type DbErrorKind =
+  | { kind: 'unique'; table?: string | undefined; column?: string | undefined }
+  | { kind: 'busy' }
+  | { kind: 'read-only' }
+  | { kind: 'other' };
 
 /**
  * What differs between databases, as data rather than `if (dialect === …)` branches.
@@ -33,13 +45,38 @@ export interface DialectCapabilities {
    * `expiration > now` as text. PostgreSQL would use `to_char(now() at time zone 'UTC', …)`.
    */
   readonly nowIsoText: string;
+  /**
+   * Starts a write transaction. SQLite takes its write lock up front (`BEGIN IMMEDIATE`), so a
+   * group never fails half-way for want of it; servers lock row by row (`BEGIN`).
+   */
+  readonly beginWriteSql: string;
+  /**
+   * Statements creating the triggers that bump `users.version` on every write to a user's row
+   * and to its profile, attribute and attr rows — whoever writes, usrun or another tool.
+   */
+  readonly userVersionTriggers: readonly string[];
+  /** Classifies a driver error (unique violation, lock timeout, read-only database, …). */
+  classifyError(error: unknown): DbErrorKind;
+}
+
+/** One connection, lent for a while: everything run through it shares its session. */
+export interface Connection {
+  /** Reads rows. */
+  query<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** Runs one statement and resolves with the number of rows it changed. */
+  execute(sql: string, params?: readonly SqlValue[]): Promise<number>;
 }
 
 /**
  * The seam between usrun and a database. The core never imports a driver package: it uses
- * `kysely` for queries it builds (filters, listings, migrations) and the two fast-path methods
- * for the per-user hot path, where compiling and preparing each statement again would cost more
- * than the write itself.
+ * `kysely` for the queries it builds (filters, listings, migrations), and lent connections for
+ * the per-user hot path, where compiling each statement again would cost more than the write.
+ *
+ * Transactions are not the driver's business: `src/store/writer.ts` drives them with standard
+ * SQL (`beginWriteSql`, `SAVEPOINT`, `RELEASE SAVEPOINT`, `ROLLBACK TO SAVEPOINT`, `COMMIT`,
+ * `ROLLBACK`) on one lent connection, so every dialect gets the same group-commit semantics.
+ * A driver must therefore run each statement of a lent connection on that one session, in
+ * call order, and never open or close a transaction of its own around it.
  */
 export interface StoreDriver {
   readonly dialect: 'sqlite' | 'postgres' | 'mysql';
@@ -47,15 +84,9 @@ export interface StoreDriver {
   readonly location: string;
   readonly db: Kysely<Database>;
   readonly capabilities: DialectCapabilities;
-  /** Reads rows with a cached prepared statement. */
+  /** Reads rows on any connection (outside any write group). */
   query<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
-  /** Runs the statements in one transaction: all of them, or none (the error is rethrown). */
-  writeBatch(statements: readonly SqlStatement[]): Promise<void>;
-  /**
-   * Runs `fn` inside one transaction that is always rolled back (dry runs). Every `writeBatch`
-   * in it becomes a nested, all-or-nothing step whose effects `fn`'s own later reads see — so a
-   * dry run takes the identical path and sees what a real run would — and nothing is written.
-   */
-  rehearse<T>(fn: () => Promise<T>): Promise<T>;
+  /** Lends one connection for `fn`'s duration, and takes it back however `fn` ends. */
+  withConnection<T>(fn: (connection: Connection) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

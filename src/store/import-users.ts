@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { CsvTable } from '../model/csv-table.js';
 import type { SqlStatement, SqlValue, StoreDriver } from './driver.js';
+import { writeAll } from './writer.js';
 import { findUserField, USER_FIELDS, type UserField } from './user-fields.js';
 
 /** What an import did (or, with `dryRun`, would do). */
@@ -110,7 +111,7 @@ export async function importUsers(
     statements.push({ sql: updateSql, params });
     result.updated++;
   }
-  if (!options.dryRun && statements.length > 0) await store.writeBatch(statements);
+  if (!options.dryRun && statements.length > 0) await writeAll(store, statements);
   return result;
 }
 

@@ -1,11 +1,13 @@
 import type { ProfileRef, UserFieldValues } from '../model/user-snapshot.js';
 import type { RadiusRow, StoredAttr } from '../model/change.js';
-import type { StoreDriver } from './driver.js';
+import type { SqlValue } from './driver.js';
 import { USER_FIELDS } from './user-fields.js';
 
 /** A user as stored, with everything a run may read or change. Trusted: it comes from the database. */
 export interface StoredUser {
   id: number;
+  /** `users.version` when it was read: a commit applies only while it is unchanged. */
+  version: number;
   fields: UserFieldValues;
   profiles: ProfileRef[];
   attributes: RadiusRow[];
@@ -33,26 +35,43 @@ export function toFieldValues(row: Record<string, unknown>): UserFieldValues {
   return fields;
 }
 
+/** Anything that reads rows: the store, or a writer whose open group the reads must see. */
+export interface Reader {
+  query<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+}
+
 /**
  * Loads users with their profiles, reply/check attributes and attrs: five queries per chunk of
- * ids, never one per user. Returns them keyed by id; ids not found are absent.
+ * ids, never one per user. Returns them keyed by id; ids not found are absent. `rows` are
+ * `users` rows the caller already read (a filtered selection's page): those are not read again.
  */
 export async function loadUsers(
-  store: StoreDriver,
+  reader: Reader,
   ids: readonly number[],
+  rows: ReadonlyMap<number, Record<string, unknown>> = new Map(),
 ): Promise<Map<number, StoredUser>> {
   const users = new Map<number, StoredUser>();
   for (let start = 0; start < ids.length; start += CHUNK) {
     const chunk = ids.slice(start, start + CHUNK);
     const list = placeholders(chunk.length);
-    const rows = await store.query<Record<string, unknown>>(
-      `SELECT * FROM users WHERE obj_id IN (${list})`,
-      chunk,
-    );
-    for (const row of rows) {
+    const missing = chunk.filter((id) => !rows.has(id));
+    const read =
+      missing.length === 0
+        ? []
+        : await reader.query<Record<string, unknown>>(
+            `SELECT * FROM users WHERE obj_id IN (${placeholders(missing.length)})`,
+            missing,
+          );
+    const known: Record<string, unknown>[] = [];
+    for (const id of chunk) {
+      const row = rows.get(id);
+      if (row) known.push(row);
+    }
+    for (const row of [...known, ...read]) {
       const id = Number(row['obj_id']);
       users.set(id, {
         id,
+        version: Number(row['version'] ?? 0),
         fields: toFieldValues(row),
         profiles: [],
         attributes: [],
@@ -60,7 +79,7 @@ export async function loadUsers(
         attrs: [],
       });
     }
-    const memberships = await store.query<{
+    const memberships = await reader.query<{
       user_id: number;
       id: number;
       short_name: string;
@@ -77,7 +96,7 @@ export async function loadUsers(
         ?.profiles.push({ id: m.id, short_name: m.short_name, name: m.name, priority: m.priority });
     }
     for (const table of ['reply_attributes', 'check_attributes'] as const) {
-      const attrRows = await store.query<{
+      const attrRows = await reader.query<{
         user_id: number;
         id: number;
         attr: string;
@@ -91,7 +110,7 @@ export async function loadUsers(
       for (const r of attrRows)
         users.get(r.user_id)?.[key].push({ id: r.id, attr: r.attr, op: r.op, value: r.value });
     }
-    const attrRows = await store.query<{
+    const attrRows = await reader.query<{
       user_id: number;
       name: string;
       value: string;

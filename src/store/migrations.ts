@@ -13,7 +13,7 @@ type Clustered = <T extends CreateTableBuilder<any, any>>(table: T) => T;
  */
 const buildMigrations = (
   clustered: Clustered,
-  capabilities: DialectCapabilities,
+  capabilities: DialectCapabilities | null,
 ): Record<string, Migration> => ({
   '0001_directory': {
     async up(db: Kysely<any>) {
@@ -162,6 +162,18 @@ const buildMigrations = (
       ).execute();
     },
   },
+  '0003_user_versions': {
+    // A user's version moves on every write to its row or its profile, attribute and attr rows,
+    // by triggers, so writes from other tools count too: a run commits a user only if the
+    // version is still the one its script saw (src/run/commit-items.ts).
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable('users')
+        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      for (const statement of capabilities?.userVersionTriggers ?? []) await sql.raw(statement).execute(db);
+    },
+  },
   '0004_radius': radiusMigration(capabilities),
 });
 
@@ -173,5 +185,4 @@ export function migrationProvider(capabilities: DialectCapabilities): MigrationP
 }
 
 /** Names of all migrations, in order: a database is current when it has applied all of them. */
-// Building a migration only captures the capabilities; none of them is used until `up` runs.
-export const migrationNames = Object.keys(buildMigrations((t) => t, {} as DialectCapabilities)).sort();
+export const migrationNames = Object.keys(buildMigrations((t) => t, null)).sort();

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { SqlStatement, SqlValue, StoreDriver } from './driver.js';
+import { writeAll } from './writer.js';
 
 export interface SeedDemoOptions {
   /** PRNG seed; by default derived from the count, so a given count always yields the same users. */
@@ -101,11 +102,11 @@ export async function seedDemo(
   for (let i = 0; i < count; i++) {
     generator.user(firstId + i, batch);
     if (batch.users.length === USERS_PER_BATCH) {
-      await store.writeBatch(batch.statements());
+      await writeAll(store, batch.statements());
       batch = new DemoBatch();
     }
   }
-  if (batch.users.length > 0) await store.writeBatch(batch.statements());
+  if (batch.users.length > 0) await writeAll(store, batch.statements());
   return { users: count, profiles: profiles.created };
 }
 
@@ -116,7 +117,8 @@ async function ensureProfiles(
   const before = await store.query<{ short_name: string }>('SELECT short_name FROM profiles');
   const existing = new Set(before.map((p) => p.short_name));
   const missing = DEMO_PROFILES.filter((p) => !existing.has(p.short_name));
-  await store.writeBatch(
+  await writeAll(
+    store,
     missing.map((p) => ({
       sql: 'INSERT INTO profiles (short_name, name, description) VALUES (?, ?, ?)',
       params: [p.short_name, p.name, p.description],

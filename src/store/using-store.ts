@@ -1,6 +1,6 @@
 import { Migrator } from 'kysely/migration';
 import { UsageError } from '../errors.js';
-import { openSqlite } from './dialects/sqlite.js';
+import { openSqlite } from './dialects/sqlite/open-sqlite.js';
 import type { StoreDriver } from './driver.js';
 import { migrationNames, migrationProvider } from './migrations.js';
 

@@ -22,7 +22,12 @@ export function dumpDb(path: string, options: { journal?: boolean } = {}): Recor
   try {
     const tables = options.journal === false ? DATA_TABLES : [...DATA_TABLES, ...JOURNAL_TABLES];
     const dump: Record<string, unknown[]> = {};
-    for (const table of tables) dump[table] = db.prepare(`SELECT * FROM ${table} ORDER BY 1, 2, 3`).all();
+    for (const table of tables) {
+      const rows = db.prepare(`SELECT * FROM ${table} ORDER BY 1, 2, 3`).all() as Record<string, unknown>[];
+      // users.version is a concurrency counter that every write moves (an undo too), not data.
+      for (const row of rows) delete row['version'];
+      dump[table] = rows;
+    }
     return dump;
   } finally {
     db.close();

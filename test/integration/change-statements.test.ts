@@ -8,6 +8,7 @@ import type { SandboxOutcome } from '../../src/sandbox/protocol.js';
 import type { StoreDriver } from '../../src/store/driver.js';
 import { loadUsers } from '../../src/store/load-users.js';
 import { openStore, migrateStore } from '../../src/store/using-store.js';
+import { usingWriter, writeAll } from '../../src/store/writer.js';
 import { tempDir } from '../helpers/cli.js';
 import { dumpDb } from '../helpers/dump.js';
 
@@ -19,7 +20,7 @@ const now = new Date('2026-06-01T00:00:00.000Z');
 beforeAll(async () => {
   store = openStore({ location: path, create: true });
   await migrateStore(store);
-  await store.writeBatch([
+  await writeAll(store, [
     {
       sql: "INSERT INTO profiles (id, short_name, name) VALUES (1, 'aaa-01', 'Basic'), (2, 'gold', 'Gold')",
       params: [],
@@ -106,7 +107,7 @@ describe('changeStatements', () => {
       now,
       cipher: null,
     });
-    await store.writeBatch(changeStatements(7, changes, now.toISOString()));
+    await writeAll(store, changeStatements(7, changes, now.toISOString()));
 
     const after = await user7();
     expect(after.fields['email']).toBe('alice@x.net');
@@ -132,7 +133,7 @@ describe('changeStatements', () => {
 
     const undo = planUndo(after, changes, false);
     expect(undo.conflicts).toEqual([]);
-    await store.writeBatch(changeStatements(7, undo.changes, now.toISOString()));
+    await writeAll(store, changeStatements(7, undo.changes, now.toISOString()));
     const restored = dumpDb(path);
     // Removed rows come back with their own ids: the dump is identical.
     expect(restored.users).toEqual(before.users);
@@ -149,8 +150,8 @@ describe('changeStatements', () => {
       { seq: 0, status: 'done', logs: [], fields: { email: 'one@x.net' } },
       { profiles: new Map(), now, cipher: null },
     );
-    await store.writeBatch(changeStatements(7, changes, now.toISOString()));
-    await store.writeBatch([
+    await writeAll(store, changeStatements(7, changes, now.toISOString()));
+    await writeAll(store, [
       { sql: "UPDATE users SET email = 'someone-else@x.net' WHERE obj_id = 7", params: [] },
     ]);
     const current = await user7();
@@ -158,14 +159,14 @@ describe('changeStatements', () => {
     expect(plain.changes).toEqual([]);
     expect(plain.conflicts.map((c) => c.reason)).toEqual(['field email was changed again since the run']);
     const forced = planUndo(current, changes, true);
-    await store.writeBatch(changeStatements(7, forced.changes, now.toISOString()));
+    await writeAll(store, changeStatements(7, forced.changes, now.toISOString()));
     expect((await user7()).fields['email']).toBe(stored.fields['email']);
   });
 
   it('a failing statement rolls the whole batch back; a rehearsal writes nothing', async () => {
     const before = dumpDb(path);
     await expect(
-      store.writeBatch([
+      writeAll(store, [
         { sql: "UPDATE users SET email = 'changed@x.net' WHERE obj_id = 8", params: [] },
         { sql: "UPDATE users SET username = 'alice' WHERE obj_id = 8", params: [] },
       ]),
@@ -173,12 +174,13 @@ describe('changeStatements', () => {
     expect(dumpDb(path)).toEqual(before);
     // rehearse: later reads see earlier writes, a failing batch undoes only itself, and at the
     // end nothing is written.
-    const seen = await store.rehearse(async () => {
-      await store.writeBatch([{ sql: "UPDATE users SET email = 'dry@x.net' WHERE obj_id = 8", params: [] }]);
+    const seen = await usingWriter(store, { rehearsal: true }, async (writer) => {
+      await writer.unit([{ sql: "UPDATE users SET email = 'dry@x.net' WHERE obj_id = 8", params: [] }]);
       await expect(
-        store.writeBatch([{ sql: "UPDATE users SET username = 'alice' WHERE obj_id = 8", params: [] }]),
+        writer.unit([{ sql: "UPDATE users SET username = 'alice' WHERE obj_id = 8", params: [] }]),
       ).rejects.toThrow(/UNIQUE/);
-      return store.query<{ email: string }>('SELECT email FROM users WHERE obj_id = 8');
+      await writer.commit();
+      return writer.query<{ email: string }>('SELECT email FROM users WHERE obj_id = 8');
     });
     expect(seen).toEqual([{ email: 'dry@x.net' }]);
     expect(dumpDb(path)).toEqual(before);

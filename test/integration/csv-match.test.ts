@@ -1,3 +1,4 @@
+import { writeAll } from '../../src/store/writer.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,8 @@ async function withUsers<T>(
   fn: (store: StoreDriver) => Promise<T>,
 ): Promise<T> {
   return usingStore({ location: join(dir, `db${++n}.sqlite`), create: true }, async (store) => {
-    await store.writeBatch(
+    await writeAll(
+      store,
       users.map((u) => ({
         sql: 'INSERT INTO users (username, email, external_id, is_active) VALUES (?, ?, ?, 1)',
         params: [u.username, u.email ?? null, u.external_id ?? null],

@@ -16,6 +16,7 @@ const ctx: PlanContext = {
 function stored(): StoredUser {
   return {
     id: 7,
+    version: 0,
     fields: {
       obj_id: 7,
       username: 'alice',

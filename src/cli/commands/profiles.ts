@@ -5,6 +5,7 @@ import { addRadiusRow, type RadiusEdit, removeRadiusRows } from '../../run/radiu
 import type { StoreDriver } from '../../store/driver.js';
 import { loadProfileAttributes, profileRowStatements } from '../../store/profile-attributes.js';
 import { usingStore } from '../../store/using-store.js';
+import { writeAll } from '../../store/writer.js';
 import { formatTable } from '../format-table.js';
 import type { Io } from '../io.js';
 
@@ -142,7 +143,7 @@ async function editProfileRows(
     const own = (await loadProfileAttributes(store)).get(profile.id);
     const current = (kind === 'reply' ? own?.attributes : own?.check_attributes) ?? [];
     const result = edit(kind, current);
-    if (result.updated) await store.writeBatch(profileRowStatements(kind, profile.id, current, result.rows));
+    if (result.updated) await writeAll(store, profileRowStatements(kind, profile.id, current, result.rows));
     if (options.json)
       io.out(`${JSON.stringify({ profile: shortName, updated: result.updated, message: result.message })}\n`);
     else io.out(`${result.updated ? io.color.green('✓') : '·'} profile ${shortName}: ${result.message}\n`);

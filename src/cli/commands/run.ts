@@ -14,18 +14,19 @@ import {
   startRun,
   type RunStatus,
 } from '../../journal/run-record.js';
-import { emptyCounts, type ItemResult, type RunCounts } from '../../model/item-result.js';
+import { emptyCounts, type RunCounts } from '../../model/item-result.js';
 import { checkKeyNeededByOutcomes } from '../../run/check-key-needed.js';
+import { RunControl } from '../../run/run-control.js';
 import { runScript } from '../../run/run-script.js';
+import { usingWriter } from '../../store/writer.js';
 import { usingSandbox } from '../../sandbox/using-sandbox.js';
 import { pickItems, type Selection } from '../../select/pick-items.js';
-import type { SandboxOutcome } from '../../sandbox/protocol.js';
 import type { StoreDriver } from '../../store/driver.js';
 import { loadProfileCatalog } from '../../store/profile-attributes.js';
 import { usingStore } from '../../store/using-store.js';
 import type { Io } from '../io.js';
 import { RunReporter } from '../run-reporter.js';
-import { watchSigint } from '../watch-sigint.js';
+import { watchStopSignals } from '../watch-stop-signals.js';
 
 export interface RunOptions extends Selection {
   db?: string;
@@ -109,12 +110,19 @@ async function planRun(
   if (run.status === 'completed') throw new UsageError(`run ${run.id} already completed: nothing to resume`);
   if (run.status === 'running' && !orphaned)
     throw new UsageError(`run ${run.id} is still running (pid ${run.pid} on ${run.host})`);
-  const scriptPath = scriptArg ?? run.script_path ?? '';
-  const source = readText(scriptPath, 'script');
-  if (sha256(source) !== run.script_sha256 && !options.force) {
-    throw new UsageError(
-      `${scriptPath} changed since run ${run.id} started (sha256 differs): use --force to resume with the new text`,
-    );
+  // The journal holds the script that ran: a resume runs that text, from any directory. A script
+  // named on the command line must be the same text, unless --force says to go on with it.
+  let source = run.script_text;
+  let scriptPath = run.script_path ?? 'script.js';
+  if (scriptArg !== undefined) {
+    const given = readText(scriptArg, 'script');
+    if (sha256(given) !== run.script_sha256 && !options.force) {
+      throw new UsageError(
+        `${scriptArg} is not the script run ${run.id} ran (sha256 differs): leave it out to resume with the journaled script, or use --force to resume with this one`,
+      );
+    }
+    source = given;
+    scriptPath = scriptArg;
   }
   const journaled = run.selection as RunPlan['selection'];
   if (journaled.csv !== undefined && journaled.csv_sha256 !== undefined) {
@@ -170,81 +178,72 @@ export async function runCommand(
       maxLogLines: 50,
     };
     // The sandbox compiles the script first: a syntax error ends here, before any journal row.
-    return usingSandbox(setup, async (sandbox) => {
-      const counts = plan.resume ? { ...plan.resume.counts } : emptyCounts();
-      let runId: number | null = null;
-      // The journal starts once the first batch has run, so a run refused then leaves no trace.
-      const begin = async (outcomes: readonly SandboxOutcome[]) => {
-        checkKeyNeededByOutcomes(outcomes, cipher !== null);
-        if (plan.resume) {
-          runId = plan.resume.runId;
-          await reopenRun(store, runId);
-        } else if (!dryRun) {
-          const run = {
-            kind: 'run' as const,
-            scriptPath: plan.scriptPath,
-            scriptText: plan.source,
-            selection: plan.selection,
-            params: plan.params,
-          };
-          runId = await startRun(store, run, counts);
-        }
-        return runId;
-      };
-      const reporter = new RunReporter(io, {
-        json: options.json ?? false,
-        dryRun,
-        total,
-        verbose: options.verbose ?? false,
-      });
-      const control = { stopRequested: false };
-      const sigint = watchSigint(io, control, (text) => reporter.note(text));
-      let status: RunStatus = 'completed';
-      const loop = async () => {
-        const items = runScript({
-          store,
-          sandbox,
-          pages: picked.pages,
-          profiles: new Map(catalog.map((p) => [p.id, p])),
-          cipher,
-          begin,
-          maxErrors,
-          control,
+    return usingSandbox(setup, (sandbox) =>
+      usingWriter(store, { rehearsal: dryRun }, async (writer) => {
+        const counts = plan.resume ? { ...plan.resume.counts } : emptyCounts();
+        const control = new RunControl(maxErrors);
+        let runId: number | null = null;
+        // The run's row is committed before the first user's changes (so a kill at any moment
+        // leaves a resumable run), but only once the first outcomes passed the key check.
+        const begin = async () => {
+          if (plan.resume) {
+            runId = plan.resume.runId;
+            await reopenRun(store, runId);
+          } else if (!dryRun) {
+            const run = {
+              kind: 'run' as const,
+              scriptPath: plan.scriptPath,
+              scriptText: plan.source,
+              selection: plan.selection,
+              params: plan.params,
+            };
+            runId = await startRun(store, run, counts);
+          }
+          return runId;
+        };
+        const resumeHint = () =>
+          runId === null ? null : `usrun run --resume ${runId}${options.db ? ` --db ${options.db}` : ''}`;
+        const reporter = new RunReporter(io, {
+          json: options.json ?? false,
+          dryRun,
+          total,
+          verbose: options.verbose ?? false,
         });
-        for await (const result of items) {
-          count(counts, result);
-          reporter.item(result);
+        const signals = watchStopSignals(io, control, (text) => reporter.note(text), resumeHint);
+        try {
+          const items = runScript({
+            writer,
+            reader: dryRun ? writer : store,
+            capabilities: store.capabilities,
+            sandbox,
+            pages: picked.pages,
+            profiles: new Map(catalog.map((p) => [p.id, p])),
+            cipher,
+            checkFirst: (outcomes) => checkKeyNeededByOutcomes(outcomes, cipher !== null),
+            begin,
+            control,
+            counts,
+          });
+          for await (const result of items) reporter.item(result);
+        } catch (error) {
+          if (runId !== null) await finishRun(store, runId, 'interrupted', counts).catch(() => undefined);
+          throw error;
+        } finally {
+          signals.dispose();
         }
-      };
-      try {
-        // A dry run takes the identical path inside one transaction that is rolled back.
-        await (dryRun ? store.rehearse(loop) : loop());
-        if (control.stopRequested) status = 'interrupted';
-        else if (maxErrors !== undefined && counts.failed >= maxErrors) status = 'stopped';
-      } catch (error) {
-        status = 'interrupted';
-        throw error;
-      } finally {
-        sigint.dispose();
+        const status = control.status;
         if (runId !== null) await finishRun(store, runId, status, counts);
-      }
-      reporter.summary({ ...counts, run_id: runId, dry_run: dryRun, status });
-      if (status === 'interrupted' && runId !== null && !options.json) {
-        io.err(
-          `usrun: run ${runId} interrupted; continue it with: usrun run ${plan.scriptPath} --resume ${runId}${options.db ? ` --db ${options.db}` : ''}\n`,
-        );
-      } else if (status === 'stopped' && !options.json) {
-        io.err(
-          `usrun: stopped after ${counts.failed} failed user${counts.failed === 1 ? '' : 's'} (--max-errors); resume with --resume ${runId}\n`,
-        );
-      }
-      const exitCode = status === 'interrupted' ? 3 : counts.failed > 0 || counts.not_found > 0 ? 1 : 0;
-      return { runId, status: dryRun ? 'dry-run' : status, counts, exitCode };
-    });
+        reporter.summary({ ...counts, run_id: runId, dry_run: dryRun, status });
+        if (status === 'interrupted' && runId !== null && !options.json) {
+          io.err(`usrun: run ${runId} interrupted; continue it with: ${resumeHint()}\n`);
+        } else if (status === 'stopped' && !options.json) {
+          io.err(
+            `usrun: stopped after ${control.failures} failed user${control.failures === 1 ? '' : 's'} (--max-errors); resume with: ${resumeHint()}\n`,
+          );
+        }
+        const exitCode = status === 'interrupted' ? 3 : counts.failed > 0 || counts.not_found > 0 ? 1 : 0;
+        return { runId, status: dryRun ? 'dry-run' : status, counts, exitCode } satisfies RunOutcome;
+      }),
+    );
   });
-}
-
-function count(counts: RunCounts, result: ItemResult): void {
-  counts.selected += 1;
-  counts[result.status] += 1;
 }

@@ -9,7 +9,9 @@ import { changeToJson, formatChange } from '../format-change.js';
 import { formatTable } from '../format-table.js';
 import type { Io } from '../io.js';
 import { RunReporter } from '../run-reporter.js';
-import { watchSigint } from '../watch-sigint.js';
+import { watchStopSignals } from '../watch-stop-signals.js';
+import { RunControl } from '../../run/run-control.js';
+import { usingWriter } from '../../store/writer.js';
 
 /** `usrun runs list`: newest first, with status and counts. */
 export async function runsListCommand(
@@ -124,43 +126,49 @@ export async function runsUndoCommand(
       if (!ok) throw new UsageError('cancelled: nothing was changed');
     }
     const counts = emptyCounts();
-    const runId = dryRun
-      ? null
-      : await startRun(
-          store,
-          {
-            kind: 'undo',
-            scriptPath: null,
-            scriptText: `undo of run ${target.id}`,
-            selection: { undo_of: target.id },
-            params: {},
-            undoOf: target.id,
-          },
-          counts,
-        );
-    const reporter = new RunReporter(io, { json: options.json ?? false, dryRun, total, verbose: true });
-    const control = { stopRequested: false };
-    const sigint = watchSigint(io, control, (text) => reporter.note(text));
-    let status: RunStatus = 'completed';
-    const loop = async () => {
-      for await (const item of undoRun(store, {
-        targetRunId: target.id,
-        runId,
-        force: options.force ?? false,
-        control,
-      })) {
-        counts.selected += 1;
-        counts[item.status] += 1;
-        reporter.item(item);
-      }
+    let runId: number | null = null;
+    const begin = async () => {
+      if (dryRun) return null;
+      const undo = {
+        kind: 'undo' as const,
+        scriptPath: null,
+        scriptText: `undo of run ${target.id}`,
+        selection: { undo_of: target.id },
+        params: {},
+        undoOf: target.id,
+      };
+      runId = await startRun(store, undo, counts);
+      return runId;
     };
+    const reporter = new RunReporter(io, { json: options.json ?? false, dryRun, total, verbose: true });
+    const control = new RunControl();
+    const again = `usrun runs undo ${target.id}${options.db ? ` --db ${options.db}` : ''}`;
+    const signals = watchStopSignals(
+      io,
+      control,
+      (text) => reporter.note(text),
+      () => again,
+    );
     try {
-      await (dryRun ? store.rehearse(loop) : loop());
-      if (control.stopRequested) status = 'interrupted';
+      await usingWriter(store, { rehearsal: dryRun }, async (writer) => {
+        const items = undoRun(store, {
+          targetRunId: target.id,
+          writer,
+          begin,
+          force: options.force ?? false,
+          control,
+          counts,
+        });
+        for await (const item of items) reporter.item(item);
+      });
+    } catch (error) {
+      if (runId !== null) await finishRun(store, runId, 'interrupted', counts).catch(() => undefined);
+      throw error;
     } finally {
-      sigint.dispose();
-      if (runId !== null) await finishRun(store, runId, status, counts);
+      signals.dispose();
     }
+    const status: RunStatus = control.status;
+    if (runId !== null) await finishRun(store, runId, status, counts);
     reporter.summary({ ...counts, run_id: runId, dry_run: dryRun, status });
     if (counts.failed > 0 && !options.json) {
       io.err(

@@ -1,18 +1,10 @@
 import { existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { UsageError } from '../../errors.js';
-import type { Database } from '../database.js';
-import type { DialectCapabilities, SqlValue, StoreDriver } from '../driver.js';
-
-const capabilities: DialectCapabilities = {
-  booleansAsIntegers: true,
-  jsonScalar: (col) => `json_extract(${col}, '$')`,
-  castNumber: (col) => `CAST(${col} AS REAL)`,
-  clusteredTableSuffix: 'WITHOUT ROWID',
-  booleanLiteral: (value) => (value ? '1' : '0'),
-  nowIsoText: `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
-};
+import { UsageError } from '../../../errors.js';
+import type { Database } from '../../database.js';
+import type { Connection, SqlValue, StoreDriver } from '../../driver.js';
+import { sqliteCapabilities } from './capabilities.js';
 
 function encode(value: SqlValue): string | number | null {
   return typeof value === 'boolean' ? (value ? 1 : 0) : value;
@@ -20,7 +12,9 @@ function encode(value: SqlValue): string | number | null {
 
 /**
  * Opens a SQLite file (WAL, busy timeout, foreign keys on). With `create: false` a missing file
- * is a `UsageError` and nothing is created.
+ * is a `UsageError` and nothing is created. One connection serves everything: kysely's queries,
+ * reads, and the writer's lent connection (better-sqlite3 is synchronous, so nothing interleaves
+ * inside a statement; a lent connection's transaction is simply this connection's).
  */
 export function openSqlite(path: string, options: { create: boolean }): StoreDriver {
   if (path !== ':memory:' && !options.create && !existsSync(path)) {
@@ -52,26 +46,35 @@ export function openSqlite(path: string, options: { create: boolean }): StoreDri
     }
     return statement;
   };
+  // async: a failing prepare or run must reject, not throw synchronously.
+  const connection: Connection = {
+    query: async <T>(sql: string, params: readonly SqlValue[] = []) =>
+      prepare(sql).all(...params.map(encode)) as T[],
+    execute: async (sql, params = []) => {
+      const statement = prepare(sql);
+      if (statement.reader) {
+        statement.all(...params.map(encode));
+        return 0;
+      }
+      return statement.run(...params.map(encode)).changes;
+    },
+  };
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
-  const write = raw.transaction((batch: readonly { sql: string; params: readonly SqlValue[] }[]) => {
-    for (const s of batch) prepare(s.sql).run(...s.params.map(encode));
-  });
+  let lent = false;
   return {
     dialect: 'sqlite',
     location: path,
     db,
-    capabilities,
-    // async: a failing prepare or run must reject, not throw synchronously.
-    query: async <T>(sql: string, params: readonly SqlValue[] = []) =>
-      prepare(sql).all(...params.map(encode)) as T[],
-    // Inside rehearse()'s open transaction, better-sqlite3 nests this one as a SAVEPOINT.
-    writeBatch: async (batch) => write(batch),
-    rehearse: async (fn) => {
-      raw.exec('BEGIN');
+    capabilities: sqliteCapabilities,
+    query: connection.query,
+    withConnection: async (fn) => {
+      // One connection: a second writer at once would share the first one's transaction.
+      if (lent) throw new Error('the SQLite connection is already lent to a writer');
+      lent = true;
       try {
-        return await fn();
+        return await fn(connection);
       } finally {
-        if (raw.inTransaction) raw.exec('ROLLBACK');
+        lent = false;
       }
     },
     close: async () => {

@@ -1,0 +1,40 @@
+import { Chalk } from 'chalk';
+import { exitCodeFor } from '../../src/cli/exit-code-for.js';
+import type { Io } from '../../src/cli/io.js';
+import { buildProgram } from '../../src/cli/program.js';
+import type { CliResult } from './cli.js';
+
+/**
+ * Runs a usrun command in this process with a captured Io — the same command table and error
+ * handler as bin/usrun, without a process start. For behaviour; spawn the real CLI (runCli) only
+ * for what needs a process: signals, exit of the process, the TTY, the entry point.
+ */
+export async function usrun(
+  args: readonly string[],
+  options: { env?: Record<string, string | undefined>; answer?: boolean } = {},
+): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const env: NodeJS.ProcessEnv = { NO_COLOR: '1', ...options.env };
+  const io: Io = {
+    out: (text) => void (stdout += text),
+    err: (text) => void (stderr += text),
+    stdoutIsTTY: false,
+    stderrIsTTY: options.answer !== undefined,
+    stdinIsTTY: options.answer !== undefined,
+    color: new Chalk({ level: 0 }),
+    errColor: new Chalk({ level: 0 }),
+    env,
+    confirm: async (question) => {
+      stderr += question;
+      return options.answer ?? false;
+    },
+  };
+  let code = 0;
+  try {
+    await buildProgram(io).parseAsync(['node', 'usrun', ...args]);
+  } catch (error) {
+    code = exitCodeFor(error, io);
+  }
+  return { code, signal: null, stdout, stderr };
+}
