@@ -11,7 +11,7 @@ import {
   profilesListCommand,
   profilesShowCommand,
 } from './commands/profiles.js';
-import { radiusConfigCommand } from './commands/radius.js';
+import { radiusConfigCommand, radiusImportCommand } from './commands/radius.js';
 import { runsListCommand, runsShowCommand, runsUndoCommand } from './commands/runs.js';
 import { usersImportCommand, usersListCommand, usersShowCommand } from './commands/users.js';
 import type { Io } from './io.js';
@@ -228,6 +228,25 @@ Example:
   $ ln -s ../mods-available/sql /etc/freeradius/3.0/mods-enabled/sql`,
     )
     .action((opts) => radiusConfigCommand(opts, io));
+  withDb(radius.command('import'))
+    .description(
+      'adopt an existing FreeRADIUS database: a user per username, a profile per groupname, memberships and attribute rows (all or nothing; running it again changes nothing)',
+    )
+    .requiredOption('--from <file|url>', "FreeRADIUS's database: a SQLite file or a server URL")
+    .option('--dry-run', 'list what it would create, write nothing')
+    .option('-v, --verbose', 'list what it creates on a real import too')
+    .option('--json', 'print the counts as JSON')
+    .addHelpText(
+      'after',
+      `
+Reads radcheck, radreply, radusergroup, radgroupcheck and radgroupreply (cleartext passwords stay
+check attributes). Not a journaled run: \`runs undo\` cannot take it back.
+
+Example:
+  $ usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db --dry-run
+  $ usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db`,
+    )
+    .action(async (opts) => void (await radiusImportCommand(opts, io)));
 
   const attrs = program.command('attrs').description('user attrs (key/value with expiry)');
   withDb(attrs.command('purge'))

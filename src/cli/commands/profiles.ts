@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
 import type { RadiusRow } from '../../model/change.js';
+import { PROFILE_SHORT_NAME } from '../../model/profile-short-name.js';
 import { checkRadiusRow, RejectedChange } from '../../run/plan-user-changes.js';
 import { addRadiusRow, type RadiusEdit, removeRadiusRows } from '../../run/radius-row-edits.js';
 import type { StoreDriver } from '../../store/driver.js';
@@ -9,7 +10,7 @@ import { writeAll } from '../../store/writer.js';
 import { formatTable } from '../format-table.js';
 import type { Io } from '../io.js';
 
-const SHORT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const SHORT_NAME = PROFILE_SHORT_NAME;
 
 /** `usrun profiles list`: every profile with its member count. */
 export async function profilesListCommand(options: { db?: string; json?: boolean }, io: Io): Promise<void> {
