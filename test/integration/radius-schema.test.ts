@@ -217,6 +217,9 @@ describe('reading FreeRADIUS tables', () => {
   });
 
   it('refuses a file without radcheck, and a source with problems, writing nothing (exit 2)', async () => {
+    const missing = await cli('radius', 'import', '--from', join(tmp.dir, 'nope.db'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no FreeRADIUS database at');
     const empty = join(tmp.dir, 'empty.db');
     new Database(empty).close();
     const none = await cli('radius', 'import', '--from', empty);

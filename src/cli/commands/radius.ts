@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
 import type { FreeradiusTables } from '../../model/freeradius-tables.js';
 import type { RadiusImportPlan } from '../../model/radius-import-plan.js';
@@ -54,6 +55,10 @@ function describePlan(plan: RadiusImportPlan): string[] {
  * Importing the same tables again finds everything present and writes nothing.
  */
 export async function radiusImportCommand(options: RadiusImportOptions, io: Io): Promise<RadiusImportPlan> {
+  // A missing file is not "a usrun database to init" (openStore's words): say what it is.
+  if (!/^[a-z]+:\/\//.test(options.from) && !existsSync(options.from)) {
+    throw new UsageError(`no FreeRADIUS database at ${options.from}: no such file`);
+  }
   const source = openStore({ location: options.from });
   let tables: FreeradiusTables;
   try {
