@@ -4,7 +4,14 @@ import { ExitError } from '../errors.js';
 import { attrsPurgeCommand } from './commands/attrs.js';
 import { filtersListCommand, filtersRmCommand, filtersSaveCommand } from './commands/filters.js';
 import { initCommand } from './commands/init.js';
-import { profilesAddCommand, profilesListCommand } from './commands/profiles.js';
+import {
+  profilesAddCommand,
+  profilesAttrAddCommand,
+  profilesAttrRmCommand,
+  profilesListCommand,
+  profilesShowCommand,
+} from './commands/profiles.js';
+import { radiusConfigCommand, radiusImportCommand } from './commands/radius.js';
 import { runsListCommand, runsShowCommand, runsUndoCommand } from './commands/runs.js';
 import { usersImportCommand, usersListCommand, usersShowCommand } from './commands/users.js';
 import type { Io } from './io.js';
@@ -74,7 +81,9 @@ Examples:
     .option('--json', 'print the counts as JSON')
     .action((file, opts) => usersImportCommand(file, opts, io));
 
-  const profiles = program.command('profiles').description('list and add profiles (RADIUS groups)');
+  const profiles = program
+    .command('profiles')
+    .description('list, show and add profiles (RADIUS groups) and their attributes');
   withDb(profiles.command('list'))
     .description('list profiles with their member counts')
     .option('--json', 'one JSON object per profile')
@@ -85,6 +94,44 @@ Examples:
     .option('--name <name>', 'display name')
     .option('--description <text>', 'description')
     .action((shortName, opts) => profilesAddCommand(shortName, opts, io));
+  withDb(profiles.command('show'))
+    .argument('<short_name>', 'the profile')
+    .description('show a profile with its member count and its reply and check attributes')
+    .option('--json', 'as JSON')
+    .action((shortName, opts) => profilesShowCommand(shortName, opts, io));
+  const profileAttr = profiles
+    .command('attr')
+    .description("a profile's own reply/check attributes (FreeRADIUS radgroupreply / radgroupcheck)");
+  withDb(profileAttr.command('add'))
+    .argument('<short_name>', 'the profile')
+    .argument('<attr>', 'attribute name, e.g. Session-Timeout')
+    .argument('<op>', 'operator: reply = := +=; check also == != > >= < <= =~ !~ =* !*')
+    .argument('<value>', 'value, at most 253 characters')
+    .description(
+      'add a reply (default) or check attribute to a profile, with the operator rules of attribute_add',
+    )
+    .option('--check', 'a check attribute (radgroupcheck) instead of a reply attribute')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ usrun profiles attr add gold Session-Timeout := 7200
+  $ usrun profiles attr add gold Simultaneous-Use := 2 --check`,
+    )
+    .action((shortName, attr, op, value, opts) =>
+      profilesAttrAddCommand(shortName, attr, op, value, opts, io),
+    );
+  withDb(profileAttr.command('rm'))
+    .argument('<short_name>', 'the profile')
+    .argument('<attr>', 'attribute name')
+    .argument('<value>', 'the value of the rows to remove')
+    .description('remove the reply (default) or check rows with this attribute and value')
+    .option('--op <op>', 'only rows with this operator')
+    .option('--check', 'check attributes instead of reply attributes')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExample:\n  $ usrun profiles attr rm gold Session-Timeout 7200')
+    .action((shortName, attr, value, opts) => profilesAttrRmCommand(shortName, attr, value, opts, io));
 
   const filters = program
     .command('filters')
@@ -167,6 +214,39 @@ Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad u
     .option('--json', 'NDJSON: one object per user, then a summary')
     .option('-y, --yes', 'do not ask for confirmation on a terminal')
     .action(async (runId, opts) => exitWith(await runsUndoCommand(runId, opts, io)));
+
+  const radius = program
+    .command('radius')
+    .description('FreeRADIUS: configuration for reading this database live, import of its tables');
+  withDb(radius.command('config'))
+    .description('print the FreeRADIUS sql module configuration for this database')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ usrun radius config --db /var/lib/usrun/users.db > /etc/freeradius/3.0/mods-available/sql
+  $ ln -s ../mods-available/sql /etc/freeradius/3.0/mods-enabled/sql`,
+    )
+    .action((opts) => radiusConfigCommand(opts, io));
+  withDb(radius.command('import'))
+    .description(
+      'adopt an existing FreeRADIUS database: a user per username, a profile per groupname, memberships and attribute rows (all or nothing; running it again changes nothing)',
+    )
+    .requiredOption('--from <file|url>', "FreeRADIUS's database: a SQLite file or a server URL")
+    .option('--dry-run', 'list what it would create, write nothing')
+    .option('-v, --verbose', 'list what it creates on a real import too')
+    .option('--json', 'print the counts as JSON')
+    .addHelpText(
+      'after',
+      `
+Reads radcheck, radreply, radusergroup, radgroupcheck and radgroupreply (cleartext passwords stay
+check attributes). Not a journaled run: \`runs undo\` cannot take it back.
+
+Example:
+  $ usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db --dry-run
+  $ usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db`,
+    )
+    .action(async (opts) => void (await radiusImportCommand(opts, io)));
 
   const attrs = program.command('attrs').description('user attrs (key/value with expiry)');
   withDb(attrs.command('purge'))

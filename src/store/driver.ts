@@ -37,6 +37,14 @@ export interface DialectCapabilities {
    * one b-tree instead of two, so fewer pages written per user on the hot path.
    */
   readonly clusteredTableSuffix: string;
+  /** SQL literal of a boolean as the dialect stores it: `1`/`0` (SQLite, MySQL), `TRUE`/`FALSE`. */
+  booleanLiteral(value: boolean): string;
+  /**
+   * SQL expression for the current time as ISO-8601 UTC text with milliseconds
+   * (`2026-01-31T12:00:00.000Z`), the form timestamps are stored in, so a view can compare
+   * `expiration > now` as text. PostgreSQL would use `to_char(now() at time zone 'UTC', …)`.
+   */
+  readonly nowIsoText: string;
   /**
    * Starts a write transaction. SQLite takes its write lock up front (`BEGIN IMMEDIATE`), so a
    * group never fails half-way for want of it; servers lock row by row (`BEGIN`).

@@ -2,6 +2,7 @@ import { type CreateTableBuilder, type Kysely, sql } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
 
 import type { DialectCapabilities } from './driver.js';
+import { radiusMigration } from './radius-migration.js';
 
 type Clustered = <T extends CreateTableBuilder<any, any>>(table: T) => T;
 
@@ -173,6 +174,7 @@ const buildMigrations = (
       for (const statement of capabilities?.userVersionTriggers ?? []) await sql.raw(statement).execute(db);
     },
   },
+  '0004_radius': radiusMigration(capabilities),
 });
 
 /** Hands kysely's `Migrator` the migrations above, for a dialect. */

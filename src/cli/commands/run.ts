@@ -22,6 +22,7 @@ import { usingWriter } from '../../store/writer.js';
 import { usingSandbox } from '../../sandbox/using-sandbox.js';
 import { pickItems, type Selection } from '../../select/pick-items.js';
 import type { StoreDriver } from '../../store/driver.js';
+import { loadProfileCatalog } from '../../store/profile-attributes.js';
 import { usingStore } from '../../store/using-store.js';
 import type { Io } from '../io.js';
 import { RunReporter } from '../run-reporter.js';
@@ -166,11 +167,7 @@ export async function runCommand(
       );
       if (!ok) throw new UsageError('cancelled: nothing was changed');
     }
-    const catalog = await store.db
-      .selectFrom('profiles')
-      .select(['id', 'short_name', 'name'])
-      .orderBy('id')
-      .execute();
+    const catalog = await loadProfileCatalog(store);
     const setup = {
       source: plan.source,
       filename: basename(plan.scriptPath),

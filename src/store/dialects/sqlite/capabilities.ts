@@ -38,4 +38,6 @@ export const sqliteCapabilities: DialectCapabilities = {
   beginWriteSql: 'BEGIN IMMEDIATE',
   userVersionTriggers,
   classifyError,
+  booleanLiteral: (value) => (value ? '1' : '0'),
+  nowIsoText: `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
 };
