@@ -171,6 +171,11 @@ Examples:
     .option('--timeout <ms>', 'CPU time per user', positiveInt('--timeout'), 2000)
     .option('--memory <mb>', 'sandbox heap limit', positiveInt('--memory'), 128)
     .option('--max-errors <n>', 'stop after N failed users', positiveInt('--max-errors'))
+    .option(
+      '--concurrency <n>',
+      'transactions in flight on a PostgreSQL/MySQL database (default 4; SQLite has one writer)',
+      positiveInt('--concurrency'),
+    )
     .option('--fail-fast', 'stop at the first failed user (= --max-errors 1)')
     .option('--key-file <path>', 'file with the 32-byte attribute key (default: $USRUN_KEY)')
     .option('-y, --yes', 'do not ask for confirmation on a terminal')

@@ -18,6 +18,7 @@ export interface SqlStatement {
 /** How a database error reads to an admin, by kind rather than by one driver's wording. */
 export type DbErrorKind =
   | { kind: 'unique'; table?: string | undefined; column?: string | undefined }
+  /** A lock wait, deadlock or serialization failure: trying again may succeed. */
   | { kind: 'busy' }
   | { kind: 'read-only' }
   | { kind: 'other' };
@@ -55,6 +56,8 @@ export interface DialectCapabilities {
    * and to its profile, attribute and attr rows — whoever writes, usrun or another tool.
    */
   readonly userVersionTriggers: readonly string[];
+  /** How many writers (connections with a transaction open) may work at once: SQLite has one. */
+  readonly maxWriters: number;
   /** Classifies a driver error (unique violation, lock timeout, read-only database, …). */
   classifyError(error: unknown): DbErrorKind;
 }
