@@ -109,10 +109,10 @@ export function planUndo(
 ): { changes: Change[]; conflicts: UndoConflict[] } {
   // last_update only says when the user last changed: if a later write moved it, that write's
   // value stays, and it is no conflict — another run's changes to other things are not this
-  // run's to judge. Still at this run's value, it is restored like any field.
-  const changes = all.filter(
-    (c) => !(c.kind === 'field' && c.target === 'last_update' && !stillAfter(user, c)),
-  );
+  // run's to judge. Still at this run's value (or with --force), it is restored like any field.
+  const changes = force
+    ? [...all]
+    : all.filter((c) => !(c.kind === 'field' && c.target === 'last_update' && !stillAfter(user, c)));
   // Undone already (an earlier undo got this user): nothing to do, and no conflict either.
   if (changes.every((c) => alreadyBefore(user, c))) return { changes: [], conflicts: [] };
   const conflicts: UndoConflict[] = [];

@@ -114,7 +114,8 @@ function planProfiles(stored: StoredUser, wanted: unknown, ctx: PlanContext): Ch
   return changes;
 }
 
-function checkRadiusRow(kind: 'reply' | 'check', item: unknown): RadiusAttribute {
+/** Checks one reply or check row (name, operator for the kind, value ≤ 253 chars); throws `RejectedChange`. */
+export function checkRadiusRow(kind: 'reply' | 'check', item: unknown): RadiusAttribute {
   if (!isRecord(item)) throw new RejectedChange(`${kind} attributes: malformed row`);
   const { id, attr, op, value } = item;
   if (id !== null && !Number.isSafeInteger(id))

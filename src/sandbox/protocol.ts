@@ -8,6 +8,13 @@ import type { ProfileRef, RadiusAttribute, UserFieldValues } from '../model/user
 
 export type { ProfileRef, RadiusAttribute, UserFieldValues };
 
+/** A profile's reply or check row as the script sees it. */
+export interface ProfileRadiusRow {
+  attr: string;
+  op: string;
+  value: string;
+}
+
 /** A `user.attr` entry as the sandbox sees it. Expired entries are never sent. */
 export interface AttrSnapshot {
   name: string;
@@ -49,8 +56,17 @@ export interface SandboxSetup {
   /** The script's file name, used in error locations (`name.js:3:7`). */
   filename: string;
   params: Record<string, string>;
-  /** Every profile, so `profile_add("aaa-01")` resolves without a round trip. */
-  profiles: { id: number; short_name: string; name: string | null }[];
+  /**
+   * Every profile, so `profile_add("aaa-01")` resolves without a round trip, with its own reply
+   * and check rows (what RADIUS adds from the group), which `user.profiles` shows read-only.
+   */
+  profiles: {
+    id: number;
+    short_name: string;
+    name: string | null;
+    attributes?: ProfileRadiusRow[];
+    check_attributes?: ProfileRadiusRow[];
+  }[];
   /** Per-user CPU timeout in ms (isolated-vm's). */
   timeoutMs: number;
   /** Isolate heap limit in MB. */

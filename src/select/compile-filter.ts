@@ -58,6 +58,8 @@ const COMPLEX_TABLES: Record<
   profiles: { table: 'profiles', columns: { priority: 'user_profiles' } },
   attributes: { table: 'reply_attributes' },
   check_attributes: { table: 'check_attributes' },
+  profile_attributes: { table: 'profile_reply_attributes', columns: { short_name: 'profiles' } },
+  profile_check_attributes: { table: 'profile_check_attributes', columns: { short_name: 'profiles' } },
   attrs: { table: 'user_attrs' },
 };
 
@@ -124,6 +126,19 @@ class Compiler {
             .whereRef('check_attributes.user_id', '=', 'users.obj_id')
             .where(eb.and(inner)),
         );
+      case 'profile_attributes':
+      case 'profile_check_attributes': {
+        const table = COMPLEX_TABLES[node.attr].table as 'profile_reply_attributes';
+        return eb.exists(
+          eb
+            .selectFrom('user_profiles')
+            .innerJoin('profiles', 'profiles.id', 'user_profiles.profile_id')
+            .innerJoin(table, `${table}.profile_id`, 'profiles.id')
+            .select(one)
+            .whereRef('user_profiles.user_id', '=', 'users.obj_id')
+            .where(eb.and(inner)),
+        );
+      }
       case 'attrs': {
         const expires = sql.ref('user_attrs.expires_at');
         const unexpired = eb.or([

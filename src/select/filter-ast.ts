@@ -83,6 +83,10 @@ export const COMPLEX_ATTRIBUTES = {
   },
   attributes: { attr: 'string', op: 'string', value: 'radius-value' },
   check_attributes: { attr: 'string', op: 'string', value: 'radius-value' },
+  /** Reply rows the user inherits from its profiles (radgroupreply); short_name is the profile's. */
+  profile_attributes: { short_name: 'string', attr: 'string', op: 'string', value: 'radius-value' },
+  /** Check rows the user inherits from its profiles (radgroupcheck). */
+  profile_check_attributes: { short_name: 'string', attr: 'string', op: 'string', value: 'radius-value' },
   attrs: {
     name: 'string',
     value: 'json',

@@ -528,6 +528,8 @@ function exampleSubFilter(attr: ComplexAttribute): string {
     profiles: 'short_name eq "aaa-01"',
     attributes: 'attr eq "Session-Timeout"',
     check_attributes: 'attr eq "Simultaneous-Use"',
+    profile_attributes: 'attr eq "Session-Timeout"',
+    profile_check_attributes: 'attr eq "Simultaneous-Use"',
     attrs: 'name eq "plan"',
   };
   return examples[attr];

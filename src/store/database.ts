@@ -49,6 +49,15 @@ export interface RadiusAttributesTable {
   value: string;
 }
 
+/** `profile_reply_attributes` / `profile_check_attributes`: FreeRADIUS radgroupreply / radgroupcheck. */
+export interface ProfileRadiusAttributesTable {
+  id: Generated<number>;
+  profile_id: number;
+  attr: string;
+  op: string;
+  value: string;
+}
+
 export interface UserAttrsTable {
   user_id: number;
   name: string;
@@ -114,6 +123,8 @@ export interface Database {
   user_profiles: UserProfilesTable;
   reply_attributes: RadiusAttributesTable;
   check_attributes: RadiusAttributesTable;
+  profile_reply_attributes: ProfileRadiusAttributesTable;
+  profile_check_attributes: ProfileRadiusAttributesTable;
   user_attrs: UserAttrsTable;
   filters: FiltersTable;
   runs: RunsTable;

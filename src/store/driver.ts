@@ -18,6 +18,7 @@ export interface SqlStatement {
 /** How a database error reads to an admin, by kind rather than by one driver's wording. */
 export type DbErrorKind =
   | { kind: 'unique'; table?: string | undefined; column?: string | undefined }
+  /** A lock wait, deadlock or serialization failure: trying again may succeed. */
   | { kind: 'busy' }
   | { kind: 'read-only' }
   /** The server cannot be reached (down, wrong host or port, refused). */
@@ -45,6 +46,14 @@ export interface DialectCapabilities {
    * one b-tree instead of two, so fewer pages written per user on the hot path.
    */
   readonly clusteredTableSuffix: string;
+  /** SQL literal of a boolean as the dialect stores it: `1`/`0` (SQLite, MySQL), `TRUE`/`FALSE`. */
+  booleanLiteral(value: boolean): string;
+  /**
+   * SQL expression for the current time as ISO-8601 UTC text with milliseconds
+   * (`2026-01-31T12:00:00.000Z`), the form timestamps are stored in, so a view can compare
+   * `expiration > now` as text. PostgreSQL would use `to_char(now() at time zone 'UTC', …)`.
+   */
+  readonly nowIsoText: string;
   /**
    * Starts a write transaction. SQLite takes its write lock up front (`BEGIN IMMEDIATE`), so a
    * group never fails half-way for want of it; servers lock row by row (`BEGIN`).
@@ -55,6 +64,8 @@ export interface DialectCapabilities {
    * and to its profile, attribute and attr rows — whoever writes, usrun or another tool.
    */
   readonly userVersionTriggers: readonly string[];
+  /** How many writers (connections with a transaction open) may work at once: SQLite has one. */
+  readonly maxWriters: number;
   /** Classifies a driver error (unique violation, lock timeout, read-only database, …). */
   classifyError(error: unknown): DbErrorKind;
   /**

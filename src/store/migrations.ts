@@ -2,6 +2,7 @@ import { type ColumnDefinitionBuilder, type CreateTableBuilder, type Kysely, sql
 import type { Migration, MigrationProvider } from 'kysely/migration';
 
 import type { DialectCapabilities } from './driver.js';
+import { radiusMigration } from './radius-migration.js';
 
 type TableEnd = <T extends CreateTableBuilder<any, any>>(table: T) => T;
 
@@ -191,6 +192,7 @@ const buildMigrations = ({
       for (const statement of capabilities?.userVersionTriggers ?? []) await sql.raw(statement).execute(db);
     },
   },
+  '0004_radius': radiusMigration(capabilities),
 });
 
 const ending =

@@ -442,3 +442,140 @@ user.description = 'heavy ' + user.obj_id;
     expect(runRow(db, 1)['status']).toBe('interrupted');
   });
 });
+
+describe('a slow script (~20 ms per user)', () => {
+  const slow = `const t = Date.now();
+while (Date.now() - t < 20) {}
+user.description = 'slow ' + user.obj_id;
+user.profile_add('gold');
+`;
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal}: stops part-way within about a second, finished users committed, run interrupted`, async () => {
+      const db = copyDb(base, `slow-${signal}.db`);
+      const script = writeScript(`slow-${signal}.js`, slow);
+      const run = start(['run', script, '--all', '--db', db]);
+      // Commits come a few users at a time from the start, not after a whole batch of 20 ms users.
+      const first = await waitForItems(db, 1, run);
+      expect(first, 'items in the first commit seen').toBeLessThan(50);
+      await waitForItems(db, 20, run);
+      const signalled = Date.now();
+      run.child.kill(signal);
+      const end = await run.ended;
+      expect(end.code).toBe(3);
+      expect(end.stderr).toContain(`usrun run --resume 1 --db ${db}`);
+      expect(end.at - signalled, 'ms from the signal to the exit').toBeLessThan(2500);
+      expect(runRow(db, 1)).toMatchObject({ status: 'interrupted', pid: null });
+      const done = sqlite<{ obj_id: number }>(db, "SELECT obj_id FROM users WHERE description LIKE 'slow %'");
+      expect(done.length).toBeGreaterThanOrEqual(20);
+      expect(done.length).toBeLessThan(USERS);
+      // Exactly the journaled users were changed, each wholly (its profile too).
+      expect(journalChanged(db, 1)).toEqual(done.map((u) => u.obj_id));
+      const gold = sqlite<{ n: number }>(
+        db,
+        "SELECT count(*) AS n FROM user_profiles up JOIN profiles p ON p.id = up.profile_id WHERE p.short_name = 'gold' AND up.user_id IN (SELECT obj_id FROM users WHERE description LIKE 'slow %')",
+      )[0]?.n;
+      expect(gold).toBe(done.length);
+      expect(JSON.parse(runRow(db, 1)['counts'] as string)).toMatchObject({
+        selected: done.length,
+        changed: done.length,
+      });
+    });
+  }
+});
+
+describe('kill -9 at random moments, each followed by --resume', () => {
+  it('ends identical to an uninterrupted run on a copy', async () => {
+    const db = copyDb(base, 'random-kills.db');
+    // Random moments, printed so that a failure can be replayed.
+    const delays = [0, 1, 2].map(() => 150 + Math.floor(Math.random() * 500));
+    const kills: string[] = [];
+    let run = start(['run', scriptPath, '--all', '--db', db]);
+    for (const delay of delays) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (run.exited()) break;
+      run.child.kill('SIGKILL');
+      await run.ended;
+      const committed = sqlite(db, 'SELECT 1 FROM runs').length > 0 ? itemCount(db) : 0;
+      kills.push(`after ${delay} ms: ${committed} items`);
+      // Every user all or nothing, and the journal names exactly the changed ones.
+      const changed = allOrNothing(db);
+      if (committed > 0) {
+        expect(journalChanged(db, 1), kills.join('; ')).toEqual(changed);
+        expect(JSON.parse(runRow(db, 1)['counts'] as string)['changed'], kills.join('; ')).toBe(
+          changed.length,
+        );
+        run = start(['run', '--resume', '1', '--db', db]);
+      } else {
+        // Killed before the first commit: nothing at all was written; start over.
+        expect(changed, kills.join('; ')).toEqual([]);
+        run = start(['run', scriptPath, '--all', '--db', db]);
+      }
+    }
+    const end = await run.ended;
+    expect(end.code, `${kills.join('; ')}\n${end.stderr}`).toBe(0);
+    expect(data(db)).toEqual(refDump);
+    expect(runRow(db, 1)).toMatchObject({ status: 'completed' });
+    expect(journalChanged(db, 1)).toHaveLength(USERS);
+  });
+});
+
+describe('two runs at once over the same users', () => {
+  it('every user ends with both runs’ changes, both journals are true, undo of either restores only its own', async () => {
+    const db = copyDb(base, 'two-runs.db');
+    const a = writeScript('run-a.js', "user.description = 'by a';\nuser.profile_add('gold');\n");
+    const b = writeScript(
+      'run-b.js',
+      "user.klass = 'by-b';\nuser.attribute_add('Framed-Pool', 'pool-b', ':=');\n",
+    );
+    const [ra, rb] = [start(['run', a, '--all', '--db', db]), start(['run', b, '--all', '--db', db])];
+    const [ea, eb] = [await ra.ended, await rb.ended];
+    expect([ea.code, eb.code], `${ea.stderr}\n${eb.stderr}`).toEqual([0, 0]);
+    const both = sqlite<{ n: number }>(
+      db,
+      "SELECT count(*) AS n FROM users WHERE description = 'by a' AND klass = 'by-b'",
+    )[0]?.n;
+    expect(both).toBe(USERS);
+    const ids = sqlite<{ id: number; script_path: string }>(
+      db,
+      'SELECT id, script_path FROM runs ORDER BY id',
+    );
+    const idOf = (path: string) => ids.find((r) => r.script_path === path)?.id as number;
+    // Each journal holds exactly its own changes, with before values that were true when written.
+    const targets = (runId: number) =>
+      sqlite<{ target: string }>(
+        db,
+        'SELECT DISTINCT target FROM run_changes WHERE run_id = ? ORDER BY target',
+        [runId],
+      ).map((r) => r.target);
+    expect(targets(idOf(a))).toEqual(['description', 'gold', 'last_update']);
+    expect(targets(idOf(b))).toEqual(['Framed-Pool', 'klass', 'last_update']);
+    expect(journalChanged(db, idOf(a))).toHaveLength(USERS);
+    expect(journalChanged(db, idOf(b))).toHaveLength(USERS);
+
+    // Undo a: its changes go, b's stay.
+    const undoA = await runCli(['runs', 'undo', String(idOf(a)), '--db', db]);
+    expect(undoA.code, undoA.stderr).toBe(0);
+    const after = sqlite<{ description: string | null; klass: string | null }>(
+      db,
+      'SELECT description, klass FROM users',
+    );
+    const was = baseDump['users'] as { description: string | null }[];
+    expect(after.map((u) => u.description)).toEqual(was.map((u) => u.description));
+    expect(new Set(after.map((u) => u.klass))).toEqual(new Set(['by-b']));
+    expect(
+      sqlite(
+        db,
+        "SELECT count(*) AS n FROM reply_attributes WHERE attr = 'Framed-Pool' AND value = 'pool-b'",
+      ),
+    ).toEqual([{ n: USERS }]);
+    // Then b: back to where both started (but for the times each write set).
+    const undoB = await runCli(['runs', 'undo', String(idOf(b)), '--db', db]);
+    expect(undoB.code, undoB.stderr).toBe(0);
+    const strip = (d: Dump) => {
+      for (const u of d['users'] ?? []) u['last_update'] = '*';
+      return d;
+    };
+    expect(strip(data(db))).toEqual(strip(structuredClone(baseDump)));
+  });
+});

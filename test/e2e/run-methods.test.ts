@@ -120,10 +120,17 @@ log(user.profiles);
         [false, 'no profile with short_name nope'],
         [false, 'no profile with id 99'],
         [
-          { id: 1, short_name: 'aaa-01', name: 'Basic', priority: 1 },
-          { id: 3, short_name: 'gold', name: 'Gold', priority: 2 },
-          { id: 2, short_name: 'aaa-02', name: 'Standard', priority: 3 },
-          { id: 12, short_name: 'promo', name: 'Promo', priority: 4 },
+          { id: 1, short_name: 'aaa-01', name: 'Basic', priority: 1, attributes: [], check_attributes: [] },
+          { id: 3, short_name: 'gold', name: 'Gold', priority: 2, attributes: [], check_attributes: [] },
+          {
+            id: 2,
+            short_name: 'aaa-02',
+            name: 'Standard',
+            priority: 3,
+            attributes: [],
+            check_attributes: [],
+          },
+          { id: 12, short_name: 'promo', name: 'Promo', priority: 4, attributes: [], check_attributes: [] },
         ],
         [true, 'profile aaa-01 removed'],
         [true, 'profile promo removed'],
@@ -131,8 +138,15 @@ log(user.profiles);
         [false, 'user does not have profile aaa-01'],
         [false, 'no profile with short_name nope'],
         [
-          { id: 3, short_name: 'gold', name: 'Gold', priority: 2 },
-          { id: 2, short_name: 'aaa-02', name: 'Standard', priority: 3 },
+          { id: 3, short_name: 'gold', name: 'Gold', priority: 2, attributes: [], check_attributes: [] },
+          {
+            id: 2,
+            short_name: 'aaa-02',
+            name: 'Standard',
+            priority: 3,
+            attributes: [],
+            check_attributes: [],
+          },
         ],
       ]);
       expect(

@@ -6,6 +6,8 @@ const DATA_TABLES = [
   'user_profiles',
   'reply_attributes',
   'check_attributes',
+  'profile_reply_attributes',
+  'profile_check_attributes',
   'user_attrs',
   'filters',
 ];

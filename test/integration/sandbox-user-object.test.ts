@@ -12,7 +12,13 @@ const SETUP: SandboxSetup = {
   filename: 'cases.js',
   params: { region: 'north' },
   profiles: [
-    { id: 1, short_name: 'gold', name: 'Gold' },
+    {
+      id: 1,
+      short_name: 'gold',
+      name: 'Gold',
+      attributes: [{ attr: 'Session-Timeout', op: ':=', value: '7200' }],
+      check_attributes: [{ attr: 'Simultaneous-Use', op: ':=', value: '1' }],
+    },
     { id: 2, short_name: 'aaa-01', name: 'AAA 01' },
     { id: 12, short_name: 'aaa-12', name: null },
   ],
@@ -259,9 +265,16 @@ describe('profiles', () => {
       [false, 'user already has profile gold'],
       [false, 'user already has profile aaa-01'],
       [
-        { id: 2, short_name: 'aaa-01', name: 'AAA 01', priority: 1 },
-        { id: 1, short_name: 'gold', name: 'Gold', priority: 2 },
-        { id: 12, short_name: 'aaa-12', name: null, priority: 3 },
+        { id: 2, short_name: 'aaa-01', name: 'AAA 01', priority: 1, attributes: [], check_attributes: [] },
+        {
+          id: 1,
+          short_name: 'gold',
+          name: 'Gold',
+          priority: 2,
+          attributes: [{ attr: 'Session-Timeout', op: ':=', value: '7200' }],
+          check_attributes: [{ attr: 'Simultaneous-Use', op: ':=', value: '1' }],
+        },
+        { id: 12, short_name: 'aaa-12', name: null, priority: 3, attributes: [], check_attributes: [] },
       ],
     ]);
     expect(outcome.profiles).toEqual([
@@ -269,6 +282,30 @@ describe('profiles', () => {
       { id: 1, priority: 2 },
       { id: 12, priority: 3 },
     ]);
+  });
+
+  it("shows each profile's own reply and check rows as copies a script cannot change", async () => {
+    const outcome = await run(
+      `
+      const gold = user.profiles[0];
+      log(gold.attributes);
+      gold.attributes.push({ attr: 'Evil', op: ':=', value: '1' });
+      gold.check_attributes[0].value = '99';
+      gold.attributes = [];
+      log([user.profiles[0].attributes.length, user.profiles[0].check_attributes[0].value]);
+      log(Object.isFrozen(user.profiles[0].attributes) || Array.isArray(user.profiles[0].attributes));
+    `,
+      snapshot({ profiles: [{ id: 1, short_name: 'gold', name: 'Gold', priority: 1 }] }),
+    );
+    expect(outcome.status).toBe('done');
+    expect(outcome.logs.map((l) => JSON.parse(l) as unknown)).toEqual([
+      [{ attr: 'Session-Timeout', op: ':=', value: '7200' }],
+      [1, '1'],
+      true,
+    ]);
+    // Reading or scribbling on the copies is not a change to the user.
+    expect(outcome.profiles).toBeUndefined();
+    expect(outcome.attributes).toBeUndefined();
   });
 
   it('starts priorities at 1 and reports unknown profiles without throwing', async () => {

@@ -18,10 +18,11 @@ import { emptyCounts, type RunCounts } from '../../model/item-result.js';
 import { checkKeyNeededByOutcomes } from '../../run/check-key-needed.js';
 import { RunControl } from '../../run/run-control.js';
 import { runScript } from '../../run/run-script.js';
-import { usingWriter } from '../../store/writer.js';
+import { usingWriters, type Writer } from '../../store/writer.js';
 import { usingSandbox } from '../../sandbox/using-sandbox.js';
 import { pickItems, type Selection } from '../../select/pick-items.js';
 import type { StoreDriver } from '../../store/driver.js';
+import { loadProfileCatalog } from '../../store/profile-attributes.js';
 import { usingStore } from '../../store/using-store.js';
 import type { Io } from '../io.js';
 import { RunReporter } from '../run-reporter.js';
@@ -41,7 +42,11 @@ export interface RunOptions extends Selection {
   verbose?: boolean;
   resume?: number;
   force?: boolean;
+  concurrency?: number;
 }
+
+/** Transactions in flight on a server database; SQLite always has one writer. */
+const DEFAULT_CONCURRENCY = 4;
 
 /** The result of a run command, for tests and the exit code. */
 export interface RunOutcome {
@@ -166,11 +171,7 @@ export async function runCommand(
       );
       if (!ok) throw new UsageError('cancelled: nothing was changed');
     }
-    const catalog = await store.db
-      .selectFrom('profiles')
-      .select(['id', 'short_name', 'name'])
-      .orderBy('id')
-      .execute();
+    const catalog = await loadProfileCatalog(store);
     const setup = {
       source: plan.source,
       filename: basename(plan.scriptPath),
@@ -181,8 +182,9 @@ export async function runCommand(
       maxLogLines: 50,
     };
     // The sandbox compiles the script first: a syntax error ends here, before any journal row.
+    const lanes = options.concurrency ?? DEFAULT_CONCURRENCY;
     return usingSandbox(setup, (sandbox) =>
-      usingWriter(store, { rehearsal: dryRun }, async (writer) => {
+      usingWriters(store, { rehearsal: dryRun, count: lanes }, async (writers) => {
         const counts = plan.resume ? { ...plan.resume.counts } : emptyCounts();
         const control = new RunControl(maxErrors);
         let runId: number | null = null;
@@ -215,8 +217,8 @@ export async function runCommand(
         const signals = watchStopSignals(io, control, (text) => reporter.note(text), resumeHint);
         try {
           const items = runScript({
-            writer,
-            reader: dryRun ? writer : store,
+            writers,
+            reader: dryRun ? (writers[0] as Writer) : store,
             capabilities: store.capabilities,
             sandbox,
             pages: picked.pages,

@@ -4,6 +4,7 @@ import { selectUserPages } from '../../select/select-users.js';
 import { buildUserWhere } from '../../select/build-user-where.js';
 import { importUsers } from '../../store/import-users.js';
 import { loadUsers, toFieldValues } from '../../store/load-users.js';
+import { loadProfileAttributes } from '../../store/profile-attributes.js';
 import { usingStore } from '../../store/using-store.js';
 import type { Io } from '../io.js';
 import { formatTable } from '../format-table.js';
@@ -86,8 +87,17 @@ export async function usersShowCommand(
         encrypted: a.is_encrypted,
         expires_at: a.expires_at,
       }));
+    // What FreeRADIUS adds from the user's groups (radgroupreply / radgroupcheck), by profile.
+    const byProfile = await loadProfileAttributes(store);
+    const strip = (rows: readonly { attr: string; op: string; value: string }[] = []) =>
+      rows.map(({ attr, op, value }) => ({ attr, op, value }));
+    const profiles = user.profiles.map((p) => ({
+      ...p,
+      attributes: strip(byProfile.get(p.id)?.attributes),
+      check_attributes: strip(byProfile.get(p.id)?.check_attributes),
+    }));
     if (options.json) {
-      const { fields, profiles, attributes, check_attributes } = user;
+      const { fields, attributes, check_attributes } = user;
       io.out(`${JSON.stringify({ ...fields, profiles, attributes, check_attributes, attrs })}\n`);
       return;
     }
@@ -101,13 +111,16 @@ export async function usersShowCommand(
     if (user.profiles.length === 0) io.out(`  ${c.dim('(none)')}\n`);
     for (const p of user.profiles)
       io.out(`  ${p.short_name}  ${c.dim(`${p.name ?? ''} · id ${p.id} · priority ${p.priority}`)}\n`);
-    for (const [title, rows] of [
-      ['reply attributes', user.attributes],
-      ['check attributes', user.check_attributes],
+    for (const [title, rows, key] of [
+      ['reply attributes', user.attributes, 'attributes'],
+      ['check attributes', user.check_attributes, 'check_attributes'],
     ] as const) {
       io.out(`${c.bold(title)}\n`);
-      if (rows.length === 0) io.out(`  ${c.dim('(none)')}\n`);
+      const inherited = profiles.flatMap((p) => p[key].map((r) => ({ ...r, from: p.short_name })));
+      if (rows.length === 0 && inherited.length === 0) io.out(`  ${c.dim('(none)')}\n`);
       for (const r of rows) io.out(`  ${r.attr} ${r.op} ${r.value}\n`);
+      for (const r of inherited)
+        io.out(`  ${r.attr} ${r.op} ${r.value}  ${c.dim(`(inherited from profile ${r.from})`)}\n`);
     }
     io.out(`${c.bold('attrs')}\n`);
     if (attrs.length === 0) io.out(`  ${c.dim('(none)')}\n`);

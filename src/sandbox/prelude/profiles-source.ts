@@ -87,8 +87,16 @@ function profilesView(st) {
   const r = new List();
   for (let i = 0; i < l.length; i++) {
     const p = l[i];
-    push(r, { id: p.id, short_name: p.short_name, name: p.name, priority: p.priority });
+    const e = PROFILE_BY_ID['' + p.id];
+    push(r, { id: p.id, short_name: p.short_name, name: p.name, priority: p.priority, attributes: rowsCopy(e && e.attributes), check_attributes: rowsCopy(e && e.check_attributes) });
   }
+  return toScriptArray(r);
+}
+
+// The profile's own reply/check rows as a fresh copy: reading them never exposes the catalog.
+function rowsCopy(rows) {
+  const r = new List();
+  if (isArray(rows)) for (let i = 0; i < rows.length; i++) push(r, { attr: own(rows[i], 'attr'), op: own(rows[i], 'op'), value: own(rows[i], 'value') });
   return toScriptArray(r);
 }
 

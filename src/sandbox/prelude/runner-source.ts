@@ -118,7 +118,7 @@ function init(configJson) {
   const profiles = own(c, 'profiles');
   for (let i = 0; i < profiles.length; i++) {
     const p = profiles[i];
-    const entry = freeze({ __proto__: null, id: own(p, 'id'), short_name: own(p, 'short_name'), name: own(p, 'name') });
+    const entry = freeze({ __proto__: null, id: own(p, 'id'), short_name: own(p, 'short_name'), name: own(p, 'name'), attributes: own(p, 'attributes'), check_attributes: own(p, 'check_attributes') });
     PROFILE_BY_ID['' + entry.id] = entry;
     PROFILE_BY_SHORT_NAME[entry.short_name] = entry;
   }

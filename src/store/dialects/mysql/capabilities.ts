@@ -34,13 +34,20 @@ export const mysqlCapabilities: DialectCapabilities = {
   clusteredTableSuffix: '',
   beginWriteSql: 'BEGIN',
   userVersionTriggers,
+  // Row locks: writers on their own connections commit in parallel (the pool has room for them).
+  maxWriters: 8,
+  booleanLiteral: (value) => (value ? '1' : '0'),
+  // %f has microseconds: cut to milliseconds, the form timestamps are stored in.
+  nowIsoText: `CONCAT(LEFT(DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')`,
   classifyError: classifyMysqlError,
   identity: (column) => column.autoIncrement(),
   // A binary collation: `=` and UNIQUE are case-sensitive and accent-sensitive, as on SQLite and
   // PostgreSQL; case-insensitive matching is lower() on both sides, as everywhere.
   tableSuffix: 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin',
   lowerColumn: (table, column) =>
-    FOLDED_COLUMNS.has(`${table}.${column}`) ? `"${table}"."${column}_lower"` : `lower("${table}"."${column}")`,
+    FOLDED_COLUMNS.has(`${table}.${column}`)
+      ? `"${table}"."${column}_lower"`
+      : `lower("${table}"."${column}")`,
   lowerIndexSql: (table, column, indexName) => {
     if (!FOLDED_COLUMNS.has(`${table}.${column}`))
       throw new TypeError(`no folded column for ${table}.${column}`);

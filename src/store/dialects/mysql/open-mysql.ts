@@ -25,7 +25,8 @@ export async function openMysql(url: string, _options: OpenOptions): Promise<Sto
   const pool = createPool({
     uri: url,
     ...(password ? { password } : {}),
-    connectionLimit: 4,
+    // Writers (capabilities.maxWriters) and readers at once.
+    connectionLimit: 10,
     connectTimeout: 10_000,
     charset: 'utf8mb4',
     // Rows matched, not rows whose values changed: what SQLite and PostgreSQL count, and what a

@@ -36,6 +36,10 @@ export const postgresCapabilities: DialectCapabilities = {
   clusteredTableSuffix: '',
   beginWriteSql: 'BEGIN',
   userVersionTriggers,
+  // Row locks: writers on their own connections commit in parallel (the pool has room for them).
+  maxWriters: 8,
+  booleanLiteral: (value) => (value ? 'TRUE' : 'FALSE'),
+  nowIsoText: `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
   classifyError: classifyPostgresError,
   identity: (column) => column.generatedByDefaultAsIdentity(),
   tableSuffix: '',

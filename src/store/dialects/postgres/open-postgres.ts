@@ -20,7 +20,8 @@ export async function openPostgres(url: string, _options: OpenOptions): Promise<
   const location = redactUrl(url);
   const pool = new pg.Pool({
     connectionString: url,
-    max: 4,
+    // Writers (capabilities.maxWriters) and readers at once.
+    max: 10,
     connectionTimeoutMillis: 10_000,
     // Counts and sums arrive as int8/numeric text; usrun's numbers stay far below 2^53.
     types: {

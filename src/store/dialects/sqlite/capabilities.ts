@@ -31,6 +31,10 @@ export const sqliteCapabilities: DialectCapabilities = {
   // find another writer ahead of it at its first write, and fail there instead of waiting.
   beginWriteSql: 'BEGIN IMMEDIATE',
   userVersionTriggers,
+  // One writer: a second connection's transaction would only wait for the first one's lock.
+  maxWriters: 1,
+  booleanLiteral: (value) => (value ? '1' : '0'),
+  nowIsoText: `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
   classifyError: classifySqliteError,
   identity: (column) => column.autoIncrement(),
   tableSuffix: '',

@@ -1,0 +1,95 @@
+import type { RadiusRow } from '../model/change.js';
+import type { SqlStatement, StoreDriver } from './driver.js';
+
+/** A profile's own reply and check rows (FreeRADIUS radgroupreply / radgroupcheck), in id order. */
+export interface ProfileAttributes {
+  attributes: RadiusRow[];
+  check_attributes: RadiusRow[];
+}
+
+export const PROFILE_ATTRIBUTE_TABLES = {
+  reply: 'profile_reply_attributes',
+  check: 'profile_check_attributes',
+} as const;
+
+/** Every profile's reply and check rows, keyed by profile id (profiles without rows are absent). */
+export async function loadProfileAttributes(store: StoreDriver): Promise<Map<number, ProfileAttributes>> {
+  const byProfile = new Map<number, ProfileAttributes>();
+  for (const [kind, table] of Object.entries(PROFILE_ATTRIBUTE_TABLES)) {
+    const rows = await store.query<{
+      profile_id: number;
+      id: number;
+      attr: string;
+      op: string;
+      value: string;
+    }>(`SELECT profile_id, id, attr, op, value FROM ${table} ORDER BY profile_id, id`);
+    for (const r of rows) {
+      let entry = byProfile.get(r.profile_id);
+      if (!entry) byProfile.set(r.profile_id, (entry = { attributes: [], check_attributes: [] }));
+      (kind === 'reply' ? entry.attributes : entry.check_attributes).push({
+        id: r.id,
+        attr: r.attr,
+        op: r.op,
+        value: r.value,
+      });
+    }
+  }
+  return byProfile;
+}
+
+/**
+ * The statements that turn a profile's `current` rows into `wanted`: rows kept by id are updated
+ * when their value changed, rows missing from `wanted` deleted, rows with id null inserted in order.
+ */
+export function profileRowStatements(
+  kind: 'reply' | 'check',
+  profileId: number,
+  current: readonly RadiusRow[],
+  wanted: readonly RadiusRow[],
+): SqlStatement[] {
+  const table = PROFILE_ATTRIBUTE_TABLES[kind];
+  const kept = new Map(wanted.filter((r) => r.id !== null).map((r) => [r.id, r]));
+  const statements: SqlStatement[] = [];
+  for (const row of current) {
+    const next = kept.get(row.id);
+    if (!next) statements.push({ sql: `DELETE FROM ${table} WHERE id = ?`, params: [row.id] });
+    else if (next.value !== row.value || next.op !== row.op)
+      statements.push({
+        sql: `UPDATE ${table} SET op = ?, value = ? WHERE id = ?`,
+        params: [next.op, next.value, row.id],
+      });
+  }
+  for (const row of wanted) {
+    if (row.id !== null) continue;
+    statements.push({
+      sql: `INSERT INTO ${table} (profile_id, attr, op, value) VALUES (?, ?, ?, ?)`,
+      params: [profileId, row.attr, row.op, row.value],
+    });
+  }
+  return statements;
+}
+
+/** A profile with its own rows, as the sandbox's profile catalog carries it. */
+export interface CatalogProfile {
+  id: number;
+  short_name: string;
+  name: string | null;
+  attributes: { attr: string; op: string; value: string }[];
+  check_attributes: { attr: string; op: string; value: string }[];
+}
+
+/** Every profile in id order with its reply and check rows (without row ids). */
+export async function loadProfileCatalog(store: StoreDriver): Promise<CatalogProfile[]> {
+  const rows = await loadProfileAttributes(store);
+  const plain = (list: readonly RadiusRow[] = []) => list.map(({ attr, op, value }) => ({ attr, op, value }));
+  const profiles = await store.db
+    .selectFrom('profiles')
+    .select(['id', 'short_name', 'name'])
+    .orderBy('id')
+    .execute();
+  return profiles.map((p) => ({
+    ...p,
+    attributes: plain(rows.get(p.id)?.attributes),
+    check_attributes: plain(rows.get(p.id)?.check_attributes),
+  }));
+}
