@@ -54,6 +54,21 @@ async function onMysql(statement: string): Promise<void> {
   }
 }
 
+async function onMysqlEach(
+  query: string,
+  statement: (row: Record<string, unknown>) => string,
+): Promise<void> {
+  const connection = await mysql.createConnection(SERVERS.mysql);
+  try {
+    const [rows] = await connection.query(query);
+    for (const row of rows as Record<string, unknown>[]) {
+      await connection.query(statement(row)).catch(() => undefined);
+    }
+  } finally {
+    await connection.end();
+  }
+}
+
 /**
  * A fresh, empty database of the dialect, for one test file (or one test): a new file in a
  * temporary folder for SQLite, `CREATE DATABASE usrun_t_<random>` on a server. `dropTestDbs`
@@ -99,7 +114,14 @@ export async function dropTestDbs(): Promise<void> {
   await closeCachedStores();
   for (const { dialect, name } of created.splice(0)) {
     if (dialect === 'postgres') await onPostgres(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    else await onMysql(`DROP DATABASE IF EXISTS ${name}`);
+    else {
+      // Like PostgreSQL's WITH (FORCE): a connection left in a transaction would hold the drop.
+      await onMysqlEach(
+        `SELECT id FROM information_schema.processlist WHERE db = '${name}' AND id <> CONNECTION_ID()`,
+        (row) => `KILL CONNECTION ${Number(row['id'])}`,
+      );
+      await onMysql(`DROP DATABASE IF EXISTS ${name}`);
+    }
   }
   if (sqliteDir) rmSync(sqliteDir, { recursive: true, force: true });
   sqliteDir = undefined;

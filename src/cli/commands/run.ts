@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { createAttrCipher } from '../../crypto/attr-cipher.js';
 import { loadKey } from '../../crypto/load-key.js';
-import { UsageError } from '../../errors.js';
+import { ExitError, UsageError } from '../../errors.js';
 import { getRun, isOrphaned } from '../../journal/read-runs.js';
 import {
   countItems,
@@ -207,7 +207,8 @@ export async function runCommand(
           return runId;
         };
         const resumeHint = () =>
-          runId === null ? null : `usrun run --resume ${runId}${options.db ? ` --db ${options.db}` : ''}`;
+          // store.location: a server URL without its password, which is never printed.
+          runId === null ? null : `usrun run --resume ${runId}${options.db ? ` --db ${store.location}` : ''}`;
         const reporter = new RunReporter(io, {
           json: options.json ?? false,
           dryRun,
@@ -232,6 +233,17 @@ export async function runCommand(
           for await (const result of items) reporter.item(result);
         } catch (error) {
           if (runId !== null) await finishRun(store, runId, 'interrupted', counts).catch(() => undefined);
+          if (store.capabilities.classifyError(error).kind === 'connection-lost') {
+            // Every committed group stays; the open one died with the connection, all or nothing.
+            const hint = resumeHint();
+            io.err(
+              `usrun: lost the connection to ${store.location}: ${error instanceof Error ? error.message : String(error)}\n` +
+                (hint
+                  ? `usrun: what was committed stays; once the server is back, finish the run with: ${hint}\n`
+                  : ''),
+            );
+            throw new ExitError(3);
+          }
           throw error;
         } finally {
           signals.dispose();

@@ -34,8 +34,11 @@ export const mysqlCapabilities: DialectCapabilities = {
   clusteredTableSuffix: '',
   beginWriteSql: 'BEGIN',
   userVersionTriggers,
-  // Row locks: writers on their own connections commit in parallel (the pool has room for them).
-  maxWriters: 8,
+  // One writer. InnoDB takes a shared lock on the `runs` row for each journal row's foreign key,
+  // so two writers' groups deadlock as soon as both update the run's counts; and a deadlock
+  // rolls back the whole transaction (every earlier unit of the group and its savepoint), not
+  // just the statement, which the group commit cannot take (PostgreSQL keeps the savepoint).
+  maxWriters: 1,
   booleanLiteral: (value) => (value ? '1' : '0'),
   // %f has microseconds: cut to milliseconds, the form timestamps are stored in.
   nowIsoText: `CONCAT(LEFT(DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')`,

@@ -31,8 +31,11 @@ export async function openPostgres(url: string, _options: OpenOptions): Promise<
           : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle pooled client whose server goes away emits 'error'; the next query reports it.
+  // A client whose server goes away emits 'error' (idle in the pool, or lent to a writer between
+  // two statements): without a listener that would end the process. The next query on it fails
+  // and reports the lost connection instead.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`SELECT 1`.execute(db);
