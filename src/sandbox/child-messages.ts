@@ -12,7 +12,7 @@ export type ChildMessage =
   | { type: 'ready' }
   | { type: 'setup-failed'; syntax: boolean; message: string }
   /** Sent before every call into the isolate: it must end within `ms` (plus grace) or be killed. */
-  | { type: 'busy'; ms: number }
+  | { type: 'busy'; ms: number; what?: string }
   /** `json` is the `SandboxOutcome[]` of the batch, one per job in order. */
   | { type: 'result'; id: number; json: string }
   | { type: 'batch-failed'; id: number; reason: BatchFailureReason; message: string };

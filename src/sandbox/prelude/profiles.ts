@@ -3,25 +3,34 @@
  * Profiles resolve against the run's profile list (`PROFILE_BY_ID`, `PROFILE_BY_SHORT_NAME` from
  * the runner fragment) without a round trip.
  */
-export const PROFILES_SOURCE = String.raw`
-class ProfileEntry {
-  constructor(id, shortName, name, priority) {
-    this.id = id;
-    this.short_name = shortName;
+import { PROFILE_ID, PROFILE_NAME, PROFILE_PRIORITY, PROFILE_SHORT_NAME } from '../wire-format.js';
+import type { ProfileInfo } from './state.js';
+import { List, at, isArray, isSafeInteger, own, push, record, toScriptArray, typeError } from './intrinsics.js';
+import { numberJson, shown } from './values.js';
+import { PROFILE_BY_ID, PROFILE_BY_SHORT_NAME } from './state.js';
+import type { UserState } from './user-object.js';
+
+export class ProfileEntry {
+  readonly name: string | null;
+  constructor(
+    readonly id: number,
+    readonly short_name: string,
+    name: string | null | undefined,
+    readonly priority: number,
+  ) {
     this.name = name === undefined ? null : name;
-    this.priority = priority;
   }
 }
 record(ProfileEntry);
 
-function profilesOf(st) {
+function profilesOf(st: UserState): ProfileEntry[] {
   if (st.profiles === null) {
-    const l = new List();
+    const l = new List<ProfileEntry>();
     const s = st.snapProfiles;
     if (isArray(s)) {
       for (let i = 0; i < s.length; i++) {
         const p = s[i];
-        push(l, new ProfileEntry(at(p, 0), at(p, 1), at(p, 2), at(p, 3)));
+        push(l, new ProfileEntry(at(p, PROFILE_ID), at(p, PROFILE_SHORT_NAME), at(p, PROFILE_NAME), at(p, PROFILE_PRIORITY)));
       }
     }
     st.profiles = l;
@@ -30,9 +39,9 @@ function profilesOf(st) {
 }
 
 // The profile an argument names, or the message saying there is none.
-function resolveProfile(method, arg) {
-  let id;
-  let shortName;
+function resolveProfile(method: string, arg: unknown): ProfileInfo | string {
+  let id: unknown;
+  let shortName: unknown;
   if (typeof arg === 'number') id = arg;
   else if (typeof arg === 'string') shortName = arg;
   else if (arg !== null && typeof arg === 'object') {
@@ -56,57 +65,61 @@ function resolveProfile(method, arg) {
   return p === undefined ? 'no profile with short_name ' + shortName : p;
 }
 
-function profileAdd(st, arg) {
+export function profileAdd(st: UserState, arg: unknown): [boolean, string] {
   const p = resolveProfile('user.profile_add', arg);
   if (typeof p === 'string') return [false, p];
   const l = profilesOf(st);
   let max = 0;
   for (let i = 0; i < l.length; i++) {
-    if (l[i].id === p.id) return [false, 'user already has profile ' + p.short_name];
-    if (l[i].priority > max) max = l[i].priority;
+    if ((l[i] as ProfileEntry).id === p.id) return [false, 'user already has profile ' + p.short_name];
+    if ((l[i] as ProfileEntry).priority > max) max = (l[i] as ProfileEntry).priority;
   }
   st.profilesDirty = true;
   push(l, new ProfileEntry(p.id, p.short_name, p.name, max + 1));
   return [true, 'profile ' + p.short_name + ' added'];
 }
 
-function profileRemove(st, arg) {
+export function profileRemove(st: UserState, arg: unknown): [boolean, string] {
   const p = resolveProfile('user.profile_remove', arg);
   if (typeof p === 'string') return [false, p];
   const l = profilesOf(st);
-  const kept = new List();
-  for (let i = 0; i < l.length; i++) if (l[i].id !== p.id) push(kept, l[i]);
+  const kept = new List<ProfileEntry>();
+  for (let i = 0; i < l.length; i++) if ((l[i] as ProfileEntry).id !== p.id) push(kept, l[i] as ProfileEntry);
   if (kept.length === l.length) return [false, 'user does not have profile ' + p.short_name];
   st.profilesDirty = true;
   st.profiles = kept;
   return [true, 'profile ' + p.short_name + ' removed'];
 }
 
-function profilesView(st) {
+export function profilesView(st: UserState): object[] {
   const l = profilesOf(st);
-  const r = new List();
+  const r = new List<object>();
   for (let i = 0; i < l.length; i++) {
-    const p = l[i];
+    const p = l[i] as ProfileEntry;
     push(r, { id: p.id, short_name: p.short_name, name: p.name, priority: p.priority });
   }
   return toScriptArray(r);
 }
 
-function profilesChanged(st) {
+export function profilesChanged(st: UserState): boolean {
   const l = st.profiles;
+  if (l === null) return false;
   const s = st.snapProfiles;
   const n = isArray(s) ? s.length : 0;
   if (l.length !== n) return true;
   for (let i = 0; i < n; i++) {
-    if (l[i].id !== at(s[i], 0) || l[i].priority !== at(s[i], 3)) return true;
+    const e = l[i] as ProfileEntry;
+    if (e.id !== at(at(s, i), PROFILE_ID) || e.priority !== at(at(s, i), PROFILE_PRIORITY)) return true;
   }
   return false;
 }
 
 // 'id,priority,…' of the final memberships.
-function profilesJson(l) {
+export function profilesJson(l: readonly ProfileEntry[]): string {
   let s = '';
-  for (let i = 0; i < l.length; i++) s += (i === 0 ? '' : ',') + numberJson(l[i].id) + ',' + numberJson(l[i].priority);
+  for (let i = 0; i < l.length; i++) {
+    const e = l[i] as ProfileEntry;
+    s += (i === 0 ? '' : ',') + numberJson(e.id) + ',' + numberJson(e.priority);
+  }
   return s;
 }
-`;
