@@ -123,7 +123,8 @@ export function parseIsoTimestamp(text: string): number {
   const fraction = m[7];
   let millis = 0;
   if (fraction !== undefined) {
-    for (let i = 0; i < 3; i++) millis = millis * 10 + (i < fraction.length ? charCodeAt(fraction, i) - 48 : 0);
+    for (let i = 0; i < 3; i++)
+      millis = millis * 10 + (i < fraction.length ? charCodeAt(fraction, i) - 48 : 0);
   }
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   const days = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
@@ -203,9 +204,11 @@ class JsonWriter {
       default:
         throw notJson(path, 'is ' + describeKind(v) + ', which JSON cannot hold');
     }
-    if (depth >= MAX_ATTR_VALUE_DEPTH) throw notJson(path, 'is nested deeper than ' + MAX_ATTR_VALUE_DEPTH + ' levels');
+    if (depth >= MAX_ATTR_VALUE_DEPTH)
+      throw notJson(path, 'is nested deeper than ' + MAX_ATTR_VALUE_DEPTH + ' levels');
     const seen = this.seen;
-    for (let i = 0; i < seen.length; i++) if (seen[i] === v) throw notJson(path, 'refers back to itself (a cycle)');
+    for (let i = 0; i < seen.length; i++)
+      if (seen[i] === v) throw notJson(path, 'refers back to itself (a cycle)');
     seen[seen.length] = v;
     if (isArray(v)) {
       this.add('[', path);
@@ -254,10 +257,15 @@ export function attrValueJson(value: unknown, path: string, maxBytes: number = M
 
 /** Why a RADIUS attribute value is refused (it must be a string or a finite number, at most 253 characters as text), or null. */
 export function radiusValueProblem(value: unknown): string | null {
-  if ((typeof value !== 'string' && typeof value !== 'number') || (typeof value === 'number' && !isFiniteNumber(value))) {
+  if (
+    (typeof value !== 'string' && typeof value !== 'number') ||
+    (typeof value === 'number' && !isFiniteNumber(value))
+  ) {
     const got = typeof value === 'number' ? describeKind(value) : value === null ? 'null' : typeof value;
     return 'value must be a string or a finite number (got ' + got + ')';
   }
   const n = textLength('' + value);
-  return n > MAX_RADIUS_VALUE ? 'value must be at most ' + MAX_RADIUS_VALUE + ' characters (got ' + n + ')' : null;
+  return n > MAX_RADIUS_VALUE
+    ? 'value must be at most ' + MAX_RADIUS_VALUE + ' characters (got ' + n + ')'
+    : null;
 }

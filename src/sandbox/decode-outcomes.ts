@@ -49,14 +49,17 @@ function malformed(what: string): BatchFailure {
 const isString = (v: unknown): v is string => typeof v === 'string';
 
 function decodeOutcome(row: unknown, seq: number | undefined): SandboxOutcome {
-  if (!Array.isArray(row) || row[OUTCOME_SEQ] !== seq || seq === undefined) throw malformed('do not match the batch');
+  if (!Array.isArray(row) || row[OUTCOME_SEQ] !== seq || seq === undefined)
+    throw malformed('do not match the batch');
   const r = row as unknown[];
   const logs: unknown = r[OUTCOME_LOGS];
   if (!Array.isArray(logs) || !logs.every(isString)) throw malformed('have bad logs');
   const status = r[OUTCOME_STATUS];
   if (status === STATUS_SKIPPED) {
     const reason = r[SKIPPED_REASON];
-    return isString(reason) ? { seq, status: 'skipped', message: reason, logs } : { seq, status: 'skipped', logs };
+    return isString(reason)
+      ? { seq, status: 'skipped', message: reason, logs }
+      : { seq, status: 'skipped', logs };
   }
   if (status === STATUS_FAILED) {
     const [message, location] = [r[FAILED_MESSAGE], r[FAILED_LOCATION]];
@@ -68,7 +71,13 @@ function decodeOutcome(row: unknown, seq: number | undefined): SandboxOutcome {
   if (status !== STATUS_DONE) throw malformed('have an unknown status');
   const outcome: SandboxOutcome = { seq, status: 'done', logs };
   const changed = (at: number): unknown => (r[at] === 0 ? undefined : r[at]);
-  const [fields, profiles, reply, check, attrs] = [DONE_FIELDS, DONE_PROFILES, DONE_REPLY, DONE_CHECK, DONE_ATTRS].map(changed);
+  const [fields, profiles, reply, check, attrs] = [
+    DONE_FIELDS,
+    DONE_PROFILES,
+    DONE_REPLY,
+    DONE_CHECK,
+    DONE_ATTRS,
+  ].map(changed);
   if (fields !== undefined) outcome.fields = decodeFields(fields);
   if (profiles !== undefined) outcome.profiles = decodeProfiles(profiles);
   if (reply !== undefined) outcome.attributes = decodeRadius(reply);

@@ -16,7 +16,7 @@ export function memoryMessage(memoryMb: number): string {
 
 /** The script's promise was still pending once nothing else was left to run. */
 export const NEVER_SETTLED_MESSAGE =
-  "script never finished: its promise was still pending when nothing was left to run (it awaits something that never settles; the sandbox has no timers, I/O or events)";
+  'script never finished: its promise was still pending when nothing was left to run (it awaits something that never settles; the sandbox has no timers, I/O or events)';
 
 /** A promise the script rejected and never handled. */
 export function unhandledRejectionMessage(detail: string): string {

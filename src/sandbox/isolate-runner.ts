@@ -14,6 +14,8 @@ import { FAILED_MESSAGE, OUTCOME_LOGS, OUTCOME_SEQ, OUTCOME_STATUS, STATUS_FAILE
 const CONTROL_TIMEOUT_MS = 10_000;
 /** Console text kept per user, in characters. */
 export const MAX_LOG_CHARS = 65_536;
+/** Console text kept per run (per sandbox process), in characters. */
+export const MAX_RUN_LOG_CHARS = 64 * 1024 * 1024;
 /** The prelude's entry module, relative to the compiled `sandbox/` folder. */
 const PRELUDE_ENTRY = join('prelude', 'runner.js');
 
@@ -60,7 +62,12 @@ function evaluatePrelude(isolate: ivm.Isolate, context: ivm.Context): Fn {
   load(entry).instantiateSync(context, (specifier, referrer) => {
     const from = paths.get(referrer);
     const path = from === undefined ? undefined : resolve(dirname(from), specifier);
-    if (!specifier.startsWith('.') || path === undefined || !path.startsWith(root + sep) || !path.endsWith('.js')) {
+    if (
+      !specifier.startsWith('.') ||
+      path === undefined ||
+      !path.startsWith(root + sep) ||
+      !path.endsWith('.js')
+    ) {
       throw new Error(`the prelude may not import ${specifier}`);
     }
     const module = load(path);
@@ -120,7 +127,8 @@ export class IsolateRunner {
       const config = {
         filename: setup.filename,
         maxLogLines: setup.maxLogLines,
-        maxLogChars: MAX_LOG_CHARS,
+        maxLogChars: setup.maxLogChars ?? MAX_LOG_CHARS,
+        maxRunLogChars: setup.maxRunLogChars ?? MAX_RUN_LOG_CHARS,
         maxChanges: MAX_CHANGES_PER_USER,
         fields: USER_FIELDS,
         profiles: setup.profiles,
@@ -172,13 +180,14 @@ export class IsolateRunner {
 
   /**
    * Runs job `index` of the loaded batch and returns its outcome. `seq` is asked only when the
-   * isolate cannot write the outcome itself. Synchronous calls: the process has nothing else to
+   * isolate cannot write the outcome itself; `runLogChars` is the console text the run logged so
+   * far (the run's cap). Synchronous calls: the process has nothing else to
    * do meanwhile, and they cost a few µs where an asynchronous call costs about 40.
    */
-  runJob(index: number, seq: () => number): JobResult {
+  runJob(index: number, seq: () => number, runLogChars: number): JobResult {
     const timeoutMs = this.setup.timeoutMs;
     try {
-      this.beginFn.applySync(undefined, [index], { timeout: timeoutMs });
+      this.beginFn.applySync(undefined, [index, runLogChars], { timeout: timeoutMs });
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       if (this.isolate.isDisposed) {
@@ -188,7 +197,9 @@ export class IsolateRunner {
       if (/timed out/i.test(message)) {
         // The job's own queued work may still be waiting in the isolate: the outcome (with its
         // logs) is asked for within the same timeout, then the isolate is replaced.
-        const text = this.tryFinish(timeoutMessage(timeoutMs), timeoutMs) ?? failedOutcome(seq(), timeoutMessage(timeoutMs));
+        const text =
+          this.tryFinish(timeoutMessage(timeoutMs), timeoutMs) ??
+          failedOutcome(seq(), timeoutMessage(timeoutMs));
         this.dispose();
         return { text, broken: true };
       }
@@ -201,7 +212,10 @@ export class IsolateRunner {
     }
     const text = this.tryFinish(null, CONTROL_TIMEOUT_MS);
     if (text === undefined) {
-      return { text: failedOutcome(seq(), 'the sandbox could not write the outcome of this user'), broken: true };
+      return {
+        text: failedOutcome(seq(), 'the sandbox could not write the outcome of this user'),
+        broken: true,
+      };
     }
     return { text, broken: false };
   }

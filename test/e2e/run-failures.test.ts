@@ -222,7 +222,9 @@ describe('limits', () => {
       [3, 'changed'],
       [4, 'changed'],
     ]);
-    expect(itemFor(run, 2)['error']['message']).toBe('script exceeded the memory limit of 16 MB (--memory raises the limit)');
+    expect(itemFor(run, 2)['error']['message']).toBe(
+      'script exceeded the memory limit of 16 MB (--memory raises the limit)',
+    );
     expect(descriptions(db).slice(0, 5)).toEqual(['ok', null, 'ok', 'ok', null]);
   });
 
@@ -243,7 +245,9 @@ describe('limits', () => {
       [3, 'changed'],
       [4, 'changed'],
     ]);
-    expect(itemFor(run, 2)['error']['message']).toMatch(/timed out|memory limit|sandbox process died|wall-clock watchdog/);
+    expect(itemFor(run, 2)['error']['message']).toMatch(
+      /timed out|memory limit|sandbox process died|wall-clock watchdog/,
+    );
     expect(run.summary).toMatchObject({ status: 'completed', changed: 3, failed: 1 });
     expect(descriptions(db).slice(0, 5)).toEqual(['ok', null, 'ok', 'ok', null]);
   });
@@ -276,7 +280,9 @@ describe('limits', () => {
       [3, 'changed'],
       [4, 'changed'],
     ]);
-    expect(itemFor(run, 2)['error']['message']).toMatch(/timed out|memory limit|sandbox process died|wall-clock watchdog/);
+    expect(itemFor(run, 2)['error']['message']).toMatch(
+      /timed out|memory limit|sandbox process died|wall-clock watchdog/,
+    );
     expect(run.summary).toMatchObject({ status: 'completed', changed: 3, failed: 1 });
     expect(descriptions(db).slice(0, 5)).toEqual(['ok', null, 'ok', 'ok', null]);
   }, 40_000);
@@ -397,8 +403,10 @@ user.attribute_add('Idle-Timeout', 600, ':=');
       const changes = (item['changes'] as { kind: string; target: string }[]).map(
         (c) => `${c.kind} ${c.target}`,
       );
+      // The promise callback runs before its own user is done: its change is that user's.
       expect(changes.sort()).toEqual([
         'field email',
+        'field first_name',
         'field last_update',
         'profile gold',
         'reply Idle-Timeout',
@@ -409,7 +417,13 @@ user.attribute_add('Idle-Timeout', 600, ':=');
     users.forEach((u, i) => {
       const was = (before['users'] as U[])[i] as U;
       if (u.obj_id > 4) expect(u).toEqual(was);
-      else expect(u).toEqual({ ...was, email: `t${u.obj_id}@ok.example`, last_update: u['last_update'] });
+      else
+        expect(u).toEqual({
+          ...was,
+          email: `t${u.obj_id}@ok.example`,
+          first_name: `late ${u.obj_id}`,
+          last_update: u['last_update'],
+        });
     });
     for (let id = 1; id <= USERS; id++)
       expect(profileNames(db, id)).toEqual(id <= 4 ? ['aaa-01', 'gold'] : ['aaa-01']);

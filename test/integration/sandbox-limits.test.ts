@@ -37,7 +37,8 @@ function batch(sandbox: Sandbox, modes: string[]): Promise<SandboxOutcome[]> {
 }
 
 const TIMED_OUT = 'script timed out after 200 ms of CPU time (--timeout raises the limit)';
-const WATCHDOG = /^the sandbox process was killed by the wall-clock watchdog after \d+ ms while running the script \(/;
+const WATCHDOG =
+  /^the sandbox process was killed by the wall-clock watchdog after \d+ ms while running the script \(/;
 
 const summary = (outcomes: SandboxOutcome[]): [string, string | undefined][] =>
   outcomes.map((o) => [o.status, o.status === 'done' ? o.fields?.['email']?.toString() : o.message]);

@@ -580,14 +580,8 @@ describe('user.attr', () => {
     ],
     [`user.attr.set('n'.repeat(201), 1)`, /name must be a non-empty string of at most 200 characters/],
     [`user.attr.set('x')`, 'TypeError: user.attr.set: value is undefined, which JSON cannot hold'],
-    [
-      `user.attr.set('x', () => 1)`,
-      'TypeError: user.attr.set: value is a function, which JSON cannot hold',
-    ],
-    [
-      `user.attr.set('x', 10n)`,
-      'TypeError: user.attr.set: value is a BigInt, which JSON cannot hold',
-    ],
+    [`user.attr.set('x', () => 1)`, 'TypeError: user.attr.set: value is a function, which JSON cannot hold'],
+    [`user.attr.set('x', 10n)`, 'TypeError: user.attr.set: value is a BigInt, which JSON cannot hold'],
     [
       `const o = {}; o.o = o; user.attr.set('x', o)`,
       'TypeError: user.attr.set: value.o refers back to itself (a cycle)',
@@ -681,7 +675,9 @@ describe('script flow', () => {
       'error: bad',
     ]);
     expect(outcome.logs[4]).toBe(`${'x'.repeat(1000)}…`);
-    expect(outcome.logs[5]).toBe('… 10 more lines not kept (the cap is 5 lines per user; --max-log-lines raises it)');
+    expect(outcome.logs[5]).toBe(
+      '… 10 more lines not kept (the cap is 5 lines per user; --max-log-lines raises it)',
+    );
     expect(outcome.logs).toHaveLength(6);
     const next = await run(`console.log('clean slate');`);
     expect(next.logs).toEqual(['clean slate']);

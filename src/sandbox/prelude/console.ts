@@ -5,26 +5,34 @@
  */
 import { ObjectPrototype, freeze, push } from './intrinsics.js';
 import { MAX_TEXT, formatValue, quote, truncate } from './values.js';
-import { MAX_LOG_CHARS, MAX_LOG_LINES, cur } from './state.js';
+import { MAX_LOG_CHARS, MAX_LOG_LINES, MAX_RUN_LOG_CHARS, cur, runLogChars } from './state.js';
 import type { UserState } from './user-object.js';
 
 function logLine(prefix: string, args: unknown[]): void {
   const st = cur;
   if (st === null || st.closed) return;
-  if (st.logs.length >= MAX_LOG_LINES || st.logChars >= MAX_LOG_CHARS) {
+  const maxChars = charsAllowed();
+  if (st.logs.length >= MAX_LOG_LINES || st.logChars >= maxChars) {
     st.logsDropped++;
     return;
   }
   let s = prefix;
-  for (let i = 0; i < args.length && s.length <= MAX_TEXT; i++) s += (i === 0 ? '' : ' ') + formatValue(args[i]);
+  for (let i = 0; i < args.length && s.length <= MAX_TEXT; i++)
+    s += (i === 0 ? '' : ' ') + formatValue(args[i]);
   s = truncate(s, MAX_TEXT);
-  if (st.logChars + s.length > MAX_LOG_CHARS) {
+  if (st.logChars + s.length > maxChars) {
     st.logsDropped++;
-    st.logChars = MAX_LOG_CHARS;
+    st.logChars = maxChars;
     return;
   }
   st.logChars += s.length;
   push(st.logs, s);
+}
+
+// Console characters this user may still keep: its own cap, or what is left of the run's.
+function charsAllowed(): number {
+  const left = MAX_RUN_LOG_CHARS - runLogChars;
+  return left < MAX_LOG_CHARS ? (left > 0 ? left : 0) : MAX_LOG_CHARS;
 }
 
 export const CONSOLE = {
@@ -58,8 +66,12 @@ export function logsJson(st: UserState): string {
     const why =
       st.logs.length >= MAX_LOG_LINES
         ? 'the cap is ' + MAX_LOG_LINES + ' lines per user; --max-log-lines raises it'
-        : 'the cap is ' + MAX_LOG_CHARS + ' characters per user';
-    s += (logs.length === 0 ? '' : ',') + quote('… ' + n + ' more line' + (n === 1 ? '' : 's') + ' not kept (' + why + ')');
+        : charsAllowed() < MAX_LOG_CHARS
+          ? "the run's console output reached its cap of " + MAX_RUN_LOG_CHARS + ' characters'
+          : 'the cap is ' + MAX_LOG_CHARS + ' characters per user';
+    s +=
+      (logs.length === 0 ? '' : ',') +
+      quote('… ' + n + ' more line' + (n === 1 ? '' : 's') + ' not kept (' + why + ')');
   }
   return s + ']';
 }

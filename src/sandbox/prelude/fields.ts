@@ -3,7 +3,18 @@
  * the script's assignments; timestamps are kept as epoch milliseconds and read as fresh Dates.
  * Uses `FIELD` / `FIELD_LIST` from the runner fragment.
  */
-import { DateCtor, List, at, dateGetTime, freeze, isSafeInteger, own, push, record, typeError } from './intrinsics.js';
+import {
+  DateCtor,
+  List,
+  at,
+  dateGetTime,
+  freeze,
+  isSafeInteger,
+  own,
+  push,
+  record,
+  typeError,
+} from './intrinsics.js';
 import { textLength } from '../../model/value-rules.js';
 import { isoOf, parseIso, quote, shown } from './values.js';
 import { FIELD_LIST } from './state.js';
@@ -67,10 +78,13 @@ function normalizeField(f: FieldSpec, value: unknown): unknown {
   }
   switch (f.type) {
     case 'string':
-      if (typeof value !== 'string') throw typeError(label + ' must be a string' + orNull + ' (got ' + shown(value) + ')');
+      if (typeof value !== 'string')
+        throw typeError(label + ' must be a string' + orNull + ' (got ' + shown(value) + ')');
       if (!f.nullable && value === '') throw typeError(label + ' must not be empty');
       if (f.maxLength !== undefined && textLength(value) > f.maxLength) {
-        throw typeError(label + ' must be at most ' + f.maxLength + ' characters (got ' + textLength(value) + ')');
+        throw typeError(
+          label + ' must be at most ' + f.maxLength + ' characters (got ' + textLength(value) + ')',
+        );
       }
       return value;
     case 'integer':
@@ -79,7 +93,8 @@ function normalizeField(f: FieldSpec, value: unknown): unknown {
       }
       return value;
     case 'boolean':
-      if (typeof value !== 'boolean') throw typeError(label + ' must be a boolean' + orNull + ' (got ' + shown(value) + ')');
+      if (typeof value !== 'boolean')
+        throw typeError(label + ' must be a boolean' + orNull + ' (got ' + shown(value) + ')');
       return value;
     case 'timestamp': {
       let ms = NaN;
@@ -92,7 +107,8 @@ function normalizeField(f: FieldSpec, value: unknown): unknown {
         }
       }
       if (ms !== ms) {
-        const what = typeof value === 'object' && ms !== ms && isDate(value) ? 'an invalid Date' : shown(value);
+        const what =
+          typeof value === 'object' && ms !== ms && isDate(value) ? 'an invalid Date' : shown(value);
         throw typeError(label + ' must be a valid Date, an ISO-8601 string' + orNull + ' (got ' + what + ')');
       }
       return ms;

@@ -6,7 +6,6 @@
  * reaches Object.prototype or Array.prototype.
  */
 
-
 export const G = globalThis;
 export const uncurry = Function.prototype.bind.bind(Function.prototype.call) as (
   fn: (...args: any[]) => any,
@@ -30,13 +29,22 @@ export const dateParse = Date.parse;
 export const dateGetTime = uncurry(Date.prototype.getTime) as (d: unknown) => number;
 export const dateToISOString = uncurry(Date.prototype.toISOString) as (d: Date) => string;
 export const charCodeAt = uncurry(String.prototype.charCodeAt) as (s: string, i: number) => number;
-export const stringSlice = uncurry(String.prototype.slice) as (s: string, from: number, to?: number) => string;
-export const stringIndexOf = uncurry(String.prototype.indexOf) as (s: string, x: string, from?: number) => number;
+export const stringSlice = uncurry(String.prototype.slice) as (
+  s: string,
+  from: number,
+  to?: number,
+) => string;
+export const stringIndexOf = uncurry(String.prototype.indexOf) as (
+  s: string,
+  x: string,
+  from?: number,
+) => number;
 export const regexpExec = uncurry(RegExp.prototype.exec) as (re: RegExp, s: string) => RegExpExecArray | null;
 export const ErrorCtor = Error;
 export const TypeErrorCtor = TypeError;
 export const ProxyCtor = Proxy;
-export const AsyncFunctionCtor = Object.getPrototypeOf(async function () {}).constructor as FunctionConstructor;
+export const AsyncFunctionCtor = Object.getPrototypeOf(async function () {})
+  .constructor as FunctionConstructor;
 export const reflectGet = Reflect.get;
 export const reflectHas = Reflect.has;
 export const reflectDeleteProperty = Reflect.deleteProperty;
@@ -83,7 +91,9 @@ export function push<T>(a: T[], v: T): void {
 // objects alike, a missing key must not reach a getter an earlier script planted on
 // Object.prototype.
 export function own(o: unknown, k: PropertyKey): any {
-  return o !== null && typeof o === 'object' && hasOwn(o, k) ? (o as Record<PropertyKey, unknown>)[k] : undefined;
+  return o !== null && typeof o === 'object' && hasOwn(o, k)
+    ? (o as Record<PropertyKey, unknown>)[k]
+    : undefined;
 }
 
 // Element i of an array decoded from the host's JSON (dense, so every index below length is

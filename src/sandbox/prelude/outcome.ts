@@ -84,7 +84,12 @@ export function skippedOutcome(st: UserState): string {
   return arrayJson(parts);
 }
 
-export function failedOutcome(seq: unknown, logs: string, message: string, location: string | undefined): string {
+export function failedOutcome(
+  seq: unknown,
+  logs: string,
+  message: string,
+  location: string | undefined,
+): string {
   const parts = head(seq, STATUS_FAILED, logs, FAILED_MESSAGE + 1);
   parts[FAILED_MESSAGE] = quote(message);
   if (location !== undefined) parts[FAILED_LOCATION] = quote(location);

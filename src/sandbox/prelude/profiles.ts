@@ -5,7 +5,17 @@
  */
 import { PROFILE_ID, PROFILE_NAME, PROFILE_PRIORITY, PROFILE_SHORT_NAME } from '../wire-format.js';
 import type { ProfileInfo } from './state.js';
-import { List, at, isArray, isSafeInteger, own, push, record, toScriptArray, typeError } from './intrinsics.js';
+import {
+  List,
+  at,
+  isArray,
+  isSafeInteger,
+  own,
+  push,
+  record,
+  toScriptArray,
+  typeError,
+} from './intrinsics.js';
 import { numberJson, shown } from './values.js';
 import { PROFILE_BY_ID, PROFILE_BY_SHORT_NAME } from './state.js';
 import type { UserState } from './user-object.js';
@@ -30,7 +40,15 @@ function profilesOf(st: UserState): ProfileEntry[] {
     if (isArray(s)) {
       for (let i = 0; i < s.length; i++) {
         const p = s[i];
-        push(l, new ProfileEntry(at(p, PROFILE_ID), at(p, PROFILE_SHORT_NAME), at(p, PROFILE_NAME), at(p, PROFILE_PRIORITY)));
+        push(
+          l,
+          new ProfileEntry(
+            at(p, PROFILE_ID),
+            at(p, PROFILE_SHORT_NAME),
+            at(p, PROFILE_NAME),
+            at(p, PROFILE_PRIORITY),
+          ),
+        );
       }
     }
     st.profiles = l;
@@ -54,7 +72,8 @@ function resolveProfile(method: string, arg: unknown): ProfileInfo | string {
     throw typeError(method + ': use either id or short_name (got ' + shown(arg) + ')');
   }
   if (id !== undefined) {
-    if (typeof id !== 'number' || !isSafeInteger(id)) throw typeError(method + ': id must be an integer (got ' + shown(id) + ')');
+    if (typeof id !== 'number' || !isSafeInteger(id))
+      throw typeError(method + ': id must be an integer (got ' + shown(id) + ')');
     const p = PROFILE_BY_ID['' + id];
     return p === undefined ? 'no profile with id ' + id : p;
   }

@@ -5,7 +5,18 @@
  */
 import { CHECK_OPS, REPLY_OPS, radiusValueProblem } from '../../model/value-rules.js';
 import { RADIUS_ATTR, RADIUS_ID, RADIUS_OP, RADIUS_VALUE } from '../wire-format.js';
-import { List, at, charCodeAt, freeze, isArray, own, push, record, toScriptArray, typeError } from './intrinsics.js';
+import {
+  List,
+  at,
+  charCodeAt,
+  freeze,
+  isArray,
+  own,
+  push,
+  record,
+  toScriptArray,
+  typeError,
+} from './intrinsics.js';
 import { numberJson, quote, shown } from './values.js';
 import type { RadiusSide, UserState } from './user-object.js';
 
@@ -57,7 +68,15 @@ function radiusOf(st: UserState, kind: RadiusKind): RadiusEntry[] {
       for (let i = 0; i < s.length; i++) {
         const r = s[i];
         const id = at(r, RADIUS_ID);
-        push(l, new RadiusEntry(id === undefined ? null : id, at(r, RADIUS_ATTR), at(r, RADIUS_OP), at(r, RADIUS_VALUE)));
+        push(
+          l,
+          new RadiusEntry(
+            id === undefined ? null : id,
+            at(r, RADIUS_ATTR),
+            at(r, RADIUS_OP),
+            at(r, RADIUS_VALUE),
+          ),
+        );
       }
     }
     side.list = l;
@@ -88,7 +107,14 @@ function isAttrName(s: unknown): s is string {
 }
 
 // {attr, value, op} from either ({attr, value, operation}) or (attr, value, operation).
-function radiusArgs(kind: RadiusKind, method: string, a: unknown, b: unknown, c: unknown, forAdd: boolean): RadiusEntry {
+function radiusArgs(
+  kind: RadiusKind,
+  method: string,
+  a: unknown,
+  b: unknown,
+  c: unknown,
+  forAdd: boolean,
+): RadiusEntry {
   let attr = a;
   let value = b;
   let op: unknown = c;
@@ -99,7 +125,9 @@ function radiusArgs(kind: RadiusKind, method: string, a: unknown, b: unknown, c:
     if (op === undefined) op = own(a, 'op');
   }
   if (!isAttrName(attr)) {
-    throw typeError(method + ': attr must be 1 to 64 characters of A-Z a-z 0-9 . _ : - (got ' + shown(attr) + ')');
+    throw typeError(
+      method + ': attr must be 1 to 64 characters of A-Z a-z 0-9 . _ : - (got ' + shown(attr) + ')',
+    );
   }
   const problem = radiusValueProblem(value);
   if (problem !== null) throw typeError(method + ': ' + problem);
@@ -115,7 +143,14 @@ function rowsText(n: number): string {
   return n === 1 ? '1 row' : n + ' rows';
 }
 
-export function radiusAdd(kind: RadiusKind, method: string, st: UserState, a: unknown, b: unknown, c: unknown): [boolean, string] {
+export function radiusAdd(
+  kind: RadiusKind,
+  method: string,
+  st: UserState,
+  a: unknown,
+  b: unknown,
+  c: unknown,
+): [boolean, string] {
   const x = radiusArgs(kind, method, a, b, c, true);
   const l = radiusOf(st, kind);
   const desc = kind.label + ' ' + x.attr + ' ' + x.op + ' ' + x.value;
@@ -130,16 +165,24 @@ export function radiusAdd(kind: RadiusKind, method: string, st: UserState, a: un
     }
     if (keep >= 0 && others === 0) return [false, desc + ' already present'];
     const next = new List();
-    for (let i = 0; i < l.length; i++) if ((l[i] as RadiusEntry).attr !== x.attr || i === keep) push(next, l[i] as RadiusEntry);
+    for (let i = 0; i < l.length; i++)
+      if ((l[i] as RadiusEntry).attr !== x.attr || i === keep) push(next, l[i] as RadiusEntry);
     if (keep < 0) push(next, new RadiusEntry(null, x.attr, ':=', x.value));
     setRadius(st, kind, next);
     return [true, desc + ' added' + (others > 0 ? ' (replaced ' + rowsText(others) + ')' : '')];
   }
   if (x.op === '=') {
-    for (let i = 0; i < l.length; i++) if ((l[i] as RadiusEntry).attr === x.attr) return [false, kind.label + ' ' + x.attr + ' already present'];
+    for (let i = 0; i < l.length; i++)
+      if ((l[i] as RadiusEntry).attr === x.attr)
+        return [false, kind.label + ' ' + x.attr + ' already present'];
   } else if (x.op === '+=') {
     for (let i = 0; i < l.length; i++) {
-      if ((l[i] as RadiusEntry).attr === x.attr && (l[i] as RadiusEntry).op === '+=' && (l[i] as RadiusEntry).value === x.value) return [false, desc + ' already present'];
+      if (
+        (l[i] as RadiusEntry).attr === x.attr &&
+        (l[i] as RadiusEntry).op === '+=' &&
+        (l[i] as RadiusEntry).value === x.value
+      )
+        return [false, desc + ' already present'];
     }
   } else {
     // A comparison: the one row with this attribute and operator gets the value.
@@ -156,10 +199,16 @@ export function radiusAdd(kind: RadiusKind, method: string, st: UserState, a: un
       const next = new List();
       for (let i = 0; i < l.length; i++) {
         if (i === first) push(next, new RadiusEntry((l[i] as RadiusEntry).id, x.attr, x.op, x.value));
-        else if ((l[i] as RadiusEntry).attr !== x.attr || (l[i] as RadiusEntry).op !== x.op) push(next, l[i] as RadiusEntry);
+        else if ((l[i] as RadiusEntry).attr !== x.attr || (l[i] as RadiusEntry).op !== x.op)
+          push(next, l[i] as RadiusEntry);
       }
       setRadius(st, kind, next);
-      return [true, desc + (old === x.value ? ' kept' : ' updated (was ' + old + ')') + (dupes > 0 ? ', removed ' + rowsText(dupes) : '')];
+      return [
+        true,
+        desc +
+          (old === x.value ? ' kept' : ' updated (was ' + old + ')') +
+          (dupes > 0 ? ', removed ' + rowsText(dupes) : ''),
+      ];
     }
   }
   const next = new List();
@@ -169,7 +218,14 @@ export function radiusAdd(kind: RadiusKind, method: string, st: UserState, a: un
   return [true, desc + ' added'];
 }
 
-export function radiusRemove(kind: RadiusKind, method: string, st: UserState, a: unknown, b: unknown, c: unknown): [boolean, string] {
+export function radiusRemove(
+  kind: RadiusKind,
+  method: string,
+  st: UserState,
+  a: unknown,
+  b: unknown,
+  c: unknown,
+): [boolean, string] {
   const x = radiusArgs(kind, method, a, b, c, false);
   const l = radiusOf(st, kind);
   const next = new List();
@@ -192,7 +248,12 @@ export function radiusRemove(kind: RadiusKind, method: string, st: UserState, a:
 export function radiusView(st: UserState, kind: RadiusKind): { attr: string; op: string; value: string }[] {
   const l = radiusOf(st, kind);
   const r = new List();
-  for (let i = 0; i < l.length; i++) push(r, { attr: (l[i] as RadiusEntry).attr, op: (l[i] as RadiusEntry).op, value: (l[i] as RadiusEntry).value });
+  for (let i = 0; i < l.length; i++)
+    push(r, {
+      attr: (l[i] as RadiusEntry).attr,
+      op: (l[i] as RadiusEntry).op,
+      value: (l[i] as RadiusEntry).value,
+    });
   return toScriptArray(r);
 }
 
@@ -205,7 +266,8 @@ export function radiusChanged(side: RadiusSide): boolean {
   for (let i = 0; i < n; i++) {
     const r: unknown = at(s, i);
     const e = l[i] as RadiusEntry;
-    if (e.attr !== at(r, RADIUS_ATTR) || e.op !== at(r, RADIUS_OP) || e.value !== at(r, RADIUS_VALUE)) return true;
+    if (e.attr !== at(r, RADIUS_ATTR) || e.op !== at(r, RADIUS_OP) || e.value !== at(r, RADIUS_VALUE))
+      return true;
   }
   return false;
 }
@@ -215,7 +277,15 @@ export function radiusJson(l: readonly RadiusEntry[]): string {
   let s = '';
   for (let i = 0; i < l.length; i++) {
     const r = l[i] as RadiusEntry;
-    s += (i === 0 ? '' : ',') + numberJson(r.id) + ',' + quote(r.attr) + ',' + quote(r.op) + ',' + quote(r.value);
+    s +=
+      (i === 0 ? '' : ',') +
+      numberJson(r.id) +
+      ',' +
+      quote(r.attr) +
+      ',' +
+      quote(r.op) +
+      ',' +
+      quote(r.value);
   }
   return s;
 }

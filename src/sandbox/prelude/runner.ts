@@ -70,7 +70,8 @@ setPrototypeOf(REMOVED_GLOBALS, null);
 function skip(reason?: unknown): never {
   const st = cur;
   if (st === null || st.closed) throw typeError('skip() can only be called while a user is being run');
-  if (st.skipped === undefined) st.skipped = truncate(reason === undefined ? '' : formatValue(reason), MAX_TEXT);
+  if (st.skipped === undefined)
+    st.skipped = truncate(reason === undefined ? '' : formatValue(reason), MAX_TEXT);
   throw SKIP;
 }
 
@@ -194,12 +195,12 @@ async function settle(st: UserState, fn: () => Promise<unknown>): Promise<void> 
 }
 
 /** Starts the script for job `index`; the call returns once its microtasks are drained. */
-function begin(index: number): void {
+function begin(index: number, logged: number): void {
   closeCurrent();
   if (index < 0 || index >= jobCount || scriptFn === null) throw typeError('begin: no such job');
   const j = job(index);
   const st = new UserState(j, index);
-  setCurrent(st);
+  setCurrent(st, logged);
   curUser = st.proxy;
   curRow = copyRow(at(j, JOB_ROW));
   restoreErrorHooks();

@@ -12,6 +12,9 @@ export let FILENAME = 'script.js';
 export let MAX_LOG_LINES = 50;
 /** Console text kept per user, in characters. */
 export let MAX_LOG_CHARS = 65_536;
+/** Console text kept per run, in characters, and what the run logged before this user. */
+export let MAX_RUN_LOG_CHARS = 64 * 1024 * 1024;
+export let runLogChars = 0;
 /** Most changes one user may make (value-rules.ts). */
 export let MAX_CHANGES = 1_000;
 export const FIELD: Record<string, FieldSpec> = { __proto__: null } as never;
@@ -22,8 +25,9 @@ export const PROFILE_BY_SHORT_NAME: Record<string, ProfileInfo> = { __proto__: n
 /** The user being run, between `begin` and `finish`; null between users. */
 export let cur: UserState | null = null;
 
-export function setCurrent(st: UserState | null): void {
+export function setCurrent(st: UserState | null, logged = 0): void {
   cur = st;
+  runLogChars = logged;
 }
 
 export interface ProfileInfo {
@@ -37,6 +41,7 @@ export function configure(c: unknown): void {
   FILENAME = own(c, 'filename');
   MAX_LOG_LINES = own(c, 'maxLogLines');
   MAX_LOG_CHARS = own(c, 'maxLogChars');
+  MAX_RUN_LOG_CHARS = own(c, 'maxRunLogChars');
   MAX_CHANGES = own(c, 'maxChanges');
   const fields = own(c, 'fields');
   for (let i = 0; i < fields.length; i++) {

@@ -1,4 +1,3 @@
-
 /**
  * Prelude fragment: `user.attr`, the Zato SSO attribute API (SPEC §4, seed
  * zato-sso-user-attr-set.txt). Values are JSON text, serialized at call time. Writes collapse per
@@ -8,7 +7,32 @@
 import { attrValueJson } from '../../model/value-rules.js';
 import { NO_KEY_FAILURE } from '../protocol.js';
 import { ATTR_ENCRYPTED, ATTR_JSON, ATTR_NAME } from '../wire-format.js';
-import { ArrayPrototype, DatePrototype, ErrorCtor, JSON_HOOK_PROTOTYPES, List, ObjectPrototype, at, dateToISOStringMethod, dateToJSON, defineProperty, freeze, getOwnPropertyDescriptor, hasOwn, isArray, isFiniteNumber, jsonParse, objectCreate, own, push, record, reflectDeleteProperty, setPrototypeOf, toScriptArray, typeError } from './intrinsics.js';
+import {
+  ArrayPrototype,
+  DatePrototype,
+  ErrorCtor,
+  JSON_HOOK_PROTOTYPES,
+  List,
+  ObjectPrototype,
+  at,
+  dateToISOStringMethod,
+  dateToJSON,
+  defineProperty,
+  freeze,
+  getOwnPropertyDescriptor,
+  hasOwn,
+  isArray,
+  isFiniteNumber,
+  jsonParse,
+  objectCreate,
+  own,
+  push,
+  record,
+  reflectDeleteProperty,
+  setPrototypeOf,
+  toScriptArray,
+  typeError,
+} from './intrinsics.js';
 import { numberJson, quote, shown } from './values.js';
 import { assertOpen } from './fields.js';
 import { MAX_CHANGES, cur } from './state.js';
@@ -58,7 +82,10 @@ function attrsOf(st: UserState): AttrEntry[] {
         const name: unknown = at(a, ATTR_NAME);
         const json: unknown = at(a, ATTR_JSON);
         if (typeof name === 'string') {
-          push(l, new AttrEntry(name, typeof json === 'string' ? json : null, at(a, ATTR_ENCRYPTED) === true, true));
+          push(
+            l,
+            new AttrEntry(name, typeof json === 'string' ? json : null, at(a, ATTR_ENCRYPTED) === true, true),
+          );
         }
       }
     }
@@ -97,7 +124,7 @@ function restoreMethod(target: object, name: PropertyKey, original: unknown): vo
         configurable: true,
       } as PropertyDescriptor);
     }
-  } catch (_) {
+  } catch {
     // Made non-configurable by a script: it stays as that script left it.
   }
 }
@@ -111,7 +138,7 @@ export function restoreJsonHooks(): void {
       const proto = JSON_HOOK_PROTOTYPES[i] as object;
       if (hasOwn(proto, 'toJSON')) reflectDeleteProperty(proto, 'toJSON');
     }
-  } catch (_) {
+  } catch {
     // Made non-configurable by a script: it stays as that script left it (so below).
   }
   restoreMethod(DatePrototype, 'toJSON', dateToJSON);
@@ -120,7 +147,9 @@ export function restoreJsonHooks(): void {
   try {
     // Array.prototype is an array: any index property shows in its (non-configurable) length.
     if (ArrayPrototype.length !== 0) ArrayPrototype.length = 0;
-  } catch (_) {}
+  } catch {
+    // A throwing getter: read as absent.
+  }
 }
 
 // The JSON text of a value given to user.attr; a TypeError naming the part that is not JSON
@@ -143,7 +172,13 @@ function attrEncrypt(v: unknown, what: string): boolean {
   return v;
 }
 
-function attrSingle(method: string, name: unknown, value: unknown, expiration: unknown, encrypt: unknown): AttrItem[] {
+function attrSingle(
+  method: string,
+  name: unknown,
+  value: unknown,
+  expiration: unknown,
+  encrypt: unknown,
+): AttrItem[] {
   const items = new List<AttrItem>();
   push(
     items,
@@ -159,7 +194,8 @@ function attrSingle(method: string, name: unknown, value: unknown, expiration: u
 
 // The items of a *_many call, all validated before any is applied.
 function attrMany(method: string, data: unknown, expiration: unknown, encrypt: unknown): AttrItem[] {
-  if (!isArray(data)) throw typeError(method + ': data must be an array of {name, value, expiration?, encrypt?}');
+  if (!isArray(data))
+    throw typeError(method + ': data must be an array of {name, value, expiration?, encrypt?}');
   const defaultExpiration = attrExpiration(expiration, method + ': expiration');
   const defaultEncrypt = attrEncrypt(encrypt, method + ': encrypt');
   const items = new List<AttrItem>();
@@ -167,7 +203,8 @@ function attrMany(method: string, data: unknown, expiration: unknown, encrypt: u
   for (let i = 0; i < n; i++) {
     const d: unknown = data[i];
     const where = method + ': data[' + i + ']';
-    if (d === null || typeof d !== 'object') throw typeError(where + ' must be an object {name, value, expiration?, encrypt?}');
+    if (d === null || typeof d !== 'object')
+      throw typeError(where + ' must be an object {name, value, expiration?, encrypt?}');
     const name = attrName(own(d, 'name'), where + '.name');
     const json = attrJson(own(d, 'value'), where + '.value');
     const exp = own(d, 'expiration');
@@ -200,7 +237,9 @@ function attrCheckPresence(method: string, st: UserState, items: AttrItem[], mus
     let exists = attrExists(st, name);
     for (let j = 0; j < i && !exists; j++) if ((items[j] as AttrItem).name === name) exists = true;
     if (exists !== mustExist) {
-      throw new ErrorCtor(method + ': attribute ' + quote(name) + (mustExist ? ' does not exist' : ' already exists'));
+      throw new ErrorCtor(
+        method + ': attribute ' + quote(name) + (mustExist ? ' does not exist' : ' already exists'),
+      );
     }
   }
 }
@@ -212,7 +251,13 @@ function attrApply(st: UserState, items: AttrItem[]): void {
     if (e === null) {
       const l = attrsOf(st);
       if (l.length >= MAX_CHANGES) {
-        throw typeError('user.attr: more than ' + MAX_CHANGES + ' attributes for one user; the cap is ' + MAX_CHANGES + ' changes per user');
+        throw typeError(
+          'user.attr: more than ' +
+            MAX_CHANGES +
+            ' attributes for one user; the cap is ' +
+            MAX_CHANGES +
+            ' changes per user',
+        );
       }
       e = new AttrEntry(x.name, x.json, x.encrypt, false);
       push(l, e);
@@ -237,7 +282,9 @@ function attrValue(method: string, st: UserState, name: string): unknown {
   const e = findAttr(st, name);
   if (e === null || !e.present) return null;
   if (e.json === null) {
-    throw new ErrorCtor(method + ': attribute ' + quote(name) + ' ' + NO_KEY_FAILURE + ' (set USRUN_KEY or pass --key-file)');
+    throw new ErrorCtor(
+      method + ': attribute ' + quote(name) + ' ' + NO_KEY_FAILURE + ' (set USRUN_KEY or pass --key-file)',
+    );
   }
   return jsonParse(e.json);
 }
@@ -334,11 +381,14 @@ export const ATTR_PROTO = {
     const st = attrOwner(this, 'user.attr.set_expiry');
     const n = attrName(name, 'user.attr.set_expiry: name');
     if (seconds === undefined) {
-      throw typeError('user.attr.set_expiry: seconds must be a positive number of seconds or null (got undefined)');
+      throw typeError(
+        'user.attr.set_expiry: seconds must be a positive number of seconds or null (got undefined)',
+      );
     }
     const expiration = attrExpiration(seconds, 'user.attr.set_expiry: seconds');
     const e = findAttr(st, n);
-    if (e === null || !e.present) throw new ErrorCtor('user.attr.set_expiry: attribute ' + quote(n) + ' does not exist');
+    if (e === null || !e.present)
+      throw new ErrorCtor('user.attr.set_expiry: attribute ' + quote(n) + ' does not exist');
     if (e.write !== null && e.write.op === 'set') e.write.expiration = expiration;
     else e.write = new AttrWrite('expiry', null, expiration, false);
   },
@@ -363,9 +413,14 @@ export function attrsJson(st: UserState): string {
     st.changes++;
     s +=
       (s === '' ? '' : ',') +
-      quote(e.name) + ',"' + w.op + '",' +
-      (w.op === 'set' ? quote(w.json as string) : 'null') + ',' +
-      numberJson(w.expiration) + ',' +
+      quote(e.name) +
+      ',"' +
+      w.op +
+      '",' +
+      (w.op === 'set' ? quote(w.json as string) : 'null') +
+      ',' +
+      numberJson(w.expiration) +
+      ',' +
       (w.encrypt === true ? 'true' : 'false');
   }
   return s;

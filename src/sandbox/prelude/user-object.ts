@@ -5,7 +5,19 @@
  * prototype reads as Object.prototype, so `user.toString()` and friends behave as usual.
  */
 import { JOB_ATTRS, JOB_CHECK, JOB_FIELDS, JOB_PROFILES, JOB_REPLY, JOB_SEQ } from '../wire-format.js';
-import { List, ObjectPrototype, ProxyCtor, StringCtor, at, freeze, push, record, reflectGet, reflectHas, typeError } from './intrinsics.js';
+import {
+  List,
+  ObjectPrototype,
+  ProxyCtor,
+  StringCtor,
+  at,
+  freeze,
+  push,
+  record,
+  reflectGet,
+  reflectHas,
+  typeError,
+} from './intrinsics.js';
 import type { Thrown } from './values.js';
 import type { ProfileEntry } from './profiles.js';
 import type { RadiusEntry } from './radius-attributes.js';
@@ -47,7 +59,14 @@ export const METHODS: Record<string, (this: unknown, ...args: any[]) => unknown>
     return radiusAdd(CHECK, 'user.check_attribute_add', userOwner(this, 'user.check_attribute_add'), a, b, c);
   },
   check_attribute_remove(a: any, b: any, c: any) {
-    return radiusRemove(CHECK, 'user.check_attribute_remove', userOwner(this, 'user.check_attribute_remove'), a, b, c);
+    return radiusRemove(
+      CHECK,
+      'user.check_attribute_remove',
+      userOwner(this, 'user.check_attribute_remove'),
+      a,
+      b,
+      c,
+    );
   },
 };
 for (const k in METHODS) freeze(METHODS[k]);
@@ -67,7 +86,13 @@ function userKeys(): string[] {
   return USER_KEYS;
 }
 
-export const READERS = freeze({ __proto__: null, profiles: true, attributes: true, check_attributes: true, attr: true });
+export const READERS = freeze({
+  __proto__: null,
+  profiles: true,
+  attributes: true,
+  check_attributes: true,
+  attr: true,
+});
 
 export function userGet(st: UserState, key: string): unknown {
   const f = FIELD[key];
@@ -130,7 +155,8 @@ export class UserHandler {
     } as PropertyDescriptor;
   }
   defineProperty(_st: UserState, key: PropertyKey): boolean {
-    if (isUserKey(key)) throw typeError('user.' + key + ' cannot be redefined' + (key in FIELD ? '; assign it instead' : ''));
+    if (isUserKey(key))
+      throw typeError('user.' + key + ' cannot be redefined' + (key in FIELD ? '; assign it instead' : ''));
     throw typeError('user has no field ' + keyText(key));
   }
   deleteProperty(_st: UserState, key: PropertyKey): boolean {

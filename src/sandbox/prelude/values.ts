@@ -4,7 +4,18 @@
  * intrinsics fragment and `FILENAME` from the runner fragment.
  */
 import { parseIsoTimestamp } from '../../model/value-rules.js';
-import { DateCtor, StringCtor, charCodeAt, dateGetTime, dateToISOString, isArray, isFiniteNumber, jsonStringify, stringIndexOf, stringSlice } from './intrinsics.js';
+import {
+  DateCtor,
+  StringCtor,
+  charCodeAt,
+  dateGetTime,
+  dateToISOString,
+  isArray,
+  isFiniteNumber,
+  jsonStringify,
+  stringIndexOf,
+  stringSlice,
+} from './intrinsics.js';
 import { FILENAME } from './state.js';
 
 export const MAX_TEXT = 1000;
@@ -57,7 +68,8 @@ export function isoOf(ms: number): string {
 export function formatValue(v: unknown): string {
   const t = typeof v;
   if (t === 'string') return v as string;
-  if (v === null || (t !== 'object' && t !== 'function')) return t === 'bigint' ? StringCtor(v) + 'n' : StringCtor(v);
+  if (v === null || (t !== 'object' && t !== 'function'))
+    return t === 'bigint' ? StringCtor(v) + 'n' : StringCtor(v);
   try {
     if (t === 'function') {
       const name = (v as any).name;
@@ -66,7 +78,7 @@ export function formatValue(v: unknown): string {
     let time;
     try {
       time = dateGetTime(v);
-    } catch (_) {
+    } catch {
       // Not a Date.
     }
     if (time !== undefined) return time === time ? isoOf(time) : 'Invalid Date';
@@ -77,7 +89,7 @@ export function formatValue(v: unknown): string {
     }
     const json = jsonStringify(v);
     if (typeof json === 'string') return json;
-  } catch (_) {
+  } catch {
     // Cycles, BigInts, throwing getters: fall through to a placeholder.
   }
   return '[object]';
@@ -112,7 +124,8 @@ export function findLocation(stack: string): string | undefined {
       // A frame's own position: after '(' or ' ' (so 'myscript.js' does not match 'script.js') and
       // ending its line, which skips the position of an eval origin ("eval at f (file:1:2), …").
       const after = p < stack.length ? charCodeAt(stack, p) : 10;
-      const end = after === 10 || (after === 41 && (p + 1 >= stack.length || charCodeAt(stack, p + 1) === 10));
+      const end =
+        after === 10 || (after === 41 && (p + 1 >= stack.length || charCodeAt(stack, p + 1) === 10));
       if (digits > 0 && (before === 40 || before === 32) && end) return FILENAME + ':' + line + ':' + col;
     }
     from = at + 1;
@@ -135,17 +148,23 @@ export function describeThrown(e: unknown): Thrown {
     let message;
     try {
       name = (e as any).name;
-    } catch (_) {}
+    } catch {
+      // A throwing getter: read as absent.
+    }
     try {
       message = (e as any).message;
-    } catch (_) {}
+    } catch {
+      // A throwing getter: read as absent.
+    }
     if (typeof message === 'string') {
       const head = typeof name === 'string' && name !== '' ? name : 'Error';
       r.message = truncate(message === '' ? head : head + ': ' + message, MAX_TEXT);
       let stack;
       try {
         stack = (e as any).stack;
-      } catch (_) {}
+      } catch {
+        // A throwing getter: read as absent.
+      }
       if (typeof stack === 'string') r.location = findLocation(stack);
       return r;
     }
@@ -153,7 +172,7 @@ export function describeThrown(e: unknown): Thrown {
   let text;
   try {
     text = typeof e === 'string' ? quote(e) : formatValue(e);
-  } catch (_) {
+  } catch {
     text = typeName(e);
   }
   r.message = truncate('Uncaught ' + text, MAX_TEXT);
