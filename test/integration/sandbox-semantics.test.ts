@@ -134,6 +134,18 @@ describe('async scripts', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
+  it('skip() after an await skips the user', async () => {
+    const [o] = await runOne(`user.email = 'x@example.net';\nawait null;\nskip('later');`, ['x']);
+    expect(o).toMatchObject({ status: 'skipped', message: 'later' });
+    expect(o?.fields).toBeUndefined();
+  });
+
+  it('have no dynamic import: the prelude modules are out of reach', async () => {
+    const [o] = await runOne(`await import('./prelude/runner.js');`, ['x']);
+    expect(o?.status).toBe('failed');
+    expect(o?.fields).toBeUndefined();
+  });
+
   it('leave nothing queued that could change a later user', async () => {
     const [first, second] = await runOne(
       `if (row.mode === 'first') {
