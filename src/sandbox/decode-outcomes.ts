@@ -70,19 +70,12 @@ function decodeOutcome(row: unknown, seq: number | undefined): SandboxOutcome {
   }
   if (status !== STATUS_DONE) throw malformed('have an unknown status');
   const outcome: SandboxOutcome = { seq, status: 'done', logs };
-  const changed = (at: number): unknown => (r[at] === 0 ? undefined : r[at]);
-  const [fields, profiles, reply, check, attrs] = [
-    DONE_FIELDS,
-    DONE_PROFILES,
-    DONE_REPLY,
-    DONE_CHECK,
-    DONE_ATTRS,
-  ].map(changed);
-  if (fields !== undefined) outcome.fields = decodeFields(fields);
-  if (profiles !== undefined) outcome.profiles = decodeProfiles(profiles);
-  if (reply !== undefined) outcome.attributes = decodeRadius(reply);
-  if (check !== undefined) outcome.check_attributes = decodeRadius(check);
-  if (attrs !== undefined) outcome.attrs = decodeAttrs(attrs);
+  // 0 marks a list the script left unchanged.
+  if (r[DONE_FIELDS] !== 0) outcome.fields = decodeFields(r[DONE_FIELDS]);
+  if (r[DONE_PROFILES] !== 0) outcome.profiles = decodeProfiles(r[DONE_PROFILES]);
+  if (r[DONE_REPLY] !== 0) outcome.attributes = decodeRadius(r[DONE_REPLY]);
+  if (r[DONE_CHECK] !== 0) outcome.check_attributes = decodeRadius(r[DONE_CHECK]);
+  if (r[DONE_ATTRS] !== 0) outcome.attrs = decodeAttrs(r[DONE_ATTRS]);
   return outcome;
 }
 
@@ -120,7 +113,12 @@ function decodeRadius(v: unknown): RadiusAttribute[] {
   const items = flat(v, RADIUS_WIDTH);
   const rows: RadiusAttribute[] = [];
   for (let i = 0; i < items.length; i += RADIUS_WIDTH) {
-    const [id, attr, op, value] = [RADIUS_ID, RADIUS_ATTR, RADIUS_OP, RADIUS_VALUE].map((k) => items[i + k]);
+    const [id, attr, op, value] = [
+      items[i + RADIUS_ID],
+      items[i + RADIUS_ATTR],
+      items[i + RADIUS_OP],
+      items[i + RADIUS_VALUE],
+    ];
     if ((id !== null && typeof id !== 'number') || !isString(attr) || !isString(op) || !isString(value)) {
       throw malformed('have a bad attribute row');
     }

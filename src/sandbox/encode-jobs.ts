@@ -1,5 +1,5 @@
 import { USER_FIELD_NAMES } from '../store/user-fields.js';
-import type { SandboxJob } from './protocol.js';
+import type { RadiusAttribute, SandboxJob } from './protocol.js';
 import {
   ATTR_ENCRYPTED,
   ATTR_JSON,
@@ -20,6 +20,7 @@ import {
   RADIUS_ID,
   RADIUS_OP,
   RADIUS_VALUE,
+  RADIUS_WIDTH,
 } from './wire-format.js';
 
 /**
@@ -30,50 +31,39 @@ export function encodeJobs(jobs: readonly SandboxJob[]): string {
   return jobs.map(encodeJob).join('\n');
 }
 
-/** An array with `items` at the given positions. */
-function positional(length: number, items: [number, unknown][]): unknown[] {
-  const row = new Array<unknown>(length).fill(null);
-  for (const [at, value] of items) row[at] = value;
-  return row;
-}
-
+// Each array is filled by position (wire-format.ts); no intermediate tuples, since this runs for
+// every user on the host while it commits.
 function encodeJob(job: SandboxJob): string {
   const { fields, profiles, attributes, check_attributes, attrs } = job.user;
-  const radius = (a: (typeof attributes)[number]): unknown[] =>
-    positional(4, [
-      [RADIUS_ID, a.id],
-      [RADIUS_ATTR, a.attr],
-      [RADIUS_OP, a.op],
-      [RADIUS_VALUE, a.value],
-    ]);
-  return JSON.stringify(
-    positional(JOB_LENGTH, [
-      [JOB_SEQ, job.seq],
-      [JOB_FIELDS, USER_FIELD_NAMES.map((name) => fields[name] ?? null)],
-      [
-        JOB_PROFILES,
-        profiles.map((p) =>
-          positional(4, [
-            [PROFILE_ID, p.id],
-            [PROFILE_SHORT_NAME, p.short_name],
-            [PROFILE_NAME, p.name],
-            [PROFILE_PRIORITY, p.priority],
-          ]),
-        ),
-      ],
-      [JOB_REPLY, attributes.map(radius)],
-      [JOB_CHECK, check_attributes.map(radius)],
-      [
-        JOB_ATTRS,
-        attrs.map((a) =>
-          positional(3, [
-            [ATTR_NAME, a.name],
-            [ATTR_JSON, a.json],
-            [ATTR_ENCRYPTED, a.encrypted],
-          ]),
-        ),
-      ],
-      [JOB_ROW, job.row],
-    ]),
-  );
+  const row: unknown[] = new Array(JOB_LENGTH);
+  row[JOB_SEQ] = job.seq;
+  row[JOB_FIELDS] = USER_FIELD_NAMES.map((name) => fields[name] ?? null);
+  row[JOB_PROFILES] = profiles.map((p) => {
+    const r: unknown[] = new Array(4);
+    r[PROFILE_ID] = p.id;
+    r[PROFILE_SHORT_NAME] = p.short_name;
+    r[PROFILE_NAME] = p.name;
+    r[PROFILE_PRIORITY] = p.priority;
+    return r;
+  });
+  row[JOB_REPLY] = attributes.map(radiusRow);
+  row[JOB_CHECK] = check_attributes.map(radiusRow);
+  row[JOB_ATTRS] = attrs.map((a) => {
+    const r: unknown[] = new Array(3);
+    r[ATTR_NAME] = a.name;
+    r[ATTR_JSON] = a.json;
+    r[ATTR_ENCRYPTED] = a.encrypted;
+    return r;
+  });
+  row[JOB_ROW] = job.row;
+  return JSON.stringify(row);
+}
+
+function radiusRow(a: RadiusAttribute): unknown[] {
+  const r: unknown[] = new Array(RADIUS_WIDTH);
+  r[RADIUS_ID] = a.id;
+  r[RADIUS_ATTR] = a.attr;
+  r[RADIUS_OP] = a.op;
+  r[RADIUS_VALUE] = a.value;
+  return r;
 }
