@@ -11,8 +11,8 @@ import { IsolateSession } from './isolate-session.js';
 import { ScriptSyntaxError } from './script-syntax-error.js';
 
 /**
- * Each batch's outcomes come out of the isolate as one large string, which isolated-vm copies
- * into external memory of this process. V8 counts it but, with a small JS heap, does not collect
+ * Each user's outcome comes out of the isolate as a string that isolated-vm copies into external
+ * memory of this process. V8 counts it but, with a small JS heap, does not collect
  * it: left alone, the process grows by about 16 MB per 100,000 users. A full GC once external
  * memory passes this mark keeps it flat.
  */

@@ -1,7 +1,7 @@
 /**
- * Prelude fragment: the user's fields (SPEC §2, table from `src/store/user-fields.ts`). Reads see
+ * Prelude: the user's fields (SPEC §2, table from `src/store/user-fields.ts`). Reads see
  * the script's assignments; timestamps are kept as epoch milliseconds and read as fresh Dates.
- * Uses `FIELD` / `FIELD_LIST` from the runner fragment.
+ * Uses `FIELD_LIST` from state.ts.
  */
 import {
   DateCtor,

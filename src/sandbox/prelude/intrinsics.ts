@@ -1,5 +1,5 @@
 /**
- * Prelude fragment: the intrinsics the bookkeeping uses, captured when the prelude is evaluated,
+ * Prelude: the intrinsics the bookkeeping uses, captured when the prelude is evaluated,
  * before any script code has run. Later code never looks anything up where a script can plant
  * something: methods are uncurried (`call.bind`), and the bookkeeping's own objects and lists
  * have prototypes whose own prototype is null, so a missing property or an index store never

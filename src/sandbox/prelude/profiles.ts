@@ -1,7 +1,7 @@
 /**
- * Prelude fragment: `user.profile_add` / `user.profile_remove` and the `user.profiles` reader.
+ * Prelude: `user.profile_add` / `user.profile_remove` and the `user.profiles` reader.
  * Profiles resolve against the run's profile list (`PROFILE_BY_ID`, `PROFILE_BY_SHORT_NAME` from
- * the runner fragment) without a round trip.
+ * state.ts) without a round trip.
  */
 import { PROFILE_ID, PROFILE_NAME, PROFILE_PRIORITY, PROFILE_SHORT_NAME } from '../wire-format.js';
 import type { ProfileInfo } from './state.js';

@@ -1,5 +1,5 @@
 /**
- * Prelude fragment: `user.attr`, the Zato SSO attribute API (SPEC §4, seed
+ * Prelude: `user.attr`, the Zato SSO attribute API (SPEC §4, seed
  * zato-sso-user-attr-set.txt). Values are JSON text, serialized at call time. Writes collapse per
  * name into the outcome's `attrs`: the last write wins, an expiry change folds into a pending set,
  * and deleting a name this run created leaves no entry.

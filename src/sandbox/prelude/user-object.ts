@@ -1,5 +1,5 @@
 /**
- * Prelude fragment: the `user` object. One Proxy per user over its null-prototype state, with a
+ * Prelude: the `user` object. One Proxy per user over its null-prototype state, with a
  * shared frozen handler and shared frozen methods: properties are the fields, assignments are
  * validated, unknown names throw (typos fail), and nothing about it can be redefined. Its
  * prototype reads as Object.prototype, so `user.toString()` and friends behave as usual.

@@ -1,7 +1,7 @@
 /**
- * Prelude fragment: turning script values into text for messages, logs and the outcome, parsing
+ * Prelude: turning script values into text for messages, logs and the outcome, parsing
  * ISO-8601 timestamps, and describing a thrown value (message and `file:line:col`). Uses the
- * intrinsics fragment and `FILENAME` from the runner fragment.
+ * intrinsics module and `FILENAME` from state.ts.
  */
 import { parseIsoTimestamp } from '../../model/value-rules.js';
 import {
