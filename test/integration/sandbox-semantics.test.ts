@@ -134,6 +134,36 @@ describe('async scripts', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
+  it('hand out objects that are read-only once their user is done', async () => {
+    const [first, second] = await runOne(
+      `if (row.mode === 'first') {
+         const res = user.profile_add('gold');
+         user.attr.set('plan', { tier: 'x', list: [1] });
+         globalThis.k = { res, views: user.profiles, rows: user.attributes, val: user.attr.get('plan'), names: user.attr.names() };
+         k.val.list.push(2); // still this user's: writable
+       } else {
+         const tries = [
+           () => k.res.push(1),
+           () => { k.views[0].priority = 9; },
+           () => k.views.pop(),
+           () => { k.rows.length = 3; },
+           () => { k.val.tier = 'y'; },
+           () => k.val.list.push(3),
+           () => k.names.push('z'),
+         ];
+         for (const t of tries) { try { t(); console.log('no error'); } catch (e) { console.log(e.constructor.name); } }
+         console.log(JSON.stringify([k.res[0], k.views[0].short_name, k.val]));
+       }`,
+      ['first', 'second'],
+    );
+    expect(first).toMatchObject({ status: 'done' });
+    expect(second?.logs).toEqual([
+      ...Array<string>(7).fill('TypeError'),
+      '[true,"gold",{"tier":"x","list":[1,2]}]',
+    ]);
+    expect(second?.fields).toBeUndefined();
+  });
+
   it('skip() after an await skips the user', async () => {
     const [o] = await runOne(`user.email = 'x@example.net';\nawait null;\nskip('later');`, ['x']);
     expect(o).toMatchObject({ status: 'skipped', message: 'later' });

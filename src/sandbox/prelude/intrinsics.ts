@@ -16,6 +16,7 @@ export const objectCreate = Object.create;
 export const defineProperty = Object.defineProperty;
 export const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 export const freeze = Object.freeze;
+export const objectKeys = Object.keys;
 export const hasOwn = Object.hasOwn;
 export const setPrototypeOf = Object.setPrototypeOf;
 export const isArray = Array.isArray;

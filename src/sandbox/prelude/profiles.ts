@@ -18,7 +18,7 @@ import {
 } from './intrinsics.js';
 import { numberJson, shown } from './values.js';
 import { PROFILE_BY_ID, PROFILE_BY_SHORT_NAME } from './state.js';
-import type { UserState } from './user-object.js';
+import { handOut, type UserState } from './user-object.js';
 
 export class ProfileEntry {
   readonly name: string | null;
@@ -115,9 +115,9 @@ export function profilesView(st: UserState): object[] {
   const r = new List<object>();
   for (let i = 0; i < l.length; i++) {
     const p = l[i] as ProfileEntry;
-    push(r, { id: p.id, short_name: p.short_name, name: p.name, priority: p.priority });
+    push(r, handOut(st, { id: p.id, short_name: p.short_name, name: p.name, priority: p.priority }));
   }
-  return toScriptArray(r);
+  return handOut(st, toScriptArray(r));
 }
 
 export function profilesChanged(st: UserState): boolean {

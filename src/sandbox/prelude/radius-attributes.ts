@@ -18,7 +18,7 @@ import {
   typeError,
 } from './intrinsics.js';
 import { numberJson, quote, shown } from './values.js';
-import type { RadiusSide, UserState } from './user-object.js';
+import { handOut, type RadiusSide, type UserState } from './user-object.js';
 
 function opTable(ops: readonly string[]): Record<string, true> {
   const t: Record<string, true> = { __proto__: null } as never;
@@ -249,12 +249,15 @@ export function radiusView(st: UserState, kind: RadiusKind): { attr: string; op:
   const l = radiusOf(st, kind);
   const r = new List();
   for (let i = 0; i < l.length; i++)
-    push(r, {
-      attr: (l[i] as RadiusEntry).attr,
-      op: (l[i] as RadiusEntry).op,
-      value: (l[i] as RadiusEntry).value,
-    });
-  return toScriptArray(r);
+    push(
+      r,
+      handOut(st, {
+        attr: (l[i] as RadiusEntry).attr,
+        op: (l[i] as RadiusEntry).op,
+        value: (l[i] as RadiusEntry).value,
+      }),
+    );
+  return handOut(st, toScriptArray(r));
 }
 
 export function radiusChanged(side: RadiusSide): boolean {

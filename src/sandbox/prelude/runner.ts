@@ -178,7 +178,12 @@ function job(index: number): unknown {
 
 function closeCurrent(): void {
   const st = cur;
-  if (st !== null) st.closed = true;
+  if (st !== null) {
+    st.closed = true;
+    // What the script was handed becomes read-only: a reference kept for a later user is dead.
+    const handed = st.handedOut;
+    if (handed !== null) for (let i = 0; i < handed.length; i++) freeze(handed[i]);
+  }
   setCurrent(null);
   curUser = undefined;
   curRow = null;

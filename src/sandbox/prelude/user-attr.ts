@@ -36,7 +36,7 @@ import {
 import { numberJson, quote, shown } from './values.js';
 import { assertOpen } from './fields.js';
 import { MAX_CHANGES, cur } from './state.js';
-import type { UserState } from './user-object.js';
+import { handOut, handOutJson, type UserState } from './user-object.js';
 
 // One name the user has, had in its snapshot, or was given by the script.
 export class AttrEntry {
@@ -286,7 +286,7 @@ function attrValue(method: string, st: UserState, name: string): unknown {
       method + ': attribute ' + quote(name) + ' ' + NO_KEY_FAILURE + ' (set USRUN_KEY or pass --key-file)',
     );
   }
-  return jsonParse(e.json);
+  return handOutJson(st, jsonParse(e.json), 0);
 }
 
 function attrOwner(self: unknown, method: string): UserState {
@@ -353,7 +353,7 @@ export const ATTR_PROTO = {
       r[name] = attrValue('user.attr.get_many', st, name);
     }
     setPrototypeOf(r, ObjectPrototype);
-    return r;
+    return handOut(st, r);
   },
   exists(name: unknown) {
     const st = attrOwner(this, 'user.attr.exists');
@@ -364,7 +364,7 @@ export const ATTR_PROTO = {
     const l = attrsOf(st);
     const r = new List<string>();
     for (let i = 0; i < l.length; i++) if ((l[i] as AttrEntry).present) push(r, (l[i] as AttrEntry).name);
-    return toScriptArray(r);
+    return handOut(st, toScriptArray(r));
   },
   delete(name: unknown) {
     const st = attrOwner(this, 'user.attr.delete');

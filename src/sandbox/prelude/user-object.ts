@@ -12,6 +12,7 @@ import {
   StringCtor,
   at,
   freeze,
+  objectKeys,
   push,
   record,
   reflectGet,
@@ -41,32 +42,53 @@ export function userOwner(self: unknown, method: string): UserState {
   return st;
 }
 
+/**
+ * Records an object the prelude created and hands to the script, so that it is frozen once the
+ * user is done: an object of an earlier user can be read, never written.
+ */
+export function handOut<T>(st: UserState, v: T): T {
+  if (v !== null && typeof v === 'object') {
+    if (st.handedOut === null) st.handedOut = new List<object>();
+    push(st.handedOut, v as object);
+  }
+  return v;
+}
+
+// A value parsed from JSON (so plain data, no getters) and every object in it.
+export function handOutJson(st: UserState, v: unknown, depth: number): unknown {
+  if (v === null || typeof v !== 'object' || depth > 100) return v;
+  handOut(st, v);
+  const keys = objectKeys(v);
+  for (let i = 0; i < keys.length; i++)
+    handOutJson(st, (v as Record<string, unknown>)[keys[i] as string], depth + 1);
+  return v;
+}
+
 export const METHODS: Record<string, (this: unknown, ...args: any[]) => unknown> = {
   __proto__: null as never,
   profile_add(arg: any) {
-    return profileAdd(userOwner(this, 'user.profile_add'), arg);
+    const st = userOwner(this, 'user.profile_add');
+    return handOut(st, profileAdd(st, arg));
   },
   profile_remove(arg: any) {
-    return profileRemove(userOwner(this, 'user.profile_remove'), arg);
+    const st = userOwner(this, 'user.profile_remove');
+    return handOut(st, profileRemove(st, arg));
   },
   attribute_add(a: any, b: any, c: any) {
-    return radiusAdd(REPLY, 'user.attribute_add', userOwner(this, 'user.attribute_add'), a, b, c);
+    const st = userOwner(this, 'user.attribute_add');
+    return handOut(st, radiusAdd(REPLY, 'user.attribute_add', st, a, b, c));
   },
   attribute_remove(a: any, b: any, c: any) {
-    return radiusRemove(REPLY, 'user.attribute_remove', userOwner(this, 'user.attribute_remove'), a, b, c);
+    const st = userOwner(this, 'user.attribute_remove');
+    return handOut(st, radiusRemove(REPLY, 'user.attribute_remove', st, a, b, c));
   },
   check_attribute_add(a: any, b: any, c: any) {
-    return radiusAdd(CHECK, 'user.check_attribute_add', userOwner(this, 'user.check_attribute_add'), a, b, c);
+    const st = userOwner(this, 'user.check_attribute_add');
+    return handOut(st, radiusAdd(CHECK, 'user.check_attribute_add', st, a, b, c));
   },
   check_attribute_remove(a: any, b: any, c: any) {
-    return radiusRemove(
-      CHECK,
-      'user.check_attribute_remove',
-      userOwner(this, 'user.check_attribute_remove'),
-      a,
-      b,
-      c,
-    );
+    const st = userOwner(this, 'user.check_attribute_remove');
+    return handOut(st, radiusRemove(CHECK, 'user.check_attribute_remove', st, a, b, c));
   },
 };
 for (const k in METHODS) freeze(METHODS[k]);
@@ -209,6 +231,8 @@ export class UserState {
   closed = false;
   /** The script's promise has settled (fulfilled, rejected or skipped). */
   settled = false;
+  /** Objects handed to the script (views, method results, attr values): frozen when the user ends. */
+  handedOut: object[] | null = null;
   /** How the script's promise was rejected, described while the user was still running. */
   failure: Thrown | null = null;
   readonly proxy: object;
