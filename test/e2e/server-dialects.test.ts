@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectOutput, runCli, tempDir, USRUN } from '../helpers/cli.js';
-import { dbQuery, dumpDb } from '../helpers/db.js';
+import { closeCachedStores, dbQuery, dumpDb } from '../helpers/db.js';
 import { dropTestDbs, SERVERS, testDbUrl, testStore } from '../helpers/dialects.js';
 import { usrun } from '../helpers/in-process.js';
 import { writeFile } from '../helpers/run-fixtures.js';
@@ -101,6 +101,59 @@ describe.each(['postgres', 'mysql'] as const)('%s through bin/usrun', (dialect) 
       await count(db, "SELECT count(*) AS n FROM run_items WHERE run_id = 3 AND status = 'changed'"),
     ).toBe(USERS);
     expect(await data(db)).toEqual(done);
+  });
+});
+
+/** Cuts every connection of usrun to a test database, as a server restart or a network cut would. */
+const CUT: Record<'postgres' | 'mysql', (db: string) => Promise<void>> = {
+  postgres: async (db) => {
+    await dbQuery(
+      SERVERS.postgres,
+      "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE datname = ? AND application_name = 'usrun'",
+      [new URL(db).pathname.slice(1)],
+    );
+  },
+  mysql: async (db) => {
+    const ids = await dbQuery<{ id: number }>(
+      SERVERS.mysql,
+      'SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()',
+      [new URL(db).pathname.slice(1)],
+    );
+    for (const { id } of ids)
+      await dbQuery(SERVERS.mysql, `KILL CONNECTION ${Number(id)}`).catch(() => undefined);
+  },
+};
+
+describe.each(['postgres', 'mysql'] as const)('%s: the connection lost in the middle of a run', (dialect) => {
+  it('stops the run with a clear message and exit 3; what was committed stays; --resume finishes it', async () => {
+    const db = await testStore(dialect, { demo: USERS });
+    const script = writeFile(tmp.dir, `lost-${dialect}.js`, SCRIPT);
+    const child = spawn(USRUN, ['run', script, '--db', db, '--all', '--yes', '--param', 'slow=1'], {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdin.end();
+    const ended = collectOutput(child, 120_000);
+    const committed = () =>
+      count(db, "SELECT count(*) AS n FROM run_items WHERE status = 'changed'").catch(() => 0);
+    const deadline = Date.now() + 60_000;
+    while ((await committed()) < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await CUT[dialect](db);
+    await closeCachedStores();
+    const cut = await ended;
+    expect(cut.code).toBe(3);
+    expect(cut.stderr).toContain(`usrun: lost the connection to ${db}`);
+    expect(cut.stderr).toContain(`finish the run with: usrun run --resume 1 --db ${db}`);
+    const partial = await committed();
+    expect(partial).toBeGreaterThanOrEqual(25);
+    expect(partial).toBeLessThan(USERS);
+    // All or nothing per user: exactly the journaled users carry the script's changes.
+    expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(partial);
+
+    const resumed = await runCli(['run', '--resume', '1', '--db', db, '--yes'], { timeoutMs: 120_000 });
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(USERS);
   });
 });
 

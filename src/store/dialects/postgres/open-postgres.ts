@@ -20,6 +20,8 @@ export async function openPostgres(url: string, _options: OpenOptions): Promise<
   const location = redactUrl(url);
   const pool = new pg.Pool({
     connectionString: url,
+    // What an admin sees in pg_stat_activity (a URL's application_name wins).
+    application_name: 'usrun',
     // Writers (capabilities.maxWriters) and readers at once.
     max: 10,
     connectionTimeoutMillis: 10_000,
