@@ -101,7 +101,7 @@ describe.each(['postgres', 'mysql'] as const)('%s through bin/usrun', (dialect) 
       await count(db, "SELECT count(*) AS n FROM run_items WHERE run_id = 3 AND status = 'changed'"),
     ).toBe(USERS);
     expect(await data(db)).toEqual(done);
-  });
+  }, 120_000);
 });
 
 /** Cuts every connection of usrun to a test database, as a server restart or a network cut would. */
