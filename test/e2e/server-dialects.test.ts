@@ -13,6 +13,8 @@ import { writeFile } from '../helpers/run-fixtures.js';
  */
 
 const USERS = 120;
+/** Several CLI runs over the users, one slowed down on purpose: longer than vitest's default. */
+const LONG = 180_000;
 const SCRIPT = `// every user gets several changes, all or nothing; with --param slow=1, slow after the first users
 const t = Date.now();
 while (params.slow && Date.now() - t < (user.obj_id > 20 ? 25 : 0)) {}
@@ -101,7 +103,7 @@ describe.each(['postgres', 'mysql'] as const)('%s through bin/usrun', (dialect) 
       await count(db, "SELECT count(*) AS n FROM run_items WHERE run_id = 3 AND status = 'changed'"),
     ).toBe(USERS);
     expect(await data(db)).toEqual(done);
-  });
+  }, LONG);
 });
 
 /** Cuts every connection of usrun to a test database, as a server restart or a network cut would. */
@@ -154,7 +156,7 @@ describe.each(['postgres', 'mysql'] as const)('%s: the connection lost in the mi
     expect(resumed.stderr).toBe('');
     expect(resumed.code).toBe(0);
     expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(USERS);
-  });
+  }, LONG);
 });
 
 describe('a server that cannot be used: one clear line naming the URL without password, exit 2', () => {
