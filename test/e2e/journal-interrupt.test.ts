@@ -431,7 +431,9 @@ user.description = 'heavy ' + user.obj_id;
     expect(end.code).toBe(3);
     // Whatever the sandbox had finished is committed, not thrown away — and that is bounded:
     // the sandbox runs only so far ahead of the commits.
-    expect(end.at - signalled, 'ms from the signal to the exit').toBeLessThan(3000);
+    // ~0.5 s on an idle machine (the sandbox is kept ~300 ms of commits ahead); the bound leaves
+    // room for a loaded CI machine and still fails the old engine (a whole batch of 500 heavy users).
+    expect(end.at - signalled, 'ms from the signal to the exit').toBeLessThan(6000);
     const done = itemCount(db);
     expect(done).toBeLessThan(users);
     const descriptions = sqlite<{ n: number }>(

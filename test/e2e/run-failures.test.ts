@@ -236,7 +236,19 @@ if (user.obj_id === 3) throw new Error('boom for ' + user.username);
         'hog.js',
         "if (user.obj_id === 2) { const a = []; while (true) a.push({ n: a.length, s: 'y'.repeat(64) + a.length }); }\nuser.description = 'ok';\n",
       );
-      const run = await runJson(['run', script, '--db', db, '--filter', 'obj_id le 4', '--memory', '16']);
+      // A generous timeout: on a loaded machine the memory limit must still come first.
+      const run = await runJson([
+        'run',
+        script,
+        '--db',
+        db,
+        '--filter',
+        'obj_id le 4',
+        '--memory',
+        '16',
+        '--timeout',
+        '30000',
+      ]);
       expect(run.code).toBe(1);
       expect(statuses(run)).toEqual([
         [1, 'changed'],
@@ -425,6 +437,7 @@ user.attribute_add('Idle-Timeout', 600, ':=');
         const changes = (item['changes'] as { kind: string; target: string }[]).map(
           (c) => `${c.kind} ${c.target}`,
         );
+        // The promise callback runs before its own user is done: its change is that user's.
         expect(changes.sort()).toEqual([
           'field email',
           'field first_name',
