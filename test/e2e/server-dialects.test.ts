@@ -13,6 +13,8 @@ import { writeFile } from '../helpers/run-fixtures.js';
  */
 
 const USERS = 120;
+/** Several CLI runs over the users, one slowed down on purpose: longer than vitest's default. */
+const LONG = 180_000;
 const SCRIPT = `// every user gets several changes, all or nothing; with --param slow=1, slow after the first users
 const t = Date.now();
 while (params.slow && Date.now() - t < (user.obj_id > 20 ? 25 : 0)) {}
@@ -53,55 +55,63 @@ describe.each(['postgres', 'mysql'] as const)('%s through bin/usrun', (dialect) 
     script = writeFile(tmp.dir, `script-${dialect}.js`, SCRIPT);
   });
 
-  it('runs a script, undoes it, and resumes a run killed with SIGKILL', async () => {
-    const before = await data(db);
+  it(
+    'runs a script, undoes it, and resumes a run killed with SIGKILL',
+    async () => {
+      const before = await data(db);
 
-    // One lane: the reply rows' ids then follow obj_id, so the dumps of two runs compare equal.
-    const run = await runCli(['run', script, '--db', db, '--all', '--yes', '--concurrency', '1'], {
-      timeoutMs: 120_000,
-    });
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`run 1 completed: ${USERS} selected, ${USERS} changed`);
-    const done = await data(db);
-    expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(USERS);
+      // One lane: the reply rows' ids then follow obj_id, so the dumps of two runs compare equal.
+      const run = await runCli(['run', script, '--db', db, '--all', '--yes', '--concurrency', '1'], {
+        timeoutMs: 120_000,
+      });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`run 1 completed: ${USERS} selected, ${USERS} changed`);
+      const done = await data(db);
+      expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(USERS);
 
-    const undo = await runCli(['runs', 'undo', '1', '--db', db, '--yes'], { timeoutMs: 120_000 });
-    expect(undo.code).toBe(0);
-    expect(await data(db)).toEqual(before);
+      const undo = await runCli(['runs', 'undo', '1', '--db', db, '--yes'], { timeoutMs: 120_000 });
+      expect(undo.code).toBe(0);
+      expect(await data(db)).toEqual(before);
 
-    // Killed half-way: what was committed stays, all or nothing per user; --resume does the rest.
-    const child = spawn(
-      USRUN,
-      ['run', script, '--db', db, '--all', '--yes', '--param', 'slow=1', '--concurrency', '1'],
-      {
-        env: { ...process.env, NO_COLOR: '1' },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
-    child.stdin.end();
-    const ended = collectOutput(child, 120_000);
-    const committed = () =>
-      count(db, "SELECT count(*) AS n FROM run_items WHERE run_id = 3 AND status = 'changed'").catch(() => 0);
-    const deadline = Date.now() + 60_000;
-    while ((await committed()) < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    child.kill('SIGKILL');
-    const killed = await ended;
-    expect(killed.signal).toBe('SIGKILL');
-    const partial = await committed();
-    expect(partial).toBeGreaterThanOrEqual(25);
-    expect(partial).toBeLessThan(USERS);
-    expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(partial);
+      // Killed half-way: what was committed stays, all or nothing per user; --resume does the rest.
+      const child = spawn(
+        USRUN,
+        ['run', script, '--db', db, '--all', '--yes', '--param', 'slow=1', '--concurrency', '1'],
+        {
+          env: { ...process.env, NO_COLOR: '1' },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      );
+      child.stdin.end();
+      const ended = collectOutput(child, 120_000);
+      const committed = () =>
+        count(db, "SELECT count(*) AS n FROM run_items WHERE run_id = 3 AND status = 'changed'").catch(
+          () => 0,
+        );
+      const deadline = Date.now() + 60_000;
+      while ((await committed()) < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGKILL');
+      const killed = await ended;
+      expect(killed.signal).toBe('SIGKILL');
+      const partial = await committed();
+      expect(partial).toBeGreaterThanOrEqual(25);
+      expect(partial).toBeLessThan(USERS);
+      expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(
+        partial,
+      );
 
-    const resumed = await runCli(['run', '--resume', '3', '--db', db, '--yes'], { timeoutMs: 120_000 });
-    expect(resumed.stderr).toBe('');
-    expect(resumed.code).toBe(0);
-    expect(resumed.stdout).toContain('run 3 completed');
-    expect(
-      await count(db, "SELECT count(*) AS n FROM run_items WHERE run_id = 3 AND status = 'changed'"),
-    ).toBe(USERS);
-    expect(await data(db)).toEqual(done);
-  }, 120_000);
+      const resumed = await runCli(['run', '--resume', '3', '--db', db, '--yes'], { timeoutMs: 120_000 });
+      expect(resumed.stderr).toBe('');
+      expect(resumed.code).toBe(0);
+      expect(resumed.stdout).toContain('run 3 completed');
+      expect(
+        await count(db, "SELECT count(*) AS n FROM run_items WHERE run_id = 3 AND status = 'changed'"),
+      ).toBe(USERS);
+      expect(await data(db)).toEqual(done);
+    },
+    LONG,
+  );
 });
 
 /** Cuts every connection of usrun to a test database, as a server restart or a network cut would. */
@@ -125,36 +135,42 @@ const CUT: Record<'postgres' | 'mysql', (db: string) => Promise<void>> = {
 };
 
 describe.each(['postgres', 'mysql'] as const)('%s: the connection lost in the middle of a run', (dialect) => {
-  it('stops the run with a clear message and exit 3; what was committed stays; --resume finishes it', async () => {
-    const db = await testStore(dialect, { demo: USERS });
-    const script = writeFile(tmp.dir, `lost-${dialect}.js`, SCRIPT);
-    const child = spawn(USRUN, ['run', script, '--db', db, '--all', '--yes', '--param', 'slow=1'], {
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    child.stdin.end();
-    const ended = collectOutput(child, 120_000);
-    const committed = () =>
-      count(db, "SELECT count(*) AS n FROM run_items WHERE status = 'changed'").catch(() => 0);
-    const deadline = Date.now() + 60_000;
-    while ((await committed()) < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await CUT[dialect](db);
-    await closeCachedStores();
-    const cut = await ended;
-    expect(cut.code).toBe(3);
-    expect(cut.stderr).toContain(`usrun: lost the connection to ${db}`);
-    expect(cut.stderr).toContain(`finish the run with: usrun run --resume 1 --db ${db}`);
-    const partial = await committed();
-    expect(partial).toBeGreaterThanOrEqual(25);
-    expect(partial).toBeLessThan(USERS);
-    // All or nothing per user: exactly the journaled users carry the script's changes.
-    expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(partial);
+  it(
+    'stops the run with a clear message and exit 3; what was committed stays; --resume finishes it',
+    async () => {
+      const db = await testStore(dialect, { demo: USERS });
+      const script = writeFile(tmp.dir, `lost-${dialect}.js`, SCRIPT);
+      const child = spawn(USRUN, ['run', script, '--db', db, '--all', '--yes', '--param', 'slow=1'], {
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      child.stdin.end();
+      const ended = collectOutput(child, 120_000);
+      const committed = () =>
+        count(db, "SELECT count(*) AS n FROM run_items WHERE status = 'changed'").catch(() => 0);
+      const deadline = Date.now() + 60_000;
+      while ((await committed()) < 25 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await CUT[dialect](db);
+      await closeCachedStores();
+      const cut = await ended;
+      expect(cut.code).toBe(3);
+      expect(cut.stderr).toContain(`usrun: lost the connection to ${db}`);
+      expect(cut.stderr).toContain(`finish the run with: usrun run --resume 1 --db ${db}`);
+      const partial = await committed();
+      expect(partial).toBeGreaterThanOrEqual(25);
+      expect(partial).toBeLessThan(USERS);
+      // All or nothing per user: exactly the journaled users carry the script's changes.
+      expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(
+        partial,
+      );
 
-    const resumed = await runCli(['run', '--resume', '1', '--db', db, '--yes'], { timeoutMs: 120_000 });
-    expect(resumed.stderr).toBe('');
-    expect(resumed.code).toBe(0);
-    expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(USERS);
-  });
+      const resumed = await runCli(['run', '--resume', '1', '--db', db, '--yes'], { timeoutMs: 120_000 });
+      expect(resumed.stderr).toBe('');
+      expect(resumed.code).toBe(0);
+      expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(USERS);
+    },
+    LONG,
+  );
 });
 
 describe('a server that cannot be used: one clear line naming the URL without password, exit 2', () => {
