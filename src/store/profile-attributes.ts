@@ -1,5 +1,6 @@
 import type { RadiusRow } from '../model/change.js';
 import type { SqlStatement, StoreDriver } from './driver.js';
+import type { Reader } from './load-users.js';
 
 /** A profile's own reply and check rows (FreeRADIUS radgroupreply / radgroupcheck), in id order. */
 export interface ProfileAttributes {
@@ -35,6 +36,46 @@ export async function loadProfileAttributes(store: StoreDriver): Promise<Map<num
     }
   }
   return byProfile;
+}
+
+/** A profile as stored, with its own rows and its member count: what undo checks it against. */
+export interface StoredProfile {
+  id: number;
+  short_name: string;
+  name: string | null;
+  description: string | null;
+  attributes: RadiusRow[];
+  check_attributes: RadiusRow[];
+  members: number;
+}
+
+/** One profile by short_name, or null. `reader` may be a writer, to see its open group. */
+export async function loadProfile(reader: Reader, shortName: string): Promise<StoredProfile | null> {
+  const [p] = await reader.query<{ id: number; name: string | null; description: string | null }>(
+    'SELECT id, name, description FROM profiles WHERE short_name = ?',
+    [shortName],
+  );
+  if (!p) return null;
+  const id = Number(p.id);
+  const rows = async (table: string) =>
+    (
+      await reader.query<RadiusRow>(`SELECT id, attr, op, value FROM ${table} WHERE profile_id = ? ORDER BY id`, [
+        id,
+      ])
+    ).map((r) => ({ id: Number(r.id), attr: r.attr, op: r.op, value: r.value }));
+  const [count] = await reader.query<{ n: number }>(
+    'SELECT count(*) AS n FROM user_profiles WHERE profile_id = ?',
+    [id],
+  );
+  return {
+    id,
+    short_name: shortName,
+    name: p.name,
+    description: p.description,
+    attributes: await rows(PROFILE_ATTRIBUTE_TABLES.reply),
+    check_attributes: await rows(PROFILE_ATTRIBUTE_TABLES.check),
+    members: Number(count?.n ?? 0),
+  };
 }
 
 /**

@@ -37,6 +37,8 @@ export const sqliteCapabilities: DialectCapabilities = {
   // find another writer ahead of it at its first write, and fail there instead of waiting.
   beginWriteSql: 'BEGIN IMMEDIATE',
   userVersionTriggers,
+  // SQLite has no ALTER COLUMN: migrations rebuild the table.
+  dropNotNullSql: null,
   classifyError,
   booleanLiteral: (value) => (value ? '1' : '0'),
   nowIsoText: `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
