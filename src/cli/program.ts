@@ -75,11 +75,22 @@ Examples:
     .action((key, opts) => usersShowCommand(key, opts, io));
   withDb(users.command('import'))
     .argument('<file>', 'CSV file with a username column and any user fields')
-    .description('add or update users by username from a CSV file (all or nothing)')
+    .description(
+      'add or update users by username from a CSV file, as a journaled run (`runs undo` takes it back)',
+    )
     .option('--delimiter <char>', 'field delimiter: , ; tab | (default: detected)', parseDelimiter)
-    .option('--dry-run', 'check and count, write nothing')
-    .option('--json', 'print the counts as JSON')
-    .action((file, opts) => usersImportCommand(file, opts, io));
+    .option('--dry-run', "print each row's diff (+ user alice, email: … → …), write nothing")
+    .option('--json', 'NDJSON on stdout: one object per row, then a summary')
+    .option('-y, --yes', 'do not ask for confirmation on a terminal')
+    .option('-v, --verbose', "print each changed user's diff on a real import too")
+    .addHelpText(
+      'after',
+      `
+Every row is checked first: a bad file writes nothing (exit 2). Then each row is one item of a
+run in the journal (\`usrun runs show\`); \`usrun runs undo RUN_ID\` deletes the users it created
+and restores the fields it changed. Importing the same file again changes nothing.`,
+    )
+    .action(async (file, opts) => exitWith(await usersImportCommand(file, opts, io)));
 
   const profiles = program
     .command('profiles')

@@ -110,7 +110,9 @@ export class RunReporter {
  */
 export function whoOf(result: ItemResult, lineLabel: string): string {
   const user =
-    result.username !== null ? `${result.username} (${result.user_id === null ? 'new' : `#${result.user_id}`})` : null;
+    result.username !== null
+      ? `${result.username} (${result.user_id === null ? 'new' : `#${result.user_id}`})`
+      : null;
   const profile = result.profile != null ? `profile ${result.profile}` : null;
   const row = result.line !== null ? `${lineLabel} ${result.line}` : null;
   return [user, profile, row].filter(Boolean).join(', ') || `item ${result.seq}`;

@@ -70,9 +70,7 @@ function current(state: UndoState, change: Change): unknown {
       // All fields, obj_id included: undoing a deletion puts the user back with its own id.
       return user ? { ...user.fields } : null;
     case 'group':
-      return profile
-        ? { id: profile.id, name: profile.name, description: profile.description }
-        : null;
+      return profile ? { id: profile.id, name: profile.name, description: profile.description } : null;
   }
 }
 

@@ -19,13 +19,7 @@
  * (short names are unique and never renamed), so they need no user.
  */
 export type Change =
-  | FieldChange
-  | ProfileChange
-  | RadiusChange
-  | AttrChange
-  | UserChange
-  | GroupChange
-  | GroupRowChange;
+  FieldChange | ProfileChange | RadiusChange | AttrChange | UserChange | GroupChange | GroupRowChange;
 
 export type ChangeKind = Change['kind'];
 

@@ -97,7 +97,11 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
       const nowIso = new Date(now()).toISOString();
       // A stored user is guarded by its version; a user the item creates is found by its
       // username; a profile's item has no user at all.
-      const owner = user ? userById(user.id) : createsUser(result) && result.username !== null ? userByName(result.username) : null;
+      const owner = user
+        ? userById(user.id)
+        : createsUser(result) && result.username !== null
+          ? userByName(result.username)
+          : null;
       const writes =
         result.status === 'changed' && (owner || result.changes.every((c) => GROUP_KINDS.includes(c.kind)))
           ? changeStatements(owner, result.changes, nowIso, user?.version)

@@ -161,7 +161,11 @@ class UndoSource implements PlannedSource {
         user: null,
       };
     }
-    const { changes, conflicts } = planUndo({ user: user ?? null, profile }, item.changes, this.options.force);
+    const { changes, conflicts } = planUndo(
+      { user: user ?? null, profile },
+      item.changes,
+      this.options.force,
+    );
     if (conflicts.length > 0 && !this.options.force) {
       const message = `conflict: ${conflicts.map((c) => c.reason).join('; ')} (use --force to undo anyway)`;
       return { result: { ...base, status: 'failed', changes: [], error: { message } }, user: null };

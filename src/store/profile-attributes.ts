@@ -59,9 +59,10 @@ export async function loadProfile(reader: Reader, shortName: string): Promise<St
   const id = Number(p.id);
   const rows = async (table: string) =>
     (
-      await reader.query<RadiusRow>(`SELECT id, attr, op, value FROM ${table} WHERE profile_id = ? ORDER BY id`, [
-        id,
-      ])
+      await reader.query<RadiusRow>(
+        `SELECT id, attr, op, value FROM ${table} WHERE profile_id = ? ORDER BY id`,
+        [id],
+      )
     ).map((r) => ({ id: Number(r.id), attr: r.attr, op: r.op, value: r.value }));
   const [count] = await reader.query<{ n: number }>(
     'SELECT count(*) AS n FROM user_profiles WHERE profile_id = ?',
