@@ -241,23 +241,27 @@ Example:
     .action((opts) => radiusConfigCommand(opts, io));
   withDb(radius.command('import'))
     .description(
-      'adopt an existing FreeRADIUS database: a user per username, a profile per groupname, memberships and attribute rows (all or nothing; running it again changes nothing)',
+      'adopt an existing FreeRADIUS database: a user per username, a profile per groupname, memberships and attribute rows, as a journaled run (`runs undo` takes it back; running it again changes nothing)',
     )
     .requiredOption('--from <file|url>', "FreeRADIUS's database: a SQLite file or a server URL")
-    .option('--dry-run', 'list what it would create, write nothing')
-    .option('-v, --verbose', 'list what it creates on a real import too')
-    .option('--json', 'print the counts as JSON')
+    .option('--dry-run', "print each profile's and user's diff, write nothing")
+    .option('-v, --verbose', "print each changed item's diff on a real import too")
+    .option('--json', 'NDJSON on stdout: one object per profile or user, then a summary')
+    .option('-y, --yes', 'do not ask for confirmation on a terminal')
     .addHelpText(
       'after',
       `
 Reads radcheck, radreply, radusergroup, radgroupcheck and radgroupreply (cleartext passwords stay
-check attributes). Not a journaled run: \`runs undo\` cannot take it back.
+check attributes; diffs show them as <hidden>). Everything is checked first: a problem writes
+nothing (exit 2). Then one item per groupname, one per username, in the journal like a run:
+\`usrun runs show RUN_ID\`, \`usrun runs undo RUN_ID\` (deletes the users and profiles it created).
 
 Example:
   $ usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db --dry-run
-  $ usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db`,
+  $ usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db
+  $ usrun runs undo 7`,
     )
-    .action(async (opts) => void (await radiusImportCommand(opts, io)));
+    .action(async (opts) => exitWith(await radiusImportCommand(opts, io)));
 
   const attrs = program.command('attrs').description('user attrs (key/value with expiry)');
   withDb(attrs.command('purge'))

@@ -14,7 +14,7 @@ export const PROFILE_ATTRIBUTE_TABLES = {
 } as const;
 
 /** Every profile's reply and check rows, keyed by profile id (profiles without rows are absent). */
-export async function loadProfileAttributes(store: StoreDriver): Promise<Map<number, ProfileAttributes>> {
+export async function loadProfileAttributes(store: Reader): Promise<Map<number, ProfileAttributes>> {
   const byProfile = new Map<number, ProfileAttributes>();
   for (const [kind, table] of Object.entries(PROFILE_ATTRIBUTE_TABLES)) {
     const rows = await store.query<{
