@@ -122,16 +122,19 @@ and restores the fields it changed. Importing the same file again changes nothin
       'add a reply (default) or check attribute to a profile, with the operator rules of attribute_add',
     )
     .option('--check', 'a check attribute (radgroupcheck) instead of a reply attribute')
+    .option('--dry-run', 'print the diff, write nothing')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
       `
+A journaled run (kind profiles): \`usrun runs undo RUN_ID\` takes it back.
+
 Examples:
   $ usrun profiles attr add gold Session-Timeout := 7200
   $ usrun profiles attr add gold Simultaneous-Use := 2 --check`,
     )
-    .action((shortName, attr, op, value, opts) =>
-      profilesAttrAddCommand(shortName, attr, op, value, opts, io),
+    .action(async (shortName, attr, op, value, opts) =>
+      exitWith(await profilesAttrAddCommand(shortName, attr, op, value, opts, io)),
     );
   withDb(profileAttr.command('rm'))
     .argument('<short_name>', 'the profile')
@@ -140,9 +143,15 @@ Examples:
     .description('remove the reply (default) or check rows with this attribute and value')
     .option('--op <op>', 'only rows with this operator')
     .option('--check', 'check attributes instead of reply attributes')
+    .option('--dry-run', 'print the diff, write nothing')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExample:\n  $ usrun profiles attr rm gold Session-Timeout 7200')
-    .action((shortName, attr, value, opts) => profilesAttrRmCommand(shortName, attr, value, opts, io));
+    .addHelpText(
+      'after',
+      '\nA journaled run (kind profiles): `usrun runs undo RUN_ID` takes it back.\n\nExample:\n  $ usrun profiles attr rm gold Session-Timeout 7200',
+    )
+    .action(async (shortName, attr, value, opts) =>
+      exitWith(await profilesAttrRmCommand(shortName, attr, value, opts, io)),
+    );
 
   const filters = program
     .command('filters')

@@ -1,5 +1,5 @@
-import type { RadiusRow } from '../model/change.js';
-import type { SqlStatement, StoreDriver } from './driver.js';
+import type { GroupRowChange, RadiusRow } from '../model/change.js';
+import type { StoreDriver } from './driver.js';
 import type { Reader } from './load-users.js';
 
 /** A profile's own reply and check rows (FreeRADIUS radgroupreply / radgroupcheck), in id order. */
@@ -80,35 +80,29 @@ export async function loadProfile(reader: Reader, shortName: string): Promise<St
 }
 
 /**
- * The statements that turn a profile's `current` rows into `wanted`: rows kept by id are updated
- * when their value changed, rows missing from `wanted` deleted, rows with id null inserted in order.
+ * The changes that turn a profile's `current` rows into `wanted` (pure): rows missing from
+ * `wanted` deleted, rows kept by id changed when their operator or value did, rows with id null
+ * added in order.
  */
-export function profileRowStatements(
+export function groupRowChanges(
   kind: 'reply' | 'check',
-  profileId: number,
+  shortName: string,
   current: readonly RadiusRow[],
   wanted: readonly RadiusRow[],
-): SqlStatement[] {
-  const table = PROFILE_ATTRIBUTE_TABLES[kind];
+): GroupRowChange[] {
+  const changeKind = kind === 'reply' ? 'group_reply' : 'group_check';
   const kept = new Map(wanted.filter((r) => r.id !== null).map((r) => [r.id, r]));
-  const statements: SqlStatement[] = [];
+  const changes: GroupRowChange[] = [];
   for (const row of current) {
     const next = kept.get(row.id);
-    if (!next) statements.push({ sql: `DELETE FROM ${table} WHERE id = ?`, params: [row.id] });
+    if (!next) changes.push({ kind: changeKind, target: shortName, before: row, after: null });
     else if (next.value !== row.value || next.op !== row.op)
-      statements.push({
-        sql: `UPDATE ${table} SET op = ?, value = ? WHERE id = ?`,
-        params: [next.op, next.value, row.id],
-      });
+      changes.push({ kind: changeKind, target: shortName, before: row, after: next });
   }
   for (const row of wanted) {
-    if (row.id !== null) continue;
-    statements.push({
-      sql: `INSERT INTO ${table} (profile_id, attr, op, value) VALUES (?, ?, ?, ?)`,
-      params: [profileId, row.attr, row.op, row.value],
-    });
+    if (row.id === null) changes.push({ kind: changeKind, target: shortName, before: null, after: row });
   }
-  return statements;
+  return changes;
 }
 
 /** A profile with its own rows, as the sandbox's profile catalog carries it. */
