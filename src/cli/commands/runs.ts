@@ -40,7 +40,7 @@ export async function runsListCommand(
     const rows = runs.map((r) => [
       String(r.id),
       r.started_at.replace('T', ' ').slice(0, 19),
-      describeRun(r),
+      r.kind === 'undo' ? `undo of ${r.undo_of}` : describeRun(r),
       status(r),
       String(r.counts.selected),
       String(r.counts.changed),
