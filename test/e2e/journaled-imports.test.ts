@@ -1,7 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Migrator } from 'kysely/migration';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { openSqlite } from '../../src/store/dialects/sqlite/open-sqlite.js';
+import { migrationProvider } from '../../src/store/migrations.js';
 import { ndjson, tempDir } from '../helpers/cli.js';
 import { dumpDb, sqlite } from '../helpers/dump.js';
 import { FREERADIUS_SCHEMA } from '../helpers/freeradius.js';
@@ -312,5 +315,52 @@ describe('profiles attr as a journaled run', () => {
     expect(sqlite(db, 'SELECT value FROM profile_check_attributes')).toEqual([{ value: '3' }]);
     await ok(['runs', 'undo', String(change.run_id), '--force']);
     expect(sqlite(db, 'SELECT value FROM profile_check_attributes')).toEqual([{ value: '1' }]);
+  });
+});
+
+describe('migration 0005_journal_profiles', () => {
+  it('keeps every journal row of a 0004 database and lets run_changes.user_id be null', async () => {
+    db = join(tmp.dir, `old-${++n}.sqlite`);
+    const store = openSqlite(db, { create: true });
+    try {
+      const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.capabilities) });
+      expect((await migrator.migrateTo('0004_radius')).error).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+    sqlite(
+      db,
+      `INSERT INTO runs (kind, script_text, script_sha256, selection, params, os_user, host, started_at, status, counts)
+      VALUES ('run', 'x', 'y', '{}', '{}', 'me', 'here', '2026-01-01T00:00:00.000Z', 'completed', '{}')`,
+    );
+    sqlite(
+      db,
+      `INSERT INTO run_changes (run_id, seq, n, user_id, kind, target, before, after) VALUES (1, 0, 0, 7, 'field', 'email', '"a"', '"b"')`,
+    );
+    expect(() =>
+      sqlite(
+        db,
+        `INSERT INTO run_changes (run_id, seq, n, user_id, kind, target) VALUES (1, 0, 1, NULL, 'group', 'g')`,
+      ),
+    ).toThrow(/NOT NULL/);
+
+    await ok(['init']);
+    expect(
+      sqlite(db, 'SELECT run_id, seq, n, user_id, kind, target, before, after FROM run_changes'),
+    ).toEqual([
+      { run_id: 1, seq: 0, n: 0, user_id: 7, kind: 'field', target: 'email', before: '"a"', after: '"b"' },
+    ]);
+    sqlite(
+      db,
+      `INSERT INTO run_changes (run_id, seq, n, user_id, kind, target) VALUES (1, 0, 1, NULL, 'group', 'g')`,
+    );
+    expect(sqlite(db, 'SELECT profile FROM run_items')).toEqual([]);
+    // Still one b-tree keyed by (run_id, seq, n), and still cascading from runs.
+    expect(
+      sqlite<{ sql: string }>(db, `SELECT sql FROM sqlite_master WHERE name = 'run_changes'`)[0]?.sql,
+    ).toMatch(/WITHOUT ROWID/);
+    expect(sqlite(db, 'SELECT "table", on_delete FROM pragma_foreign_key_list(\'run_changes\')')).toEqual([
+      { table: 'runs', on_delete: 'CASCADE' },
+    ]);
   });
 });
