@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The entry point: the only place that sets the exit code. Run through bin/usrun, which adds
-// --no-node-snapshot for isolated-vm.
+// The entry point: the only place that sets the exit code. Run through bin/usrun (the pinned
+// Node); the sandbox process it forks gets --no-node-snapshot for isolated-vm.
 import { exitCodeFor } from './exit-code-for.js';
 import { processIo } from './io.js';
 import { buildProgram } from './program.js';

@@ -1,21 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ExitError } from '../errors.js';
-import { attrsPurgeCommand } from './commands/attrs.js';
-import { filtersListCommand, filtersRmCommand, filtersSaveCommand } from './commands/filters.js';
-import { initCommand } from './commands/init.js';
-import {
-  profilesAddCommand,
-  profilesAttrAddCommand,
-  profilesAttrRmCommand,
-  profilesListCommand,
-  profilesShowCommand,
-} from './commands/profiles.js';
-import { radiusConfigCommand, radiusImportCommand } from './commands/radius.js';
-import { runsListCommand, runsShowCommand, runsUndoCommand } from './commands/runs.js';
-import { usersImportCommand, usersListCommand, usersShowCommand } from './commands/users.js';
 import type { Io } from './io.js';
 import { collectParam, parseDelimiter, positiveInt } from './options.js';
+
+/**
+ * Each command's module, loaded only when that command runs: `usrun --help`, `--version` and
+ * every command load just what they use (the sandbox and database drivers above all).
+ */
+const commands = {
+  attrs: () => import('./commands/attrs.js'),
+  filters: () => import('./commands/filters.js'),
+  init: () => import('./commands/init.js'),
+  profiles: () => import('./commands/profiles.js'),
+  radius: () => import('./commands/radius.js'),
+  runs: () => import('./commands/runs.js'),
+  users: () => import('./commands/users.js'),
+};
 
 const version = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -59,7 +60,7 @@ Examples:
   withDb(program.command('init'))
     .description('create or upgrade the database schema')
     .option('--demo <n>', 'also add N generated demo users and a few profiles', positiveInt('--demo'))
-    .action((opts) => initCommand(opts, io));
+    .action(async (opts) => (await commands.init()).initCommand(opts, io));
 
   const users = program.command('users').description('list, show and import users');
   withDb(users.command('list'))
@@ -67,12 +68,12 @@ Examples:
     .option('--filter <expr>', 'SCIM filter expression, or @name of a saved filter')
     .option('--limit <n>', 'at most N users', positiveInt('--limit'))
     .option('--json', 'one JSON object per user (NDJSON)')
-    .action(async (opts) => void (await usersListCommand(opts, io)));
+    .action(async (opts) => void (await (await commands.users()).usersListCommand(opts, io)));
   withDb(users.command('show'))
     .argument('<user>', 'obj_id or username')
     .description('show one user with profiles, reply/check attributes and attrs')
     .option('--json', 'as JSON')
-    .action((key, opts) => usersShowCommand(key, opts, io));
+    .action(async (key, opts) => (await commands.users()).usersShowCommand(key, opts, io));
   withDb(users.command('import'))
     .argument('<file>', 'CSV file with a username column and any user fields')
     .description(
@@ -90,7 +91,9 @@ Every row is checked first: a bad file writes nothing (exit 2). Then each row is
 run in the journal (\`usrun runs show\`); \`usrun runs undo RUN_ID\` deletes the users it created
 and restores the fields it changed. Importing the same file again changes nothing.`,
     )
-    .action(async (file, opts) => exitWith(await usersImportCommand(file, opts, io)));
+    .action(async (file, opts) =>
+      exitWith(await (await commands.users()).usersImportCommand(file, opts, io)),
+    );
 
   const profiles = program
     .command('profiles')
@@ -98,18 +101,18 @@ and restores the fields it changed. Importing the same file again changes nothin
   withDb(profiles.command('list'))
     .description('list profiles with their member counts')
     .option('--json', 'one JSON object per profile')
-    .action((opts) => profilesListCommand(opts, io));
+    .action(async (opts) => (await commands.profiles()).profilesListCommand(opts, io));
   withDb(profiles.command('add'))
     .argument('<short_name>', 'unique short name, e.g. aaa-01')
     .description('add a profile')
     .option('--name <name>', 'display name')
     .option('--description <text>', 'description')
-    .action((shortName, opts) => profilesAddCommand(shortName, opts, io));
+    .action(async (shortName, opts) => (await commands.profiles()).profilesAddCommand(shortName, opts, io));
   withDb(profiles.command('show'))
     .argument('<short_name>', 'the profile')
     .description('show a profile with its member count and its reply and check attributes')
     .option('--json', 'as JSON')
-    .action((shortName, opts) => profilesShowCommand(shortName, opts, io));
+    .action(async (shortName, opts) => (await commands.profiles()).profilesShowCommand(shortName, opts, io));
   const profileAttr = profiles
     .command('attr')
     .description("a profile's own reply/check attributes (FreeRADIUS radgroupreply / radgroupcheck)");
@@ -134,7 +137,9 @@ Examples:
   $ usrun profiles attr add gold Simultaneous-Use := 2 --check`,
     )
     .action(async (shortName, attr, op, value, opts) =>
-      exitWith(await profilesAttrAddCommand(shortName, attr, op, value, opts, io)),
+      exitWith(
+        await (await commands.profiles()).profilesAttrAddCommand(shortName, attr, op, value, opts, io),
+      ),
     );
   withDb(profileAttr.command('rm'))
     .argument('<short_name>', 'the profile')
@@ -150,7 +155,7 @@ Examples:
       '\nA journaled run (kind profiles): `usrun runs undo RUN_ID` takes it back.\n\nExample:\n  $ usrun profiles attr rm gold Session-Timeout 7200',
     )
     .action(async (shortName, attr, value, opts) =>
-      exitWith(await profilesAttrRmCommand(shortName, attr, value, opts, io)),
+      exitWith(await (await commands.profiles()).profilesAttrRmCommand(shortName, attr, value, opts, io)),
     );
 
   const filters = program
@@ -160,15 +165,15 @@ Examples:
     .argument('<name>', 'filter name')
     .argument('<expr>', 'SCIM filter expression')
     .description('check and save a filter expression under a name')
-    .action((name, expr, opts) => filtersSaveCommand(name, expr, opts, io));
+    .action(async (name, expr, opts) => (await commands.filters()).filtersSaveCommand(name, expr, opts, io));
   withDb(filters.command('list'))
     .description('list saved filters')
     .option('--json', 'NDJSON')
-    .action((opts) => filtersListCommand(opts, io));
+    .action(async (opts) => (await commands.filters()).filtersListCommand(opts, io));
   withDb(filters.command('rm'))
     .argument('<name>', 'filter name')
     .description('remove a saved filter')
-    .action((name, opts) => filtersRmCommand(name, opts, io));
+    .action(async (name, opts) => (await commands.filters()).filtersRmCommand(name, opts, io));
 
   withDb(program.command('run'))
     .argument('[script]', 'JavaScript file: the body of a function run once per user')
@@ -188,6 +193,11 @@ Examples:
     .option('--timeout <ms>', 'CPU time per user', positiveInt('--timeout'), 2000)
     .option('--memory <mb>', 'sandbox heap limit', positiveInt('--memory'), 128)
     .option('--max-errors <n>', 'stop after N failed users', positiveInt('--max-errors'))
+    .option(
+      '--concurrency <n>',
+      'transactions in flight on a PostgreSQL/MySQL database (default 4; SQLite has one writer)',
+      positiveInt('--concurrency'),
+    )
     .option('--fail-fast', 'stop at the first failed user (= --max-errors 1)')
     .option('--key-file <path>', 'file with the 32-byte attribute key (default: $USRUN_KEY)')
     .option('-y, --yes', 'do not ask for confirmation on a terminal')
@@ -216,7 +226,7 @@ Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad u
     .description('runs, newest first, with status and counts')
     .option('--limit <n>', 'at most N runs (default 50)', positiveInt('--limit'))
     .option('--json', 'one JSON object per run')
-    .action((opts) => runsListCommand(opts, io));
+    .action(async (opts) => (await commands.runs()).runsListCommand(opts, io));
   withDb(runs.command('show'))
     .argument('<run_id>', 'run id', positiveInt('run id'))
     .description('a run with its items, changes (before → after), logs and errors')
@@ -225,7 +235,7 @@ Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad u
       'only items with this status (changed, unchanged, skipped, failed, not_found)',
     )
     .option('--json', 'NDJSON: the run, then one object per item')
-    .action((runId, opts) => runsShowCommand(runId, opts, io));
+    .action(async (runId, opts) => (await commands.runs()).runsShowCommand(runId, opts, io));
   withDb(runs.command('undo'))
     .argument('<run_id>', 'run id', positiveInt('run id'))
     .description('restore the before values of every change a run made, user by user (itself a run)')
@@ -233,7 +243,7 @@ Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad u
     .option('--force', 'also undo users changed again since the run (overwrites those later changes)')
     .option('--json', 'NDJSON: one object per user, then a summary')
     .option('-y, --yes', 'do not ask for confirmation on a terminal')
-    .action(async (runId, opts) => exitWith(await runsUndoCommand(runId, opts, io)));
+    .action(async (runId, opts) => exitWith(await (await commands.runs()).runsUndoCommand(runId, opts, io)));
 
   const radius = program
     .command('radius')
@@ -247,7 +257,7 @@ Example:
   $ usrun radius config --db /var/lib/usrun/users.db > /etc/freeradius/3.0/mods-available/sql
   $ ln -s ../mods-available/sql /etc/freeradius/3.0/mods-enabled/sql`,
     )
-    .action((opts) => radiusConfigCommand(opts, io));
+    .action(async (opts) => (await commands.radius()).radiusConfigCommand(opts, io));
   withDb(radius.command('import'))
     .description(
       'adopt an existing FreeRADIUS database: a user per username, a profile per groupname, memberships and attribute rows, as a journaled run (`runs undo` takes it back; running it again changes nothing)',
@@ -270,13 +280,13 @@ Example:
   $ usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db
   $ usrun runs undo 7`,
     )
-    .action(async (opts) => exitWith(await radiusImportCommand(opts, io)));
+    .action(async (opts) => exitWith(await (await commands.radius()).radiusImportCommand(opts, io)));
 
   const attrs = program.command('attrs').description('user attrs (key/value with expiry)');
   withDb(attrs.command('purge'))
     .description('delete expired attrs')
     .option('--json', 'print the count as JSON')
-    .action((opts) => attrsPurgeCommand(opts, io));
+    .action(async (opts) => (await commands.attrs()).attrsPurgeCommand(opts, io));
 
   return program;
 }

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import { UsageError } from '../errors.js';
+import { countItems } from './run-record.js';
 import type { RunsTable } from '../store/database.js';
 import type { ItemResult, RunCounts } from '../model/item-result.js';
 import type { StoreDriver } from '../store/driver.js';
@@ -48,7 +49,11 @@ export async function listRuns(store: StoreDriver, limit = 50): Promise<RunInfo[
     .orderBy('id', 'desc')
     .limit(limit)
     .execute();
-  return rows.map(decode);
+  const runs = rows.map(decode);
+  // A running (or killed) run's counts are those of its last commit of one lane; with several
+  // lanes (--concurrency) another's may be newer: its items are the truth.
+  for (const run of runs) if (run.status === 'running') run.counts = await countItems(store, run.id);
+  return runs;
 }
 
 /** One run, or a UsageError naming the id. */

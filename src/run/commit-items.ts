@@ -1,10 +1,9 @@
-import { itemStatements } from '../journal/item-statements.js';
+import { createsUser, itemStatements } from '../journal/item-statements.js';
 import type { ItemResult, RunCounts } from '../model/item-result.js';
 import { changeStatements, userById, userByName } from '../store/change-statements.js';
-import { createsUser } from '../journal/item-statements.js';
 import { GROUP_KINDS } from '../model/change.js';
 import { describeDbError } from '../store/describe-db-error.js';
-import type { DialectCapabilities, SqlStatement } from '../store/driver.js';
+import type { DialectCapabilities } from '../store/driver.js';
 import type { StoredUser } from '../store/load-users.js';
 import { StaleRowError, type Writer } from '../store/writer.js';
 import type { RunControl } from './run-control.js';
@@ -31,7 +30,8 @@ export interface PlannedSource {
 }
 
 export interface CommitOptions {
-  writer: Writer;
+  /** One writer per lane: a server database commits several groups at once (`--concurrency`). */
+  writers: readonly Writer[];
   capabilities: DialectCapabilities;
   source: PlannedSource;
   control: RunControl;
@@ -52,46 +52,121 @@ const GROUP_MS = 200;
 const GROUP_SIZE = 500;
 const MAX_TRIES = 3;
 
+/** Results as lanes commit them, read by one consumer. */
+class ResultQueue {
+  private items: ItemResult[] = [];
+  private done = false;
+  private error: unknown;
+  private wake: (() => void) | null = null;
+
+  push(results: readonly ItemResult[]): void {
+    this.items.push(...results);
+    this.notify();
+  }
+
+  end(error?: unknown): void {
+    this.done = true;
+    this.error = error;
+    this.notify();
+  }
+
+  async *drain(): AsyncGenerator<ItemResult> {
+    for (;;) {
+      const batch = this.items;
+      this.items = [];
+      yield* batch;
+      if (this.items.length > 0) continue;
+      if (this.done) {
+        if (this.error !== undefined) throw this.error;
+        return;
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}
+
+/** Runs `fn`s one at a time, in call order. */
+function serial(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (fn) => {
+    const result = tail.then(fn);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+}
+
 /**
  * The one commit path of run, resume and undo. Each item's changes and journal rows are one
  * unit (a SAVEPOINT) in a group transaction that commits many items at once: after `groupMs`,
  * after `groupSize` items, whenever the source has nothing ready (a slow script still commits
  * user by user), at a barrier, and at the end or a stop. The run's counts are written in the same
  * transaction, so the journal always agrees with the data, and a crash loses at most the open
- * group — whose items have no journal rows, so `--resume` runs them again.
+ * group(s) — whose items have no journal rows, so `--resume` runs them again.
  *
- * A unit whose user moved since it was read (another run, another tool) is rolled back and the
- * item planned again from the new state, up to `maxTries` times. Any other database error fails
- * that item alone. Yields each item's result once its group has committed.
+ * With several writers (lanes), each takes the next item from the shared source and commits its
+ * own groups, so a server database has several transactions in flight; a barrier waits for every
+ * lane's group to commit. A unit whose user moved since it was read (another run, another tool),
+ * or that lost a deadlock or lock wait, is rolled back and the item planned again from the new
+ * state, up to `maxTries` times. Any other database error fails that item alone. Yields each
+ * item's result once its group has committed.
  */
 export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemResult> {
-  const { writer, source, control, counts } = options;
+  const { source, control, counts } = options;
   const now = options.now ?? Date.now;
   const groupMs = options.groupMs ?? GROUP_MS;
   const groupSize = options.groupSize ?? GROUP_SIZE;
   const maxTries = options.maxTries ?? MAX_TRIES;
-  let runId: number | null | undefined;
-  let group: ItemResult[] = [];
-  let groupStarted = 0;
+  const results = new ResultQueue();
+  const pulls = serial();
+  let runId: Promise<number | null> | undefined;
+  const begin = () => (runId ??= options.begin());
 
-  const flush = async (): Promise<ItemResult[]> => {
-    if (group.length > 0 && runId != null) {
-      await writer.unit([
-        { sql: 'UPDATE runs SET counts = ? WHERE id = ?', params: [JSON.stringify(counts), runId] },
+  interface Lane {
+    writer: Writer;
+    group: ItemResult[];
+    started: number;
+    /** Everything done with the lane's writer goes through here, one thing at a time. */
+    exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
+  }
+  const lanes: Lane[] = options.writers.map((writer) => ({
+    writer,
+    group: [],
+    started: 0,
+    exclusive: serial(),
+  }));
+
+  const flush = async (lane: Lane): Promise<void> => {
+    const id = runId === undefined ? null : await runId;
+    if (lane.group.length > 0 && id !== null) {
+      await lane.writer.unit([
+        { sql: 'UPDATE runs SET counts = ? WHERE id = ?', params: [JSON.stringify(counts), id] },
       ]);
     }
-    await writer.commit();
-    const done = group;
-    group = [];
-    return done;
+    await lane.writer.commit();
+    const done = lane.group;
+    lane.group = [];
+    results.push(done);
   };
 
-  const journalOnly = (result: ItemResult, nowIso: string): SqlStatement[] =>
-    runId == null ? [] : itemStatements(runId, result, nowIso);
+  /** The next item for a lane; a barrier first waits for every lane's group to commit. */
+  const pull = () =>
+    pulls(async () => {
+      for (;;) {
+        const next = await source.next();
+        if (next !== BARRIER) return next;
+        await Promise.all(lanes.map((lane) => lane.exclusive(() => flush(lane))));
+      }
+    });
 
-  const apply = async (first: PlannedItem): Promise<{ result: ItemResult; flushed: ItemResult[] }> => {
+  const apply = async (lane: Lane, first: PlannedItem): Promise<ItemResult> => {
+    const id = await begin();
     let planned = first;
-    const flushed: ItemResult[] = [];
     for (let tries = 1; ; tries++) {
       const { result, user } = planned;
       const nowIso = new Date(now()).toISOString();
@@ -106,61 +181,84 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
         result.status === 'changed' && (owner || result.changes.every((c) => GROUP_KINDS.includes(c.kind)))
           ? changeStatements(owner, result.changes, nowIso, user?.version)
           : [];
-      const statements = [...writes, ...journalOnly(result, nowIso)];
-      if (statements.length === 0) return { result, flushed };
+      const journal = (r: ItemResult) => (id === null ? [] : itemStatements(id, r, nowIso));
+      const statements = [...writes, ...journal(result)];
+      if (statements.length === 0) return result;
       try {
-        await writer.unit(statements);
+        await lane.writer.unit(statements);
         if (result.user_id === null && owner && writes.length > 0) {
           // The new user's id, for the report (the journal recorded it in the unit).
-          const [row] = await writer.query<{ obj_id: number }>(
+          const [row] = await lane.writer.query<{ obj_id: number }>(
             'SELECT obj_id FROM users WHERE username = ?',
             [result.username],
           );
-          return { result: { ...result, user_id: row ? Number(row.obj_id) : null }, flushed };
+          return { ...result, user_id: row ? Number(row.obj_id) : null };
         }
-        return { result, flushed };
+        return result;
       } catch (error) {
-        let message: string;
-        if (error instanceof StaleRowError) {
-          if (tries < maxTries) {
-            // Let the other writer's work settle (SQLite holds its write lock for our group),
-            // then plan this item again from what is there now.
-            flushed.push(...(await flush()));
-            planned = await source.replan(planned);
-            continue;
-          }
-          message = `someone else changed this user while the script ran (${tries} tries); run it again`;
-        } else {
-          message = describeDbError(error, options.capabilities);
+        const stale = error instanceof StaleRowError;
+        const kind = stale ? null : options.capabilities.classifyError(error).kind;
+        if ((stale || kind === 'busy') && tries < maxTries) {
+          // Let the other writer's work settle (our group holds its locks), then plan this
+          // item again from what is there now.
+          await flush(lane);
+          planned = await source.replan(planned);
+          continue;
         }
+        const message = stale
+          ? `someone else changed this user while the script ran (${tries} tries); run it again`
+          : describeDbError(error, options.capabilities);
         const failed: ItemResult = { ...result, status: 'failed', changes: [], error: { message } };
-        await writer.unit(journalOnly(failed, nowIso));
-        return { result: failed, flushed };
+        await lane.writer.unit(journal(failed));
+        return failed;
       }
     }
   };
 
-  for (;;) {
-    if (control.halted) break;
-    if (group.length > 0 && (!source.ready || now() - groupStarted >= groupMs)) yield* await flush();
-    const next = await source.next();
-    if (next === null) break;
-    if (next === BARRIER) {
-      yield* await flush();
-      continue;
+  let abandoned = false;
+  const run = async (lane: Lane): Promise<void> => {
+    for (;;) {
+      if (control.halted || abandoned) break;
+      if (lane.group.length > 0 && (!source.ready || now() - lane.started >= groupMs)) {
+        await lane.exclusive(() => flush(lane));
+      }
+      const next = await pull();
+      if (next === null || control.halted || abandoned) break;
+      const result = await lane.exclusive(async () => {
+        const r = await apply(lane, next);
+        if (lane.group.length === 0) lane.started = now();
+        lane.group.push(r);
+        return r;
+      });
+      counts.selected += 1;
+      counts[result.status] += 1;
+      control.count(result);
+      if (lane.group.length >= groupSize) await lane.exclusive(() => flush(lane));
     }
-    if (control.halted) break;
-    if (runId === undefined) runId = await options.begin();
-    const { result, flushed } = await apply(next);
-    yield* flushed;
-    if (group.length === 0) groupStarted = now();
-    group.push(result);
-    counts.selected += 1;
-    counts[result.status] += 1;
-    control.count(result);
-    if (group.length >= groupSize) yield* await flush();
+    // Abandoned (an error elsewhere): the open group is left to roll back, as a crash would.
+    if (!abandoned) await lane.exclusive(() => flush(lane));
+  };
+
+  // Every lane settles before the writers are given back; the first error ends the rest.
+  const all = Promise.allSettled(
+    lanes.map((lane) =>
+      run(lane).catch((error: unknown) => {
+        abandoned = true;
+        throw error;
+      }),
+    ),
+  ).then(async (settled) => {
+    const failure = settled.find((s) => s.status === 'rejected');
+    if (failure) return results.end(failure.reason);
+    // Nothing was selected: the run is still recorded.
+    if (runId === undefined && !control.halted) await begin();
+    results.end();
+  });
+  try {
+    yield* results.drain();
+  } finally {
+    // The consumer may leave early (an error of its own): the lanes stop at their next item.
+    abandoned = true;
+    await all.catch(() => undefined);
   }
-  yield* await flush();
-  // Nothing was selected: the run is still recorded.
-  if (runId === undefined && !control.halted) await options.begin();
 }

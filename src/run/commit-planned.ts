@@ -48,7 +48,7 @@ export async function commitPlanned(
   try {
     await usingWriter(store, { rehearsal: dryRun }, async (writer) => {
       const items = commitItems({
-        writer,
+        writers: [writer],
         capabilities: store.capabilities,
         source: options.source(dryRun ? writer : store),
         control,

@@ -13,7 +13,8 @@ import type { RunCounts } from '../model/item-result.js';
 
 /** What a run needs besides the script (already in the sandbox). */
 export interface RunScriptOptions {
-  writer: Writer;
+  /** One per lane (`--concurrency`). */
+  writers: readonly Writer[];
   /** Where users are loaded from: the store, or the writer itself in a rehearsal. */
   reader: Reader;
   capabilities: DialectCapabilities;
@@ -363,10 +364,10 @@ class ScriptSource implements PlannedSource {
  * a user's failure never stops the others.
  */
 export function runScript(options: RunScriptOptions): AsyncGenerator<ItemResult> {
-  const { writer, capabilities, control, begin, counts } = options;
+  const { writers, capabilities, control, begin, counts } = options;
   const source = new ScriptSource(options);
   return commitItems({
-    writer,
+    writers,
     capabilities,
     source,
     control,

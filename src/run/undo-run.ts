@@ -12,7 +12,8 @@ import { loadProfile, type StoredProfile } from '../store/profile-attributes.js'
 export interface UndoOptions {
   /** The run being undone. */
   targetRunId: number;
-  writer: Writer;
+  /** One per lane (`--concurrency`); a rehearsal has one. */
+  writers: readonly Writer[];
   /** Creates the undo's own run row before the first commit; null: no journal (dry run). */
   begin: () => Promise<number | null>;
   force: boolean;
@@ -180,11 +181,11 @@ class UndoSource implements PlannedSource {
  * the one commit path. Yields one result per user.
  */
 export function undoRun(store: StoreDriver, options: UndoOptions): AsyncGenerator<ItemResult> {
-  const { writer, control, begin, counts } = options;
+  const { writers, control, begin, counts } = options;
   return commitItems({
-    writer,
+    writers,
     capabilities: store.capabilities,
-    source: new UndoSource(writer.rehearsal ? writer : store, options, store),
+    source: new UndoSource(writers[0]?.rehearsal ? (writers[0] as Writer) : store, options, store),
     control,
     begin,
     counts,

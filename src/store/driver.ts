@@ -18,6 +18,7 @@ export interface SqlStatement {
 /** How a database error reads to an admin, by kind rather than by one driver's wording. */
 export type DbErrorKind =
   | { kind: 'unique'; table?: string | undefined; column?: string | undefined }
+  /** A lock wait, deadlock or serialization failure: trying again may succeed. */
   | { kind: 'busy' }
   | { kind: 'read-only' }
   | { kind: 'other' };
@@ -61,6 +62,8 @@ export interface DialectCapabilities {
    * null where a column cannot be altered (SQLite), and a migration rebuilds the table instead.
    */
   readonly dropNotNullSql: ((table: string, column: string, type: string) => string) | null;
+  /** How many writers (connections with a transaction open) may work at once: SQLite has one. */
+  readonly maxWriters: number;
   /** Classifies a driver error (unique violation, lock timeout, read-only database, …). */
   classifyError(error: unknown): DbErrorKind;
 }

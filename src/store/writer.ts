@@ -107,6 +107,23 @@ export async function usingWriter<T>(
   });
 }
 
+/**
+ * Like `usingWriter`, with `count` writers on as many connections (at most the dialect's
+ * `maxWriters`; a rehearsal is always one transaction, so one writer), for `--concurrency`.
+ */
+export async function usingWriters<T>(
+  store: StoreDriver,
+  options: { rehearsal: boolean; count: number },
+  fn: (writers: Writer[]) => Promise<T>,
+): Promise<T> {
+  const count = options.rehearsal ? 1 : Math.max(1, Math.min(options.count, store.capabilities.maxWriters));
+  const lend = (held: Writer[]): Promise<T> =>
+    held.length === count
+      ? fn(held)
+      : usingWriter(store, { rehearsal: options.rehearsal }, (writer) => lend([...held, writer]));
+  return lend([]);
+}
+
 /** Runs the statements in one transaction of their own: all of them, or none (the error is rethrown). */
 export async function writeAll(store: StoreDriver, statements: readonly SqlStatement[]): Promise<void> {
   await usingWriter(store, { rehearsal: false }, async (writer) => {

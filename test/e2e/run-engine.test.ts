@@ -87,7 +87,7 @@ describe('a user changed by another connection while its script runs', () => {
       await usingSandbox(setup, (sandbox) =>
         usingWriter(store, { rehearsal: false }, async (writer) => {
           for await (const r of runScript({
-            writer,
+            writers: [writer],
             reader,
             capabilities: store.capabilities,
             sandbox,

@@ -88,7 +88,7 @@ async function commitAll(
   const results: ItemResult[] = [];
   await usingWriter(store, { rehearsal: false }, async (writer) => {
     const items = commitItems({
-      writer,
+      writers: [writer],
       capabilities: store.capabilities,
       source,
       control: new RunControl(),
@@ -194,7 +194,7 @@ describe('group commit', () => {
       usingWriter(store, { rehearsal: false }, async (writer) => {
         let yielded = 0;
         for await (const _ of commitItems({
-          writer,
+          writers: [writer],
           capabilities: store.capabilities,
           source: listSource(items),
           control: new RunControl(),
@@ -234,7 +234,7 @@ describe('group commit', () => {
     const results: ItemResult[] = [];
     await usingWriter(store, { rehearsal: true }, async (writer) => {
       for await (const r of commitItems({
-        writer,
+        writers: [writer],
         capabilities: store.capabilities,
         source: listSource(items),
         control: new RunControl(),

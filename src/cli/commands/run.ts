@@ -18,7 +18,7 @@ import { emptyCounts, type RunCounts } from '../../model/item-result.js';
 import { checkKeyNeededByOutcomes } from '../../run/check-key-needed.js';
 import { RunControl } from '../../run/run-control.js';
 import { runScript } from '../../run/run-script.js';
-import { usingWriter } from '../../store/writer.js';
+import { usingWriters, type Writer } from '../../store/writer.js';
 import { usingSandbox } from '../../sandbox/using-sandbox.js';
 import { pickItems, type Selection } from '../../select/pick-items.js';
 import type { StoreDriver } from '../../store/driver.js';
@@ -42,7 +42,11 @@ export interface RunOptions extends Selection {
   verbose?: boolean;
   resume?: number;
   force?: boolean;
+  concurrency?: number;
 }
+
+/** Transactions in flight on a server database; SQLite always has one writer. */
+const DEFAULT_CONCURRENCY = 4;
 
 /** The result of a run command, for tests and the exit code. */
 export interface RunOutcome {
@@ -182,8 +186,9 @@ export async function runCommand(
       maxLogLines: 50,
     };
     // The sandbox compiles the script first: a syntax error ends here, before any journal row.
+    const lanes = options.concurrency ?? DEFAULT_CONCURRENCY;
     return usingSandbox(setup, (sandbox) =>
-      usingWriter(store, { rehearsal: dryRun }, async (writer) => {
+      usingWriters(store, { rehearsal: dryRun, count: lanes }, async (writers) => {
         const counts = plan.resume ? { ...plan.resume.counts } : emptyCounts();
         const control = new RunControl(maxErrors);
         let runId: number | null = null;
@@ -216,8 +221,8 @@ export async function runCommand(
         const signals = watchStopSignals(io, control, (text) => reporter.note(text), resumeHint);
         try {
           const items = runScript({
-            writer,
-            reader: dryRun ? writer : store,
+            writers,
+            reader: dryRun ? (writers[0] as Writer) : store,
             capabilities: store.capabilities,
             sandbox,
             pages: picked.pages,

@@ -154,7 +154,7 @@ export async function runsUndoCommand(
       await usingWriter(store, { rehearsal: dryRun }, async (writer) => {
         const items = undoRun(store, {
           targetRunId: target.id,
-          writer,
+          writers: [writer],
           begin,
           force: options.force ?? false,
           control,

@@ -39,6 +39,8 @@ export const sqliteCapabilities: DialectCapabilities = {
   userVersionTriggers,
   // SQLite has no ALTER COLUMN: migrations rebuild the table.
   dropNotNullSql: null,
+  // One writer: a second connection's transaction would only wait for the first one's lock.
+  maxWriters: 1,
   classifyError,
   booleanLiteral: (value) => (value ? '1' : '0'),
   nowIsoText: `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
