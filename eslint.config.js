@@ -10,12 +10,58 @@ export default tseslint.config(
     languageOptions: {
       // Example scripts are function bodies run in the sandbox with these globals.
       parserOptions: { ecmaFeatures: { globalReturn: true } },
-      globals: { user: 'readonly', obj: 'readonly', row: 'readonly', params: 'readonly', console: 'readonly', skip: 'readonly' },
+      globals: {
+        user: 'readonly',
+        obj: 'readonly',
+        row: 'readonly',
+        params: 'readonly',
+        console: 'readonly',
+        skip: 'readonly',
+      },
     },
   },
   {
     files: ['scripts/**/*.mjs', 'bin/**'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+      },
+    },
+  },
+  {
+    // Code evaluated inside the isolate: ECMAScript only, and imports of the build's own files.
+    files: [
+      'src/sandbox/prelude/**/*.ts',
+      'src/model/value-rules.ts',
+      'src/sandbox/wire-format.ts',
+      'src/sandbox/failure-messages.ts',
+    ],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...[
+          'process',
+          'require',
+          'module',
+          'Buffer',
+          'setTimeout',
+          'setInterval',
+          'setImmediate',
+          'queueMicrotask',
+          'console',
+          'fetch',
+        ].map((name) => ({ name, message: 'the isolate has no such global' })),
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ regex: '^[^.]', message: 'the isolate can import only relative files of the build' }],
+        },
+      ],
+    },
   },
   {
     rules: {

@@ -192,6 +192,7 @@ Examples:
     .option('--json', 'NDJSON on stdout: one object per user/row, then a summary')
     .option('--timeout <ms>', 'CPU time per user', positiveInt('--timeout'), 2000)
     .option('--memory <mb>', 'sandbox heap limit', positiveInt('--memory'), 128)
+    .option('--max-log-lines <n>', 'console lines kept per user', positiveInt('--max-log-lines'), 50)
     .option('--max-errors <n>', 'stop after N failed users', positiveInt('--max-errors'))
     .option(
       '--concurrency <n>',

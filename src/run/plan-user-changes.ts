@@ -2,6 +2,14 @@ import type { AttrWrite, RadiusAttribute, SandboxOutcome } from '../sandbox/prot
 import type { StoredUser } from '../store/load-users.js';
 import { findUserField, type UserField } from '../store/user-fields.js';
 import type { Change, FieldValue, RadiusRow, StoredAttr } from '../model/change.js';
+import {
+  CHECK_OPS,
+  REPLY_OPS,
+  attrValueJson,
+  parseIsoTimestamp,
+  radiusValueProblem,
+  textLength,
+} from '../model/value-rules.js';
 
 /** A change set the host refuses: the user fails with this message and nothing of it is written. */
 export class RejectedChange extends Error {
@@ -16,22 +24,7 @@ export interface PlanContext {
   cipher: { encrypt(plaintext: string, aad: { userId: number; name: string }): string } | null;
 }
 
-export const REPLY_OPS: readonly string[] = ['=', ':=', '+='];
-export const CHECK_OPS: readonly string[] = [
-  ...REPLY_OPS,
-  '==',
-  '!=',
-  '>',
-  '>=',
-  '<',
-  '<=',
-  '=~',
-  '!~',
-  '=*',
-  '!*',
-];
 const ATTR_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
-const MAX_ATTR_JSON = 65_536;
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -46,7 +39,7 @@ export function validateFieldValue(field: UserField, value: unknown): FieldValue
   switch (field.type) {
     case 'string': {
       if (typeof value !== 'string') throw bad(`expected a string, got ${typeof value}`);
-      if (field.maxLength !== undefined && value.length > field.maxLength) {
+      if (field.maxLength !== undefined && textLength(value) > field.maxLength) {
         throw bad(`longer than ${field.maxLength} characters`);
       }
       if (field.name === 'username' && value.trim() === '') throw bad('cannot be empty');
@@ -59,7 +52,7 @@ export function validateFieldValue(field: UserField, value: unknown): FieldValue
       if (typeof value !== 'boolean') throw bad('expected true or false');
       return value;
     case 'timestamp': {
-      const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+      const ms = typeof value === 'string' ? parseIsoTimestamp(value) : Number.NaN;
       if (!Number.isFinite(ms)) throw bad('expected an ISO-8601 timestamp');
       return new Date(ms).toISOString();
     }
@@ -129,10 +122,9 @@ export function checkRadiusRow(kind: 'reply' | 'check', item: unknown): RadiusAt
       `${kind} attribute ${attr}: operator ${JSON.stringify(op)} is not one of ${ops.join(' ')}`,
     );
   }
-  if (typeof value !== 'string' || value.length > 253) {
-    throw new RejectedChange(`${kind} attribute ${attr}: value must be text of at most 253 characters`);
-  }
-  return { id: id as number | null, attr, op, value };
+  const problem = typeof value === 'string' ? radiusValueProblem(value) : 'value must be text';
+  if (problem !== null) throw new RejectedChange(`${kind} attribute ${attr}: ${problem}`);
+  return { id: id as number | null, attr, op, value: value as string };
 }
 
 function planRadius(kind: 'reply' | 'check', current: readonly RadiusRow[], wanted: unknown): Change[] {
@@ -204,13 +196,18 @@ function planAttrs(stored: StoredUser, writes: unknown, ctx: PlanContext): Chang
       if (!live || !before) throw new RejectedChange(`attr ${name}: set_expiry on a missing attribute`);
       after = { ...before, expires_at: expiresAt(write.expiration, ctx.now), ...stamps };
     } else if (write.op === 'set') {
-      if (typeof write.json !== 'string' || write.json.length > MAX_ATTR_JSON) {
-        throw new RejectedChange(`attr ${name}: value must be JSON of at most ${MAX_ATTR_JSON} characters`);
-      }
+      if (typeof write.json !== 'string') throw new RejectedChange(`attr ${name}: value is not JSON text`);
+      let parsed: unknown;
       try {
-        JSON.parse(write.json);
+        parsed = JSON.parse(write.json);
       } catch {
         throw new RejectedChange(`attr ${name}: value is not valid JSON`);
+      }
+      try {
+        // The sandbox's rules again (size, depth): the same code, on what actually came out.
+        attrValueJson(parsed, `attr ${name}: value`);
+      } catch (e) {
+        throw new RejectedChange(e instanceof Error ? e.message : String(e));
       }
       if (typeof write.encrypt !== 'boolean')
         throw new RejectedChange(`attr ${name}: encrypt must be a boolean`);
@@ -258,7 +255,7 @@ export function planUserChanges(stored: StoredUser, outcome: SandboxOutcome, ctx
     ...planAttrs(stored, outcome.attrs, ctx),
   ];
   const renamed = changes.find((c) => c.kind === 'field' && c.target === 'username');
-  const length = renamed ? [...String(renamed.after)].length : null;
+  const length = renamed ? textLength(String(renamed.after)) : null;
   if (
     renamed &&
     !changes.some((c) => c.kind === 'field' && c.target === 'username_length') &&

@@ -10,6 +10,10 @@ export class BatchFailure extends Error {
   constructor(
     readonly reason: BatchFailureReason,
     message: string,
+    /** What the sandbox process said it was doing last (`running the script`), when known. */
+    readonly doing?: string,
+    /** For a process killed by the watchdog: the deadline it overran, in ms. */
+    readonly deadlineMs?: number,
   ) {
     super(message);
   }

@@ -14,7 +14,7 @@ export type ChildMessage =
   | { type: 'ready' }
   | { type: 'setup-failed'; syntax: boolean; message: string }
   /** Sent before every call into the isolate: it must end within `ms` (plus grace) or be killed. */
-  | { type: 'busy'; ms: number }
+  | { type: 'busy'; ms: number; what?: string }
   /** `json`: the `SandboxOutcome[]` of the batch's next jobs, in order. */
   | { type: 'slice'; id: number; json: string }
   /** The batch is over: every job has its outcome, or the batch was cancelled. */

@@ -1,10 +1,35 @@
 import { USER_FIELD_NAMES } from '../store/user-fields.js';
 import { BatchFailure } from './batch-failure.js';
+import {
+  ATTR_WRITE_WIDTH,
+  DONE_ATTRS,
+  DONE_CHECK,
+  DONE_FIELDS,
+  DONE_PROFILES,
+  DONE_REPLY,
+  FAILED_LOCATION,
+  FAILED_MESSAGE,
+  FIELD_CHANGE_WIDTH,
+  OUTCOME_LOGS,
+  OUTCOME_SEQ,
+  OUTCOME_STATUS,
+  PROFILE_CHANGE_WIDTH,
+  RADIUS_ATTR,
+  RADIUS_ID,
+  RADIUS_OP,
+  RADIUS_VALUE,
+  RADIUS_WIDTH,
+  SKIPPED_REASON,
+  STATUS_DONE,
+  STATUS_FAILED,
+  STATUS_SKIPPED,
+} from './wire-format.js';
 import type { AttrWrite, RadiusAttribute, SandboxJob, SandboxOutcome, UserFieldValues } from './protocol.js';
 
 /**
- * Reads a batch's outcomes in the prelude's positional form (see prelude/outcome-source.ts) back
- * into `SandboxOutcome`s, one per job in order (with `prefix`, one per job of the first ones). Anything else throws `BatchFailure`: the host
+ * Reads a batch's outcomes in the positional form of wire-format.ts (written by prelude/outcome.ts)
+ * back into `SandboxOutcome`s, one per job in order (with `prefix`, one per job of the first
+ * ones). Anything else throws `BatchFailure`: the host
  * then re-runs the batch one job at a time. Checks shape only; the run re-validates the changes.
  */
 export function decodeOutcomes(
@@ -31,25 +56,33 @@ function malformed(what: string): BatchFailure {
 const isString = (v: unknown): v is string => typeof v === 'string';
 
 function decodeOutcome(row: unknown, seq: number | undefined): SandboxOutcome {
-  if (!Array.isArray(row) || row[0] !== seq || seq === undefined) throw malformed('do not match the batch');
-  const logs: unknown = row[2];
+  if (!Array.isArray(row) || row[OUTCOME_SEQ] !== seq || seq === undefined)
+    throw malformed('do not match the batch');
+  const r = row as unknown[];
+  const logs: unknown = r[OUTCOME_LOGS];
   if (!Array.isArray(logs) || !logs.every(isString)) throw malformed('have bad logs');
-  const [, status, , a, b, c, d, e] = row as unknown[];
-  if (status === 1)
-    return isString(a) ? { seq, status: 'skipped', message: a, logs } : { seq, status: 'skipped', logs };
-  if (status === 2) {
-    if (!isString(a)) throw malformed('have a failure without a message');
-    return isString(b)
-      ? { seq, status: 'failed', message: a, location: b, logs }
-      : { seq, status: 'failed', message: a, logs };
+  const status = r[OUTCOME_STATUS];
+  if (status === STATUS_SKIPPED) {
+    const reason = r[SKIPPED_REASON];
+    return isString(reason)
+      ? { seq, status: 'skipped', message: reason, logs }
+      : { seq, status: 'skipped', logs };
   }
-  if (status !== 0) throw malformed('have an unknown status');
+  if (status === STATUS_FAILED) {
+    const [message, location] = [r[FAILED_MESSAGE], r[FAILED_LOCATION]];
+    if (!isString(message)) throw malformed('have a failure without a message');
+    return isString(location)
+      ? { seq, status: 'failed', message, location, logs }
+      : { seq, status: 'failed', message, logs };
+  }
+  if (status !== STATUS_DONE) throw malformed('have an unknown status');
   const outcome: SandboxOutcome = { seq, status: 'done', logs };
-  if (a !== 0) outcome.fields = decodeFields(a);
-  if (b !== 0) outcome.profiles = decodeProfiles(b);
-  if (c !== 0) outcome.attributes = decodeRadius(c);
-  if (d !== 0) outcome.check_attributes = decodeRadius(d);
-  if (e !== 0) outcome.attrs = decodeAttrs(e);
+  // 0 marks a list the script left unchanged.
+  if (r[DONE_FIELDS] !== 0) outcome.fields = decodeFields(r[DONE_FIELDS]);
+  if (r[DONE_PROFILES] !== 0) outcome.profiles = decodeProfiles(r[DONE_PROFILES]);
+  if (r[DONE_REPLY] !== 0) outcome.attributes = decodeRadius(r[DONE_REPLY]);
+  if (r[DONE_CHECK] !== 0) outcome.check_attributes = decodeRadius(r[DONE_CHECK]);
+  if (r[DONE_ATTRS] !== 0) outcome.attrs = decodeAttrs(r[DONE_ATTRS]);
   return outcome;
 }
 
@@ -59,9 +92,9 @@ function flat(v: unknown, width: number): unknown[] {
 }
 
 function decodeFields(v: unknown): UserFieldValues {
-  const items = flat(v, 2);
+  const items = flat(v, FIELD_CHANGE_WIDTH);
   const fields: UserFieldValues = {};
-  for (let i = 0; i < items.length; i += 2) {
+  for (let i = 0; i < items.length; i += FIELD_CHANGE_WIDTH) {
     const name = USER_FIELD_NAMES[items[i] as number];
     const value = items[i + 1];
     if (name === undefined || (value !== null && !['string', 'number', 'boolean'].includes(typeof value))) {
@@ -73,9 +106,9 @@ function decodeFields(v: unknown): UserFieldValues {
 }
 
 function decodeProfiles(v: unknown): { id: number; priority: number }[] {
-  const items = flat(v, 2);
+  const items = flat(v, PROFILE_CHANGE_WIDTH);
   const profiles: { id: number; priority: number }[] = [];
-  for (let i = 0; i < items.length; i += 2) {
+  for (let i = 0; i < items.length; i += PROFILE_CHANGE_WIDTH) {
     const [id, priority] = [items[i], items[i + 1]];
     if (typeof id !== 'number' || typeof priority !== 'number') throw malformed('have a bad profile');
     profiles.push({ id, priority });
@@ -84,10 +117,15 @@ function decodeProfiles(v: unknown): { id: number; priority: number }[] {
 }
 
 function decodeRadius(v: unknown): RadiusAttribute[] {
-  const items = flat(v, 4);
+  const items = flat(v, RADIUS_WIDTH);
   const rows: RadiusAttribute[] = [];
-  for (let i = 0; i < items.length; i += 4) {
-    const [id, attr, op, value] = [items[i], items[i + 1], items[i + 2], items[i + 3]];
+  for (let i = 0; i < items.length; i += RADIUS_WIDTH) {
+    const [id, attr, op, value] = [
+      items[i + RADIUS_ID],
+      items[i + RADIUS_ATTR],
+      items[i + RADIUS_OP],
+      items[i + RADIUS_VALUE],
+    ];
     if ((id !== null && typeof id !== 'number') || !isString(attr) || !isString(op) || !isString(value)) {
       throw malformed('have a bad attribute row');
     }
@@ -97,9 +135,9 @@ function decodeRadius(v: unknown): RadiusAttribute[] {
 }
 
 function decodeAttrs(v: unknown): Record<string, AttrWrite> {
-  const items = flat(v, 5);
+  const items = flat(v, ATTR_WRITE_WIDTH);
   const attrs: Record<string, AttrWrite> = {};
-  for (let i = 0; i < items.length; i += 5) {
+  for (let i = 0; i < items.length; i += ATTR_WRITE_WIDTH) {
     const [name, op, json, expiration, encrypt] = [
       items[i],
       items[i + 1],

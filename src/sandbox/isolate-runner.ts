@@ -1,29 +1,97 @@
+import { readFileSync } from 'node:fs';
 import { writeSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import ivm from 'isolated-vm';
 import { USER_FIELDS } from '../store/user-fields.js';
-import { BatchFailure } from './batch-failure.js';
-import { PRELUDE_SOURCE } from './prelude/prelude-source.js';
+import { MAX_CHANGES_PER_USER } from '../model/value-rules.js';
+import { memoryMessage, timeoutMessage, unhandledRejectionMessage } from './failure-messages.js';
 import type { SandboxSetup } from './protocol.js';
+import { resolveChildPath } from './resolve-child-path.js';
 import { ScriptSyntaxError } from './script-syntax-error.js';
+import { FAILED_MESSAGE, OUTCOME_LOGS, OUTCOME_SEQ, OUTCOME_STATUS, STATUS_FAILED } from './wire-format.js';
 
-/** File name of the prelude in stack traces; never the admin's. */
-const PRELUDE_FILENAME = '<usrun>';
-/** For calls that run no script code (setup, parsing a batch, reading progress). */
+/** For calls that run no script code (setup, loading a batch, writing an outcome). */
 const CONTROL_TIMEOUT_MS = 10_000;
+/** Console text kept per user, in characters. */
+export const MAX_LOG_CHARS = 65_536;
+/** Console text kept per run (per sandbox process), in characters. */
+export const MAX_RUN_LOG_CHARS = 64 * 1024 * 1024;
+/** The prelude's entry module, relative to the compiled `sandbox/` folder. */
+const PRELUDE_ENTRY = join('prelude', 'runner.js');
 
 type Fn = ivm.Reference<(...args: any[]) => unknown>;
 
+/** What became of one job: its outcome's JSON text, and whether the isolate must be replaced. */
+export interface JobResult {
+  text: string;
+  /** The isolate is gone (memory limit) or may still hold the job's queued work (timeout). */
+  broken: boolean;
+}
+
+const sources = new Map<string, string>();
+
+/** The compiled text of a module of the build, read once per process. */
+function sourceOf(path: string): string {
+  let text = sources.get(path);
+  if (text === undefined) {
+    text = readFileSync(path, 'utf8');
+    sources.set(path, text);
+  }
+  return text;
+}
+
 /**
- * One isolate and one context for a run: the prelude evaluated and the admin's script compiled
- * once, then batches of jobs run in a single call each. Lives in the sandbox process only.
+ * Evaluates the prelude (`src/sandbox/prelude/*.ts`, compiled to `dist/`) as ES modules in
+ * `context`, before any script code exists there, and returns its `init`. Imports resolve to
+ * compiled files of the build only (relative specifiers; no package, no Node builtin).
+ */
+function evaluatePrelude(isolate: ivm.Isolate, context: ivm.Context): Fn {
+  const sandboxDir = dirname(resolveChildPath());
+  const root = dirname(sandboxDir);
+  const modules = new Map<string, ivm.Module>();
+  const load = (path: string): ivm.Module => {
+    let module = modules.get(path);
+    if (module === undefined) {
+      module = isolate.compileModuleSync(sourceOf(path), { filename: `<usrun>/${relative(root, path)}` });
+      modules.set(path, module);
+    }
+    return module;
+  };
+  const entry = join(sandboxDir, PRELUDE_ENTRY);
+  const paths = new Map<ivm.Module, string>([[load(entry), entry]]);
+  load(entry).instantiateSync(context, (specifier, referrer) => {
+    const from = paths.get(referrer);
+    const path = from === undefined ? undefined : resolve(dirname(from), specifier);
+    if (
+      !specifier.startsWith('.') ||
+      path === undefined ||
+      !path.startsWith(root + sep) ||
+      !path.endsWith('.js')
+    ) {
+      throw new Error(`the prelude may not import ${specifier}`);
+    }
+    const module = load(path);
+    paths.set(module, path);
+    return module;
+  });
+  const module = load(entry);
+  module.evaluateSync({ timeout: CONTROL_TIMEOUT_MS });
+  return module.namespace.getSync('init', { reference: true }) as Fn;
+}
+
+/**
+ * One isolate and one context: the prelude evaluated and the admin's script compiled once, then
+ * each job of a batch run by two calls into the isolate: `begin` (the script, with the per-user
+ * CPU timeout; V8 drains the microtask queue before the call returns, inside that timeout) and
+ * `finish` (the outcome). Lives in the sandbox process only.
  */
 export class IsolateRunner {
   private constructor(
     private readonly isolate: ivm.Isolate,
-    private readonly timeoutMs: number,
-    private readonly run: Fn,
-    private readonly progress: Fn,
-    private readonly take: Fn,
+    private readonly setup: SandboxSetup,
+    private readonly loadFn: Fn,
+    private readonly beginFn: Fn,
+    private readonly finishFn: Fn,
   ) {}
 
   /**
@@ -45,34 +113,36 @@ export class IsolateRunner {
       const timeout = CONTROL_TIMEOUT_MS;
       let script: ivm.Script;
       try {
-        // The body of a function: `return` works, and strict mode makes sealed-object writes throw.
-        // On its own first line, so lineOffset -1 keeps lines and columns those of the file.
-        script = await isolate.compileScript(`(function () {"use strict";\n${setup.source}\n})`, {
+        // The body of an async function: `return` and `await` work, and strict mode makes
+        // sealed-object writes throw. On its own first line, so lineOffset -1 keeps lines and
+        // columns those of the file.
+        script = await isolate.compileScript(`(async function () {"use strict";\n${setup.source}\n})`, {
           filename: setup.filename,
           lineOffset: -1,
         });
       } catch (e) {
         throw ScriptSyntaxError.from(e, setup.filename, setup.source);
       }
-      const prelude = await isolate.compileScript(PRELUDE_SOURCE, { filename: PRELUDE_FILENAME });
-      const init: Fn = await prelude.run(context, { reference: true, timeout });
+      const init = evaluatePrelude(isolate, context);
       const config = {
         filename: setup.filename,
-        timeoutMs: setup.timeoutMs,
         maxLogLines: setup.maxLogLines,
+        maxLogChars: setup.maxLogChars ?? MAX_LOG_CHARS,
+        maxRunLogChars: setup.maxRunLogChars ?? MAX_RUN_LOG_CHARS,
+        maxChanges: MAX_CHANGES_PER_USER,
         fields: USER_FIELDS,
         profiles: setup.profiles,
         params: setup.params,
       };
-      const api = (await init.apply(undefined, [JSON.stringify(config)], {
+      const api = init.applySync(undefined, [JSON.stringify(config)], {
         timeout,
         result: { reference: true },
-      })) as ivm.Reference<Record<string, unknown>>;
-      const get = (name: string): Promise<Fn> => api.get(name, { reference: true }) as Promise<Fn>;
+      }) as ivm.Reference<Record<string, unknown>>;
+      const get = (name: string): Fn => api.getSync(name, { reference: true }) as Fn;
 
-      // A body like "}); evil(); (function () {" compiles inside the wrapper; the Function
-      // constructor parses it alone and refuses it. Checked before the wrapper ever runs.
-      const problem = await (await get('check')).apply(undefined, [setup.source], { timeout });
+      // A body like "}); evil(); (async function () {" compiles inside the wrapper; the
+      // AsyncFunction constructor parses it alone and refuses it. Checked before the wrapper runs.
+      const problem = get('check').applySync(undefined, [setup.source], { timeout });
       if (typeof problem === 'string') {
         try {
           await isolate.compileScript(setup.source, { filename: setup.filename });
@@ -82,18 +152,11 @@ export class IsolateRunner {
         throw ScriptSyntaxError.from(problem, setup.filename, setup.source);
       }
       const fn: Fn = await script.run(context, { reference: true, timeout });
-      await (await get('setScript')).apply(undefined, [fn.derefInto()], { timeout });
-      const runner = new IsolateRunner(
-        isolate,
-        setup.timeoutMs,
-        await get('run'),
-        await get('progress'),
-        await get('take'),
-      );
+      get('setScript').applySync(undefined, [fn.derefInto()], { timeout });
+      const runner = new IsolateRunner(isolate, setup, get('load'), get('begin'), get('finish'));
       api.release();
       init.release();
       script.release();
-      prelude.release();
       return runner;
     } catch (e) {
       if (!isolate.isDisposed) isolate.dispose();
@@ -110,117 +173,70 @@ export class IsolateRunner {
     if (!this.isolate.isDisposed) this.isolate.dispose();
   }
 
+  /** Hands the isolate a batch (one job per line, see encodeJobs); returns its number of jobs. */
+  load(lines: string): number {
+    return this.loadFn.applySync(undefined, [lines], { timeout: CONTROL_TIMEOUT_MS }) as number;
+  }
+
   /**
-   * Runs a batch (one job per line, see encodeJobs), handing its `SandboxOutcome[]` JSON to `emit`
-   * slice by slice: a slice ends after the job that passes `sliceMs`, so outcomes stream back
-   * whatever the script's speed. Between slices, `cancelled()` may end the batch early: the jobs
-   * not yet run never start. Each call into the isolate gets the per-user timeout and is
-   * announced first, so the host can watch it. A call that times out is resumed at the job it
-   * stopped in, which is failed only if it had the whole call to itself. Throws `BatchFailure`
-   * when no outcome can be trusted.
+   * Runs job `index` of the loaded batch and returns its outcome. `seq` is asked only when the
+   * isolate cannot write the outcome itself; `runLogChars` is the console text the run logged so
+   * far (the run's cap). Synchronous calls: the process has nothing else to
+   * do meanwhile, and they cost a few µs where an asynchronous call costs about 40.
    */
-  async runBatch(
-    lines: string,
-    count: number,
-    sliceMs: number,
-    announce: (ms: number) => void,
-    emit: (json: string) => void,
-    cancelled: () => boolean,
-  ): Promise<void> {
-    let batch: string | null = lines;
-    let from = 0;
-    let failed = -1;
-    let emitted = 0;
-    for (;;) {
-      let error: unknown;
-      try {
-        const answer = this.text(
-          await this.call(this.run, [batch, from, failed, sliceMs, emitted], this.timeoutMs, announce),
-        );
-        const bar = answer.indexOf('|');
-        const next = Number(answer.slice(0, bar));
-        if (bar < 0 || !Number.isInteger(next) || next < from || next > count) {
-          throw this.fail('error', 'the sandbox lost track of the batch');
-        }
-        emit(answer.slice(bar + 1));
-        emitted = next;
-        if (next === count || cancelled()) return;
-        batch = null;
-        from = next;
-        failed = -1;
-        continue;
-      } catch (e) {
-        if (e instanceof BatchFailure) throw e;
-        error = e;
-      }
-      if (this.isolate.isDisposed) throw this.failure(error);
-      batch = null;
-      const reached = await this.call(this.progress, [], CONTROL_TIMEOUT_MS, announce);
-      if (typeof reached !== 'number' || !Number.isInteger(reached) || reached < from || reached > count) {
-        throw this.fail('error', 'the sandbox lost track of the batch');
-      }
-      if (!this.isTimeout(error)) {
-        // The script's own throws are caught per job in the prelude: what threw here was a
-        // promise callback run as the call ended, when no user object accepts changes any more.
-        // The outcomes up to there stand. No progress at all means the error is the batch's own.
-        if (reached === from && reached < count) throw this.failure(error);
-        emit(this.text(await this.call(this.take, [emitted], CONTROL_TIMEOUT_MS, announce)));
-        emitted = reached;
-        if (reached === count || cancelled()) return;
-        from = reached;
-        failed = -1;
-        continue;
-      }
-      if (reached === count) {
-        emit(this.text(await this.call(this.take, [emitted], CONTROL_TIMEOUT_MS, announce)));
-        return;
-      }
-      if (reached === from) {
-        failed = reached;
-        from = reached + 1;
-      } else {
-        failed = -1;
-        from = reached;
-      }
-    }
-  }
-
-  private async call(
-    fn: Fn,
-    args: unknown[],
-    timeout: number,
-    announce: (ms: number) => void,
-  ): Promise<unknown> {
-    announce(timeout);
+  runJob(index: number, seq: () => number, runLogChars: number): JobResult {
+    const timeoutMs = this.setup.timeoutMs;
     try {
-      return await fn.apply(undefined, args as never, { timeout });
+      this.beginFn.applySync(undefined, [index, runLogChars], { timeout: timeoutMs });
     } catch (e) {
-      if (fn === this.run) throw e;
-      throw this.failure(e);
+      const message = e instanceof Error ? e.message : String(e);
+      if (this.isolate.isDisposed) {
+        const why = /memory limit/i.test(message) ? memoryMessage(this.setup.memoryMb) : message;
+        return { text: failedOutcome(seq(), why), broken: true };
+      }
+      if (/timed out/i.test(message)) {
+        // The job's own queued work may still be waiting in the isolate: the outcome (with its
+        // logs) is asked for within the same timeout, then the isolate is replaced.
+        const text =
+          this.tryFinish(timeoutMessage(timeoutMs), timeoutMs) ??
+          failedOutcome(seq(), timeoutMessage(timeoutMs));
+        this.dispose();
+        return { text, broken: true };
+      }
+      // isolated-vm reports a rejected promise nobody handled as the call's error; the queue is
+      // drained by then.
+      const text = this.tryFinish(unhandledRejectionMessage(message), CONTROL_TIMEOUT_MS);
+      return text === undefined
+        ? { text: failedOutcome(seq(), unhandledRejectionMessage(message)), broken: true }
+        : { text, broken: false };
+    }
+    const text = this.tryFinish(null, CONTROL_TIMEOUT_MS);
+    if (text === undefined) {
+      return {
+        text: failedOutcome(seq(), 'the sandbox could not write the outcome of this user'),
+        broken: true,
+      };
+    }
+    return { text, broken: false };
+  }
+
+  private tryFinish(message: string | null, timeout: number): string | undefined {
+    if (this.isolate.isDisposed) return undefined;
+    try {
+      const text = this.finishFn.applySync(undefined, [message], { timeout });
+      return typeof text === 'string' ? text : undefined;
+    } catch {
+      return undefined;
     }
   }
+}
 
-  private text(v: unknown): string {
-    if (typeof v !== 'string') throw this.fail('error', 'the batch returned no outcomes');
-    return v;
-  }
-
-  private isTimeout(e: unknown): boolean {
-    return !this.isolate.isDisposed && e instanceof Error && /timed out/i.test(e.message);
-  }
-
-  /** Classifies an error from a call into the isolate; disposes the isolate unless it is gone. */
-  private failure(e: unknown): BatchFailure {
-    if (e instanceof BatchFailure) return e;
-    const message = e instanceof Error ? e.message : String(e);
-    if (this.isolate.isDisposed) {
-      return new BatchFailure(/memory limit/i.test(message) ? 'memory' : 'error', message);
-    }
-    return this.fail(/timed out/i.test(message) ? 'timeout' : 'error', message);
-  }
-
-  private fail(reason: 'timeout' | 'error', message: string): BatchFailure {
-    this.dispose();
-    return new BatchFailure(reason, message);
-  }
+/** A failed outcome written on the host side of the isolate (no logs). */
+export function failedOutcome(seq: number, message: string): string {
+  const row: unknown[] = [];
+  row[OUTCOME_SEQ] = seq;
+  row[OUTCOME_STATUS] = STATUS_FAILED;
+  row[OUTCOME_LOGS] = [];
+  row[FAILED_MESSAGE] = message;
+  return JSON.stringify(row);
 }

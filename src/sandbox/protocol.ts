@@ -71,10 +71,17 @@ export interface SandboxSetup {
   timeoutMs: number;
   /** Isolate heap limit in MB. */
   memoryMb: number;
-  /** Console lines kept per user; later ones are counted, not kept. */
+  /** Console lines kept per user; later ones are counted, not kept (`--max-log-lines`). */
   maxLogLines: number;
   /** Outcomes stream back at least this often, in ms (default 100). */
   sliceMs?: number;
+  /** Console characters kept per user (default `MAX_LOG_CHARS`, 64 Ki). */
+  maxLogChars?: number;
+  /**
+   * Console characters kept for the whole run, counted by the sandbox process (default
+   * `MAX_RUN_LOG_CHARS`, 64 Mi): once it is reached, later users keep no console lines.
+   */
+  maxRunLogChars?: number;
 }
 
 /** A change to one `user.attr` entry. */

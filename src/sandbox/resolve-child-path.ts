@@ -18,6 +18,7 @@ export function resolveChildPath(): string {
   const stale = [
     ...sourcesOf(join(src, 'sandbox')),
     join(src, 'store', 'user-fields.ts'),
+    join(src, 'model', 'value-rules.ts'),
     join(src, 'errors.ts'),
   ].find((file) => {
     const built = join(dist, relative(src, file)).replace(/\.ts$/, '.js');

@@ -7,13 +7,12 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BatchFailure } from './batch-failure.js';
 import type { ChildMessage, HostMessage } from './child-messages.js';
-import { IsolateRunner } from './isolate-runner.js';
-import type { SandboxSetup } from './protocol.js';
+import { IsolateSession } from './isolate-session.js';
 import { ScriptSyntaxError } from './script-syntax-error.js';
 
 /**
- * Each batch's outcomes come out of the isolate as one large string, which isolated-vm copies
- * into external memory of this process. V8 counts it but, with a small JS heap, does not collect
+ * Each user's outcome comes out of the isolate as a string that isolated-vm copies into external
+ * memory of this process. V8 counts it but, with a small JS heap, does not collect
  * it: left alone, the process grows by about 16 MB per 100,000 users. A full GC once external
  * memory passes this mark keeps it flat.
  */
@@ -30,8 +29,7 @@ function collectCopiedStrings(): void {
   if (process.memoryUsage().external > EXTERNAL_GC_BYTES) gc();
 }
 
-let setup: SandboxSetup | undefined;
-let runner: IsolateRunner | undefined;
+let session: IsolateSession | undefined;
 let queue: Promise<void> = Promise.resolve();
 
 function send(message: ChildMessage): void {
@@ -44,9 +42,8 @@ function messageOf(e: unknown): string {
 
 async function handle(message: HostMessage): Promise<void> {
   if (message.type === 'setup') {
-    setup = message.setup;
     try {
-      runner = await IsolateRunner.create(setup);
+      session = await IsolateSession.start(message.setup, (ms, what) => send({ type: 'busy', ms, what }));
       send({ type: 'ready' });
     } catch (e) {
       send({ type: 'setup-failed', syntax: e instanceof ScriptSyntaxError, message: messageOf(e) });
@@ -56,18 +53,15 @@ async function handle(message: HostMessage): Promise<void> {
   if (message.type === 'cancel') return;
   const { id } = message;
   try {
-    if (!setup) throw new BatchFailure('error', 'batch before setup');
-    // The memory limit disposed the last isolate: start clean (globals set by scripts are gone).
-    if (!runner || runner.disposed) runner = await IsolateRunner.create(setup);
+    if (!session) throw new BatchFailure('error', 'batch before setup');
     if (cancelled.has(id)) {
       send({ type: 'done', id });
       return;
     }
-    await runner.runBatch(
+    await session.runBatch(
       message.lines,
       message.count,
       message.sliceMs,
-      (ms) => send({ type: 'busy', ms }),
       (json) => {
         send({ type: 'slice', id, json });
         collectCopiedStrings();

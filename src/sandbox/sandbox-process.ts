@@ -31,6 +31,9 @@ export class SandboxProcess {
   private exitCode: number | null = null;
   private exitSignal: NodeJS.Signals | null = null;
   private killedForTimeout = false;
+  /** What the process last said it was doing, and the deadline last armed. */
+  private doing = 'starting';
+  private deadlineMs = 0;
   private nextId = 1;
 
   private constructor(
@@ -147,6 +150,7 @@ export class SandboxProcess {
   private onMessage(message: ChildMessage): void {
     const pending = this.pending;
     if (message.type === 'busy') {
+      this.doing = message.what ?? 'running the script';
       if (pending) this.arm(message.ms + this.graceMs);
       return;
     }
@@ -171,13 +175,14 @@ export class SandboxProcess {
     if (!pending) return;
     pending.reject(
       this.killedForTimeout
-        ? new BatchFailure('timeout', 'killed at its deadline')
-        : new BatchFailure('died', this.describeDeath()),
+        ? new BatchFailure('timeout', 'killed at its deadline', this.doing, this.deadlineMs)
+        : new BatchFailure('died', this.describeDeath(), this.doing),
     );
   }
 
   private arm(ms: number): void {
     this.disarm();
+    this.deadlineMs = ms;
     this.timer = setTimeout(() => {
       this.killedForTimeout = true;
       this.kill();

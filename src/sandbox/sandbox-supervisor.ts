@@ -2,6 +2,7 @@ import { InternalError } from '../errors.js';
 import { BatchFailure } from './batch-failure.js';
 import { decodeOutcomes } from './decode-outcomes.js';
 import { encodeJobs } from './encode-jobs.js';
+import { memoryMessage, sandboxDiedMessage, timeoutMessage, watchdogMessage } from './failure-messages.js';
 import type { SandboxJob, SandboxOutcome, SandboxSetup } from './protocol.js';
 import { SandboxProcess } from './sandbox-process.js';
 import type { BatchOptions, Sandbox } from './using-sandbox.js';
@@ -138,13 +139,16 @@ export class SandboxSupervisor implements Sandbox {
   }
 
   private messageFor(failure: BatchFailure): string {
+    const doing = failure.doing ?? 'running the script';
     switch (failure.reason) {
       case 'timeout':
-        return `script timed out after ${this.setup.timeoutMs} ms`;
+        return failure.deadlineMs === undefined
+          ? timeoutMessage(this.setup.timeoutMs)
+          : watchdogMessage(doing, failure.deadlineMs);
       case 'memory':
-        return `script exceeded the memory limit of ${this.setup.memoryMb} MB`;
+        return memoryMessage(this.setup.memoryMb);
       case 'died':
-        return `sandbox process died (${failure.message})`;
+        return sandboxDiedMessage(doing, failure.message);
       case 'error':
         return `sandbox error: ${failure.message}`;
     }

@@ -189,8 +189,8 @@ describe('limits', () => {
     expect(
       run.items.filter((i) => i['status'] === 'failed').map((i) => [i['user_id'], i['error']['message']]),
     ).toEqual([
-      [2, 'script timed out after 200 ms'],
-      [7, 'script timed out after 200 ms'],
+      [2, 'script timed out after 200 ms of CPU time (--timeout raises the limit)'],
+      [7, 'script timed out after 200 ms of CPU time (--timeout raises the limit)'],
     ]);
     expect(run.summary).toMatchObject({ selected: 10, changed: 8, failed: 2, status: 'completed' });
     expect(descriptions(db).slice(0, 10)).toEqual([
@@ -222,7 +222,9 @@ describe('limits', () => {
       [3, 'changed'],
       [4, 'changed'],
     ]);
-    expect(itemFor(run, 2)['error']['message']).toBe('script exceeded the memory limit of 16 MB');
+    expect(itemFor(run, 2)['error']['message']).toBe(
+      'script exceeded the memory limit of 16 MB (--memory raises the limit)',
+    );
     expect(descriptions(db).slice(0, 5)).toEqual(['ok', null, 'ok', 'ok', null]);
   });
 
@@ -243,7 +245,9 @@ describe('limits', () => {
       [3, 'changed'],
       [4, 'changed'],
     ]);
-    expect(itemFor(run, 2)['error']['message']).toMatch(/timed out|memory limit|sandbox process died/);
+    expect(itemFor(run, 2)['error']['message']).toMatch(
+      /timed out|memory limit|sandbox process died|wall-clock watchdog/,
+    );
     expect(run.summary).toMatchObject({ status: 'completed', changed: 3, failed: 1 });
     expect(descriptions(db).slice(0, 5)).toEqual(['ok', null, 'ok', 'ok', null]);
   });
@@ -276,7 +280,9 @@ describe('limits', () => {
       [3, 'changed'],
       [4, 'changed'],
     ]);
-    expect(itemFor(run, 2)['error']['message']).toMatch(/timed out|memory limit|sandbox process died/);
+    expect(itemFor(run, 2)['error']['message']).toMatch(
+      /timed out|memory limit|sandbox process died|wall-clock watchdog/,
+    );
     expect(run.summary).toMatchObject({ status: 'completed', changed: 3, failed: 1 });
     expect(descriptions(db).slice(0, 5)).toEqual(['ok', null, 'ok', 'ok', null]);
   }, 40_000);
@@ -397,8 +403,10 @@ user.attribute_add('Idle-Timeout', 600, ':=');
       const changes = (item['changes'] as { kind: string; target: string }[]).map(
         (c) => `${c.kind} ${c.target}`,
       );
+      // The promise callback runs before its own user is done: its change is that user's.
       expect(changes.sort()).toEqual([
         'field email',
+        'field first_name',
         'field last_update',
         'profile gold',
         'reply Idle-Timeout',
@@ -413,6 +421,7 @@ user.attribute_add('Idle-Timeout', 600, ':=');
         expect(u).toEqual({
           ...was,
           email: `t${u.obj_id}@ok.example`,
+          first_name: `late ${u.obj_id}`,
           last_update: u['last_update'],
         });
     });

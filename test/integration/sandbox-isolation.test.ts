@@ -279,7 +279,7 @@ describe('poisoned builtins', () => {
     user.profile_add({ short_name: 'gold' });
     user.attribute_add({ attr: 'Framed-Pool', value: 'pool-a' });
     user.check_attribute_add('Max-Daily-Session', 4);
-    user.attr.set_many([{ name: 'plan', value: { tier: 'gold', at: new Date(0), list: [1, , 3] } }], 60);
+    user.attr.set_many([{ name: 'plan', value: { tier: 'gold', at: '1970-01-01T00:00:00.000Z', list: [1, null, 3] } }], 60);
   `;
   const expected = (username: string): Partial<SandboxOutcome> => ({
     status: 'done',
@@ -373,13 +373,16 @@ describe('tampering with user', () => {
     expect(outcomes[1]?.profiles).toBeUndefined();
   });
 
-  it('from a promise callback after the run changes nothing', async () => {
+  it('from a promise callback counts for its own user, which is done only once the callback ran', async () => {
     const outcomes = await runAll(box.sandbox, [
       `Promise.resolve().then(() => { user.email = 'late@example.net'; user.profile_add('gold'); });`,
       `log(user.email);`,
     ]);
-    expect(outcomes[0]).toMatchObject({ status: 'done', logs: [] });
-    expect(outcomes[0]?.fields).toBeUndefined();
+    expect(outcomes[0]).toMatchObject({ status: 'done', logs: [], fields: { email: 'late@example.net' } });
+    expect(outcomes[0]?.profiles).toEqual([
+      { id: 2, priority: 1 },
+      { id: 1, priority: 2 },
+    ]);
     expect(outcomes[1]).toMatchObject({ status: 'done', logs: ['null'] });
     expect(outcomes[1]?.fields).toBeUndefined();
   });

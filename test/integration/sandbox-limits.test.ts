@@ -36,6 +36,10 @@ function batch(sandbox: Sandbox, modes: string[]): Promise<SandboxOutcome[]> {
   return sandbox.runBatch(modes.map((mode) => ({ seq: ++seq, user: USER, row: { mode } })));
 }
 
+const TIMED_OUT = 'script timed out after 200 ms of CPU time (--timeout raises the limit)';
+const WATCHDOG =
+  /^the sandbox process was killed by the wall-clock watchdog after \d+ ms while running the script \(/;
+
 const summary = (outcomes: SandboxOutcome[]): [string, string | undefined][] =>
   outcomes.map((o) => [o.status, o.status === 'done' ? o.fields?.['email']?.toString() : o.message]);
 
@@ -94,7 +98,7 @@ describe('limits', () => {
     await usingSandbox(setup(SCRIPT), async (sandbox) => {
       expect(summary(await batch(sandbox, ['a', 'loop', 'b', 'c']))).toEqual([
         ['done', 'a@example.net'],
-        ['failed', 'script timed out after 200 ms'],
+        ['failed', TIMED_OUT],
         ['done', 'b@example.net'],
         ['done', 'c@example.net'],
       ]);
@@ -104,7 +108,7 @@ describe('limits', () => {
         ['done', 'slow@example.net'],
         ['done', 'slow@example.net'],
         ['done', 'slow@example.net'],
-        ['failed', 'script timed out after 200 ms'],
+        ['failed', TIMED_OUT],
       ]);
     });
   });
@@ -115,7 +119,7 @@ describe('limits', () => {
       const second = batch(sandbox, ['c']); // issued before the first resolves: queued
       expect(summary(await first)).toEqual([
         ['done', 'a@example.net'],
-        ['failed', 'script exceeded the memory limit of 64 MB'],
+        ['failed', 'script exceeded the memory limit of 64 MB (--memory raises the limit)'],
         ['done', 'b@example.net'],
       ]);
       expect(summary(await second)).toEqual([['done', 'c@example.net']]);
@@ -127,7 +131,7 @@ describe('limits', () => {
       const started = Date.now();
       expect(summary(await batch(sandbox, ['a', 'bigint', 'b']))).toEqual([
         ['done', 'a@example.net'],
-        ['failed', 'script timed out after 200 ms'],
+        ['failed', expect.stringMatching(WATCHDOG) as unknown as string],
         ['done', 'b@example.net'],
       ]);
       expect(Date.now() - started).toBeLessThan(8000);
@@ -144,7 +148,7 @@ describe('limits', () => {
       ]);
       expect(outcomes[1]?.status).toBe('failed');
       expect(outcomes[1]?.message).toMatch(
-        /^(script timed out after 200 ms|script exceeded the memory limit of 64 MB|sandbox process died \(.+\))$/,
+        /^(script timed out after 200 ms of CPU time|script exceeded the memory limit of 64 MB|the sandbox process died while running the script \(.+\)$|the sandbox process was killed by the wall-clock watchdog)/,
       );
       expect(summary(await batch(sandbox, ['c']))).toEqual([['done', 'c@example.net']]);
     });

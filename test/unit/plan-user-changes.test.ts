@@ -116,11 +116,47 @@ describe('planUserChanges', () => {
     [{ attrs: { plan: { op: 'set', json: '1', expiration: -5, encrypt: false } } }, 'positive number'],
     [{ attrs: { nope: { op: 'expiry', expiration: 10 } } }, 'missing attribute'],
     [{ attrs: { ['x'.repeat(201)]: { op: 'delete' } } }, '1 to 200'],
+    // The sandbox's own value rules, applied again to what came out of it.
+    [
+      {
+        attrs: {
+          plan: { op: 'set', json: JSON.stringify('é'.repeat(40_000)), expiration: null, encrypt: false },
+        },
+      },
+      'attr plan: value makes the value larger than 65536 bytes of JSON',
+    ],
+    [
+      {
+        attrs: {
+          plan: { op: 'set', json: '['.repeat(70) + ']'.repeat(70), expiration: null, encrypt: false },
+        },
+      },
+      'is nested deeper than 64 levels',
+    ],
+    [{ fields: { expiration: '2026-02-30T00:00:00Z' } }, 'field expiration: expected an ISO-8601 timestamp'],
+    [{ fields: { expiration: '2026-01-01T24:00:00Z' } }, 'field expiration: expected an ISO-8601 timestamp'],
+    [{ fields: { username_length: Number.NaN } }, 'field username_length: expected an integer'],
+    [{ fields: { username: '😀'.repeat(65) } }, 'field username: longer than 64 characters'],
+    [
+      { attributes: [{ id: null, attr: 'Class', op: '=', value: '😀'.repeat(254) }] },
+      'at most 253 characters (got 254)',
+    ],
   ])('rejects forged or invalid output %j', (extra, message) => {
     expect(() => planUserChanges(stored(), outcome(extra as Partial<SandboxOutcome>), ctx)).toThrow(
       RejectedChange,
     );
     expect(() => planUserChanges(stored(), outcome(extra as Partial<SandboxOutcome>), ctx)).toThrow(message);
+  });
+
+  it('counts lengths in code points, as the sandbox does', () => {
+    const changes = planUserChanges(stored(), outcome({ fields: { username: '😀'.repeat(64) } }), ctx);
+    expect(changes.find((c) => c.target === 'username_length')?.after).toBe(64);
+    const rows = planUserChanges(
+      stored(),
+      outcome({ attributes: [{ id: null, attr: 'Class', op: '=', value: '😀'.repeat(253) }] }),
+      ctx,
+    );
+    expect(rows.some((c) => c.kind === 'reply' && c.before === null)).toBe(true);
   });
 
   it('keeps username_length in step with a renamed user unless the script set it', () => {

@@ -139,7 +139,7 @@ describe('planRadiusImport', () => {
     expect(plan.problems).toEqual([
       `radcheck row 1: username "${'x'.repeat(65)}" must have 1 to 64 characters`,
       'radreply row 1 (ok): reply attribute Session-Timeout: operator "==" is not one of = := +=',
-      'radreply row 2 (ok): reply attribute Reply-Message: value must be text of at most 253 characters',
+      'radreply row 2 (ok): reply attribute Reply-Message: value must be at most 253 characters (got 254)',
       'radusergroup row 1: groupname "has space" is not a valid profile short_name (letters, digits, . _ -, at most 64)',
     ]);
   });

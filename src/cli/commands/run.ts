@@ -35,6 +35,8 @@ export interface RunOptions extends Selection {
   json?: boolean;
   timeout?: number;
   memory?: number;
+  /** Console lines kept per user (`--max-log-lines`). */
+  maxLogLines?: number;
   maxErrors?: number;
   failFast?: boolean;
   yes?: boolean;
@@ -183,7 +185,7 @@ export async function runCommand(
       profiles: catalog,
       timeoutMs: options.timeout ?? 2000,
       memoryMb: options.memory ?? 128,
-      maxLogLines: 50,
+      maxLogLines: options.maxLogLines ?? 50,
     };
     // The sandbox compiles the script first: a syntax error ends here, before any journal row.
     const lanes = options.concurrency ?? DEFAULT_CONCURRENCY;

@@ -1,32 +1,46 @@
 /**
- * Prelude fragment: turning script values into text for messages, logs and the outcome, parsing
+ * Prelude: turning script values into text for messages, logs and the outcome, parsing
  * ISO-8601 timestamps, and describing a thrown value (message and `file:line:col`). Uses the
- * intrinsics fragment and `FILENAME` from the runner fragment.
+ * intrinsics module and `FILENAME` from state.ts.
  */
-export const VALUES_SOURCE = String.raw`
-const MAX_TEXT = 1000;
+import { parseIsoTimestamp } from '../../model/value-rules.js';
+import {
+  DateCtor,
+  StringCtor,
+  charCodeAt,
+  dateGetTime,
+  dateToISOString,
+  isArray,
+  isFiniteNumber,
+  jsonStringify,
+  stringIndexOf,
+  stringSlice,
+} from './intrinsics.js';
+import { FILENAME } from './state.js';
+
+export const MAX_TEXT = 1000;
 
 // JSON text of a primitive string: no toJSON or replacer is ever consulted for a primitive.
-function quote(s) {
+export function quote(s: string): string {
   return jsonStringify(s);
 }
 
-function numberJson(n) {
+export function numberJson(n: unknown): string {
   return typeof n === 'number' && isFiniteNumber(n) ? '' + n : 'null';
 }
 
-function truncate(s, max) {
+export function truncate(s: string, max: number): string {
   return s.length > max ? stringSlice(s, 0, max) + '…' : s;
 }
 
-function typeName(v) {
+export function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (isArray(v)) return 'array';
   return typeof v;
 }
 
 // A short rendering of a script value for an error message; never runs script code.
-function shown(v) {
+export function shown(v: unknown): string {
   switch (typeof v) {
     case 'string':
       return quote(truncate(v, 60));
@@ -41,69 +55,48 @@ function shown(v) {
   }
 }
 
-const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
-const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-setPrototypeOf(DAYS_IN_MONTH, null);
+// Milliseconds since the epoch of an ISO-8601 date or date-time, or NaN (the shared parser: a
+// value without a zone is UTC, like the store, never the machine's local time).
+export const parseIso = parseIsoTimestamp;
 
-// Milliseconds since the epoch of an ISO-8601 date or date-time, or NaN. A value without a zone
-// is UTC (like the store), never the machine's local time.
-function parseIso(s) {
-  const m = regexpExec(ISO_TIMESTAMP, s);
-  if (m === null) return NaN;
-  const year = +m[1];
-  const month = +m[2];
-  const day = +m[3];
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (month < 1 || month > 12 || day < 1 || day > (month === 2 && !leap ? 28 : DAYS_IN_MONTH[month])) {
-    return NaN;
-  }
-  let t = m[1] + '-' + m[2] + '-' + m[3] + 'T';
-  if (m[4] === undefined) t += '00:00:00';
-  else t += m[4] + ':' + m[5] + ':' + (m[6] === undefined ? '00' : m[6]) + (m[7] === undefined ? '' : m[7]);
-  const zone = m[8];
-  if (zone === undefined || zone === 'z' || zone === 'Z') t += 'Z';
-  else if (zone.length === 5) t += stringSlice(zone, 0, 3) + ':' + stringSlice(zone, 3);
-  else t += zone;
-  return dateParse(t);
-}
-
-function isoOf(ms) {
+export function isoOf(ms: number): string {
   return dateToISOString(new DateCtor(ms));
 }
 
 // One console argument as text. Objects go through JSON (their toJSON and getters are the
 // script's own code, running inside its own time budget).
-function formatValue(v) {
+export function formatValue(v: unknown): string {
   const t = typeof v;
-  if (t === 'string') return v;
-  if (v === null || (t !== 'object' && t !== 'function')) return t === 'bigint' ? StringCtor(v) + 'n' : StringCtor(v);
+  if (t === 'string') return v as string;
+  if (v === null || (t !== 'object' && t !== 'function'))
+    return t === 'bigint' ? StringCtor(v) + 'n' : StringCtor(v);
   try {
     if (t === 'function') {
-      const name = v.name;
+      const name = (v as any).name;
       return '[Function' + (typeof name === 'string' && name !== '' ? ' ' + name : '') + ']';
     }
     let time;
     try {
       time = dateGetTime(v);
-    } catch (_) {
+    } catch {
       // Not a Date.
     }
     if (time !== undefined) return time === time ? isoOf(time) : 'Invalid Date';
-    const message = v.message;
-    const name = v.name;
+    const message = (v as any).message;
+    const name = (v as any).name;
     if (typeof message === 'string' && typeof name === 'string' && !isArray(v)) {
       return name + (message === '' ? '' : ': ' + message);
     }
     const json = jsonStringify(v);
     if (typeof json === 'string') return json;
-  } catch (_) {
+  } catch {
     // Cycles, BigInts, throwing getters: fall through to a placeholder.
   }
   return '[object]';
 }
 
 // The first frame of a stack trace at 'FILENAME:LINE:COL' (not in its message).
-function findLocation(stack) {
+export function findLocation(stack: string): string | undefined {
   const needle = FILENAME + ':';
   let from = stringIndexOf(stack, '\n    at ');
   if (from < 0) return undefined;
@@ -131,7 +124,8 @@ function findLocation(stack) {
       // A frame's own position: after '(' or ' ' (so 'myscript.js' does not match 'script.js') and
       // ending its line, which skips the position of an eval origin ("eval at f (file:1:2), …").
       const after = p < stack.length ? charCodeAt(stack, p) : 10;
-      const end = after === 10 || (after === 41 && (p + 1 >= stack.length || charCodeAt(stack, p + 1) === 10));
+      const end =
+        after === 10 || (after === 41 && (p + 1 >= stack.length || charCodeAt(stack, p + 1) === 10));
       if (digits > 0 && (before === 40 || before === 32) && end) return FILENAME + ':' + line + ':' + col;
     }
     from = at + 1;
@@ -141,24 +135,36 @@ function findLocation(stack) {
 // What a failed run reports: 'TypeError: message' and where, or 'Uncaught <value>' for a
 // thrown non-error. Reading name/message/stack may run script code (getters, prepareStackTrace):
 // the user's state is already closed by then, and every read is guarded.
-function describeThrown(e) {
-  const r = { __proto__: null, message: '', location: undefined };
+/** A thrown value as a failure: its message and, when known, `file:line:col`. */
+export interface Thrown {
+  message: string;
+  location: string | undefined;
+}
+
+export function describeThrown(e: unknown): Thrown {
+  const r: Thrown = { __proto__: null, message: '', location: undefined } as Thrown;
   if (e !== null && (typeof e === 'object' || typeof e === 'function')) {
     let name;
     let message;
     try {
-      name = e.name;
-    } catch (_) {}
+      name = (e as any).name;
+    } catch {
+      // A throwing getter: read as absent.
+    }
     try {
-      message = e.message;
-    } catch (_) {}
+      message = (e as any).message;
+    } catch {
+      // A throwing getter: read as absent.
+    }
     if (typeof message === 'string') {
       const head = typeof name === 'string' && name !== '' ? name : 'Error';
       r.message = truncate(message === '' ? head : head + ': ' + message, MAX_TEXT);
       let stack;
       try {
-        stack = e.stack;
-      } catch (_) {}
+        stack = (e as any).stack;
+      } catch {
+        // A throwing getter: read as absent.
+      }
       if (typeof stack === 'string') r.location = findLocation(stack);
       return r;
     }
@@ -166,10 +172,9 @@ function describeThrown(e) {
   let text;
   try {
     text = typeof e === 'string' ? quote(e) : formatValue(e);
-  } catch (_) {
+  } catch {
     text = typeName(e);
   }
   r.message = truncate('Uncaught ' + text, MAX_TEXT);
   return r;
 }
-`;
