@@ -76,11 +76,24 @@ Examples:
     .action(async (key, opts) => (await commands.users()).usersShowCommand(key, opts, io));
   withDb(users.command('import'))
     .argument('<file>', 'CSV file with a username column and any user fields')
-    .description('add or update users by username from a CSV file (all or nothing)')
+    .description(
+      'add or update users by username from a CSV file, as a journaled run (`runs undo` takes it back)',
+    )
     .option('--delimiter <char>', 'field delimiter: , ; tab | (default: detected)', parseDelimiter)
-    .option('--dry-run', 'check and count, write nothing')
-    .option('--json', 'print the counts as JSON')
-    .action(async (file, opts) => (await commands.users()).usersImportCommand(file, opts, io));
+    .option('--dry-run', "print each row's diff (+ user alice, email: … → …), write nothing")
+    .option('--json', 'NDJSON on stdout: one object per row, then a summary')
+    .option('-y, --yes', 'do not ask for confirmation on a terminal')
+    .option('-v, --verbose', "print each changed user's diff on a real import too")
+    .addHelpText(
+      'after',
+      `
+Every row is checked first: a bad file writes nothing (exit 2). Then each row is one item of a
+run in the journal (\`usrun runs show\`); \`usrun runs undo RUN_ID\` deletes the users it created
+and restores the fields it changed. Importing the same file again changes nothing.`,
+    )
+    .action(async (file, opts) =>
+      exitWith(await (await commands.users()).usersImportCommand(file, opts, io)),
+    );
 
   const profiles = program
     .command('profiles')
@@ -112,16 +125,21 @@ Examples:
       'add a reply (default) or check attribute to a profile, with the operator rules of attribute_add',
     )
     .option('--check', 'a check attribute (radgroupcheck) instead of a reply attribute')
+    .option('--dry-run', 'print the diff, write nothing')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
       `
+A journaled run (kind profiles): \`usrun runs undo RUN_ID\` takes it back.
+
 Examples:
   $ usrun profiles attr add gold Session-Timeout := 7200
   $ usrun profiles attr add gold Simultaneous-Use := 2 --check`,
     )
     .action(async (shortName, attr, op, value, opts) =>
-      (await commands.profiles()).profilesAttrAddCommand(shortName, attr, op, value, opts, io),
+      exitWith(
+        await (await commands.profiles()).profilesAttrAddCommand(shortName, attr, op, value, opts, io),
+      ),
     );
   withDb(profileAttr.command('rm'))
     .argument('<short_name>', 'the profile')
@@ -130,10 +148,14 @@ Examples:
     .description('remove the reply (default) or check rows with this attribute and value')
     .option('--op <op>', 'only rows with this operator')
     .option('--check', 'check attributes instead of reply attributes')
+    .option('--dry-run', 'print the diff, write nothing')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExample:\n  $ usrun profiles attr rm gold Session-Timeout 7200')
+    .addHelpText(
+      'after',
+      '\nA journaled run (kind profiles): `usrun runs undo RUN_ID` takes it back.\n\nExample:\n  $ usrun profiles attr rm gold Session-Timeout 7200',
+    )
     .action(async (shortName, attr, value, opts) =>
-      (await commands.profiles()).profilesAttrRmCommand(shortName, attr, value, opts, io),
+      exitWith(await (await commands.profiles()).profilesAttrRmCommand(shortName, attr, value, opts, io)),
     );
 
   const filters = program
@@ -239,23 +261,27 @@ Example:
     .action(async (opts) => (await commands.radius()).radiusConfigCommand(opts, io));
   withDb(radius.command('import'))
     .description(
-      'adopt an existing FreeRADIUS database: a user per username, a profile per groupname, memberships and attribute rows (all or nothing; running it again changes nothing)',
+      'adopt an existing FreeRADIUS database: a user per username, a profile per groupname, memberships and attribute rows, as a journaled run (`runs undo` takes it back; running it again changes nothing)',
     )
     .requiredOption('--from <file|url>', "FreeRADIUS's database: a SQLite file or a server URL")
-    .option('--dry-run', 'list what it would create, write nothing')
-    .option('-v, --verbose', 'list what it creates on a real import too')
-    .option('--json', 'print the counts as JSON')
+    .option('--dry-run', "print each profile's and user's diff, write nothing")
+    .option('-v, --verbose', "print each changed item's diff on a real import too")
+    .option('--json', 'NDJSON on stdout: one object per profile or user, then a summary')
+    .option('-y, --yes', 'do not ask for confirmation on a terminal')
     .addHelpText(
       'after',
       `
 Reads radcheck, radreply, radusergroup, radgroupcheck and radgroupreply (cleartext passwords stay
-check attributes). Not a journaled run: \`runs undo\` cannot take it back.
+check attributes; diffs show them as <hidden>). Everything is checked first: a problem writes
+nothing (exit 2). Then one item per groupname, one per username, in the journal like a run:
+\`usrun runs show RUN_ID\`, \`usrun runs undo RUN_ID\` (deletes the users and profiles it created).
 
 Example:
   $ usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db --dry-run
-  $ usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db`,
+  $ usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db
+  $ usrun runs undo 7`,
     )
-    .action(async (opts) => void (await (await commands.radius()).radiusImportCommand(opts, io)));
+    .action(async (opts) => exitWith(await (await commands.radius()).radiusImportCommand(opts, io)));
 
   const attrs = program.command('attrs').description('user attrs (key/value with expiry)');
   withDb(attrs.command('purge'))

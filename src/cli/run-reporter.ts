@@ -1,5 +1,5 @@
 import type { ItemResult, RunCounts } from '../model/item-result.js';
-import { changeToJson, formatChange } from './format-change.js';
+import { changeToJson, formatChangeLines } from './format-change.js';
 import type { Io } from './io.js';
 import { createProgress, type Progress } from './progress.js';
 
@@ -35,8 +35,9 @@ export class RunReporter {
     const { io } = this;
     if (this.options.json) {
       const { user_id, username, row, status, logs, error } = result;
+      const profile = result.profile != null ? { profile: result.profile } : {};
       io.out(
-        `${JSON.stringify({ user_id, username, row, status, changes: result.changes.map(changeToJson), logs, error })}\n`,
+        `${JSON.stringify({ user_id, username, ...profile, row, status, changes: result.changes.map(changeToJson), logs, error })}\n`,
       );
     } else {
       const who = this.who(result);
@@ -49,7 +50,8 @@ export class RunReporter {
       } else if (result.status === 'changed' && (this.options.dryRun || this.options.verbose)) {
         const lines = result.changes
           .filter((c) => !(c.kind === 'field' && c.auto))
-          .map((c) => `  ${this.colorize(formatChange(c))}\n`);
+          .flatMap((c) => formatChangeLines(c))
+          .map((line) => `  ${this.colorize(line)}\n`);
         this.progress.print('out', `${io.color.bold(who)}\n${lines.join('')}`);
         for (const line of result.logs) this.progress.print('out', `  ${io.color.dim(`log: ${line}`)}\n`);
       }
@@ -90,9 +92,7 @@ export class RunReporter {
   }
 
   private who(result: ItemResult): string {
-    const user = result.username !== null ? `${result.username} (#${result.user_id})` : null;
-    const row = result.line !== null ? `row at line ${result.line}` : null;
-    return [user, row].filter(Boolean).join(', ') || `item ${result.seq}`;
+    return whoOf(result, 'row at line');
   }
 
   private colorize(line: string): string {
@@ -102,4 +102,18 @@ export class RunReporter {
     if (line.startsWith('~ ')) return c.yellow(line);
     return line;
   }
+}
+
+/**
+ * How an item is named in reports: `alice (#42)`, a user an import creates `alice (new)` until
+ * it has an id, `profile gold`, and the CSV line when there is one.
+ */
+export function whoOf(result: ItemResult, lineLabel: string): string {
+  const user =
+    result.username !== null
+      ? `${result.username} (${result.user_id === null ? 'new' : `#${result.user_id}`})`
+      : null;
+  const profile = result.profile != null ? `profile ${result.profile}` : null;
+  const row = result.line !== null ? `${lineLabel} ${result.line}` : null;
+  return [user, profile, row].filter(Boolean).join(', ') || `item ${result.seq}`;
 }

@@ -85,6 +85,7 @@ export async function runItems(store: StoreDriver, runId: number, status?: strin
       seq: i.seq,
       user_id: i.user_id,
       username: i.username,
+      ...(i.profile !== null ? { profile: i.profile } : {}),
       row: row?.values ?? null,
       line: row?.line ?? null,
       status: i.status as ItemResult['status'],

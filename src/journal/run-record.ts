@@ -7,8 +7,21 @@ import { emptyCounts, type ItemStatus, type RunCounts } from '../model/item-resu
 /** Run states in the `runs` table. `running` with no live process means it was killed. */
 export type RunStatus = 'running' | 'completed' | 'interrupted' | 'stopped';
 
+/**
+ * What a run is: a script run, an undo, or one of the commands that change the directory
+ * directly but are journaled (and undoable) like a run.
+ */
+export type RunKind = 'run' | 'undo' | 'import' | 'radius-import' | 'profiles';
+
+/** The command each kind of journaled non-script run was. */
+export const RUN_KIND_LABEL: Readonly<Record<string, string>> = {
+  import: 'users import',
+  'radius-import': 'radius import',
+  profiles: 'profiles attr',
+};
+
 export interface NewRun {
-  kind: 'run' | 'undo';
+  kind: RunKind;
   scriptPath: string | null;
   scriptText: string;
   selection: unknown;

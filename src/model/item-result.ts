@@ -17,6 +17,8 @@ export interface ItemResult {
   seq: number;
   user_id: number | null;
   username: string | null;
+  /** The profile (short_name) a profile-level item changes (`profiles attr`, an import's groups). */
+  profile?: string | null;
   /** The CSV row, or null when users were picked by filter. */
   row: Record<string, string> | null;
   /** The CSV file line of the row, when there is one. */

@@ -1,6 +1,7 @@
-import { itemStatements } from '../journal/item-statements.js';
+import { createsUser, itemStatements } from '../journal/item-statements.js';
 import type { ItemResult, RunCounts } from '../model/item-result.js';
-import { changeStatements } from '../store/change-statements.js';
+import { changeStatements, userById, userByName } from '../store/change-statements.js';
+import { GROUP_KINDS } from '../model/change.js';
 import { describeDbError } from '../store/describe-db-error.js';
 import type { DialectCapabilities } from '../store/driver.js';
 import type { StoredUser } from '../store/load-users.js';
@@ -169,15 +170,30 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
     for (let tries = 1; ; tries++) {
       const { result, user } = planned;
       const nowIso = new Date(now()).toISOString();
+      // A stored user is guarded by its version; a user the item creates is found by its
+      // username; a profile's item has no user at all.
+      const owner = user
+        ? userById(user.id)
+        : createsUser(result) && result.username !== null
+          ? userByName(result.username)
+          : null;
       const writes =
-        result.status === 'changed' && user
-          ? changeStatements(user.id, result.changes, nowIso, user.version)
+        result.status === 'changed' && (owner || result.changes.every((c) => GROUP_KINDS.includes(c.kind)))
+          ? changeStatements(owner, result.changes, nowIso, user?.version)
           : [];
       const journal = (r: ItemResult) => (id === null ? [] : itemStatements(id, r, nowIso));
       const statements = [...writes, ...journal(result)];
       if (statements.length === 0) return result;
       try {
         await lane.writer.unit(statements);
+        if (result.user_id === null && owner && writes.length > 0) {
+          // The new user's id, for the report (the journal recorded it in the unit).
+          const [row] = await lane.writer.query<{ obj_id: number }>(
+            'SELECT obj_id FROM users WHERE username = ?',
+            [result.username],
+          );
+          return { ...result, user_id: row ? Number(row.obj_id) : null };
+        }
         return result;
       } catch (error) {
         const stale = error instanceof StaleRowError;

@@ -7,6 +7,7 @@ import type { RunControl } from './run-control.js';
 import type { StoreDriver } from '../store/driver.js';
 import { changesBySeq } from '../journal/changes-by-seq.js';
 import { planUndo } from '../journal/plan-undo.js';
+import { loadProfile, type StoredProfile } from '../store/profile-attributes.js';
 
 export interface UndoOptions {
   /** The run being undone. */
@@ -24,6 +25,7 @@ interface UndoPageItem {
   seq: number;
   user_id: number | null;
   username: string | null;
+  profile: string | null;
   changes: Change[];
 }
 
@@ -36,7 +38,7 @@ async function* changedItemsNewestFirst(store: StoreDriver, runId: number): Asyn
   for (;;) {
     const items = await store.db
       .selectFrom('run_items')
-      .select(['seq', 'user_id', 'username'])
+      .select(['seq', 'user_id', 'username', 'profile'])
       .where('run_id', '=', runId)
       .where('status', '=', 'changed')
       .where('seq', '<', before)
@@ -106,14 +108,16 @@ class UndoSource implements PlannedSource {
     }
     this.queue.shift();
     if (item.user_id !== null) this.seen.add(item.user_id);
-    return this.plan(item, this.seq++);
+    return await this.plan(item, this.seq++);
   }
 
   async replan(planned: PlannedItem): Promise<PlannedItem> {
     const { seq, user_id: userId, username } = planned.result;
     const users = await loadUsers(this.reader, userId === null ? [] : [userId]);
     const changes = this.last?.seq === seq ? this.last.changes : [];
-    return this.planFor({ seq, user_id: userId, username, changes }, seq, users.get(userId ?? -1));
+    const profile = planned.result.profile ?? null;
+    const item = { seq, user_id: userId, username, profile, changes };
+    return this.planFor(item, seq, users.get(userId ?? -1), await this.profileOf(item));
   }
 
   /** The item handed out last: the only one `replan` is ever asked about. */
@@ -124,26 +128,52 @@ class UndoSource implements PlannedSource {
     this.users = await loadUsers(this.reader, ids);
   }
 
-  private plan(item: UndoPageItem, seq: number): PlannedItem {
+  private async plan(item: UndoPageItem, seq: number): Promise<PlannedItem> {
     this.last = { seq, changes: item.changes };
-    return this.planFor(item, seq, item.user_id === null ? undefined : this.users.get(item.user_id));
+    const user = item.user_id === null ? undefined : this.users.get(item.user_id);
+    return this.planFor(item, seq, user, await this.profileOf(item));
   }
 
-  private planFor(item: UndoPageItem, seq: number, user: StoredUser | undefined): PlannedItem {
-    const base = { seq, user_id: item.user_id, username: item.username, row: null, line: null, logs: [] };
-    if (!user) {
+  /** A profile's item is checked against the profile as it is now (one at a time: they are few). */
+  private profileOf(item: UndoPageItem): Promise<StoredProfile | null> {
+    return item.profile === null ? Promise.resolve(null) : loadProfile(this.reader, item.profile);
+  }
+
+  private planFor(
+    item: UndoPageItem,
+    seq: number,
+    user: StoredUser | undefined,
+    profile: StoredProfile | null,
+  ): PlannedItem {
+    const base = {
+      seq,
+      user_id: item.user_id,
+      username: item.username,
+      ...(item.profile !== null ? { profile: item.profile } : {}),
+      row: null,
+      line: null,
+      logs: [],
+    };
+    // A user the run deleted (an undone import) or created may be gone: planUndo decides. Any
+    // other item's user must still be there.
+    const aboutUser = item.changes.some((c) => c.kind === 'user');
+    if (!user && item.user_id !== null && !aboutUser) {
       return {
         result: { ...base, status: 'failed', changes: [], error: { message: 'user no longer exists' } },
         user: null,
       };
     }
-    const { changes, conflicts } = planUndo(user, item.changes, this.options.force);
+    const { changes, conflicts } = planUndo(
+      { user: user ?? null, profile },
+      item.changes,
+      this.options.force,
+    );
     if (conflicts.length > 0 && !this.options.force) {
       const message = `conflict: ${conflicts.map((c) => c.reason).join('; ')} (use --force to undo anyway)`;
       return { result: { ...base, status: 'failed', changes: [], error: { message } }, user: null };
     }
     const status = changes.length > 0 ? 'changed' : 'unchanged';
-    return { result: { ...base, status, changes, error: null }, user };
+    return { result: { ...base, status, changes, error: null }, user: user ?? null };
   }
 }
 

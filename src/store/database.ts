@@ -99,6 +99,8 @@ export interface RunItemsTable {
   seq: number;
   user_id: number | null;
   username: string | null;
+  /** A profile-level item's profile short_name (migration 0005). */
+  profile: string | null;
   row_json: string | null;
   status: string;
   error: string | null;
@@ -110,7 +112,8 @@ export interface RunChangesTable {
   run_id: number;
   seq: number;
   n: number;
-  user_id: number;
+  /** Null for a profile-level change (migration 0005). */
+  user_id: number | null;
   kind: string;
   target: string;
   before: string | null;

@@ -64,6 +64,12 @@ export interface DialectCapabilities {
    * and to its profile, attribute and attr rows — whoever writes, usrun or another tool.
    */
   readonly userVersionTriggers: readonly string[];
+  /**
+   * SQL letting a NOT NULL column hold NULL (`type` is its column type), e.g. PostgreSQL's
+   * `ALTER TABLE t ALTER COLUMN c DROP NOT NULL` or MySQL's `ALTER TABLE t MODIFY c type NULL`;
+   * null where a column cannot be altered (SQLite), and a migration rebuilds the table instead.
+   */
+  readonly dropNotNullSql: ((table: string, column: string, type: string) => string) | null;
   /** How many writers (connections with a transaction open) may work at once: SQLite has one. */
   readonly maxWriters: number;
   /** Classifies a driver error (unique violation, lock timeout, read-only database, …). */

@@ -1,7 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { CsvTable } from '../model/csv-table.js';
-import type { SqlStatement, SqlValue, StoreDriver } from './driver.js';
-import { writeAll } from './writer.js';
+import type { SqlValue, StoreDriver } from './driver.js';
 import { findUserField, USER_FIELDS, type UserField } from './user-fields.js';
 
 /** What an import did (or, with `dryRun`, would do). */
@@ -9,13 +8,6 @@ export interface ImportResult {
   inserted: number;
   updated: number;
   unchanged: number;
-}
-
-export interface ImportUsersOptions {
-  /** Validate and count, write nothing. */
-  dryRun?: boolean | undefined;
-  /** The time written to `last_update` and default `date_joined`; defaults to the current time. */
-  now?: Date | undefined;
 }
 
 /** Read-only to scripts, but an import from another system may carry them. */
@@ -36,30 +28,35 @@ interface Existing {
   byFolded: Map<string, ExistingUser>;
 }
 
-interface PlannedRow {
+/** One valid CSV row: the user it is about and its parsed cells. */
+export interface PlannedRow {
   line: number;
   username: string;
-  /** Parsed cells by field name, in the table's column order. */
+  /** Parsed cells by field name, in the table's column order (booleans as 1/0). */
   values: Map<string, SqlValue>;
+  /** The row as read, for the journal. */
+  cells: Record<string, string>;
+}
+
+/** A checked CSV file: every row valid, and the id of each username already in the store. */
+export interface UsersImportPlan {
+  file: string;
+  /** The user fields the file sets, in column order. */
+  fields: string[];
+  rows: PlannedRow[];
+  /** obj_id by username, for the rows about existing users. */
+  existing: Map<string, number>;
 }
 
 /**
- * Upserts users by `username` from a CSV table whose columns are user fields (any case; all
- * but `obj_id`). Cells are trimmed; an empty cell is NULL. Every cell is validated first and all
- * problems are reported together as one `UsageError`, with nothing written; otherwise all
- * inserts and updates go in one transaction.
+ * Checks a CSV table whose columns are user fields (any case; all but `obj_id`) for an upsert by
+ * `username`. Cells are trimmed; an empty cell is NULL. Every cell is validated and all problems
+ * are reported together as one `UsageError`, before anything is written.
  *
- * A username matches an existing user exactly; one that differs from an existing user's only
- * in case is an error rather than a near-duplicate. New users get `is_active` true,
- * `username_length` from the username and `date_joined` now when the file has no such column.
- * `last_update` becomes now on every inserted or changed user, unless the row gives one.
+ * A username matches an existing user exactly; one that differs from an existing user's only in
+ * case is an error rather than a near-duplicate.
  */
-export async function importUsers(
-  store: StoreDriver,
-  table: CsvTable,
-  options: ImportUsersOptions = {},
-): Promise<ImportResult> {
-  const now = (options.now ?? new Date()).toISOString();
+export async function planUsersImport(store: StoreDriver, table: CsvTable): Promise<UsersImportPlan> {
   const fields = mapColumns(table);
   const { planned, errors } = parseRows(table, fields);
   const existing = await loadExisting(store, [...new Set(planned.map((row) => row.username))]);
@@ -69,50 +66,12 @@ export async function importUsers(
     const count = errors.length === 1 ? '1 error' : `${errors.length} errors`;
     throw new UsageError(`${table.file}: ${count}, nothing was imported:\n${errors.join('\n')}`);
   }
-
-  const fieldNames = [...fields.values()].map((f) => f.name);
-  const insertColumns = [...fieldNames];
-  const defaults: [string, (row: PlannedRow) => SqlValue][] = [
-    ['is_active', () => 1],
-    ['username_length', (row) => [...row.username].length],
-    ['date_joined', () => now],
-    ['last_update', () => now],
-  ];
-  const applied = defaults.filter(([name]) => !insertColumns.includes(name));
-  insertColumns.push(...applied.map(([name]) => name));
-  const insertSql = `INSERT INTO users (${insertColumns.join(', ')}) VALUES (${insertColumns.map(() => '?').join(', ')})`;
-  const updateColumns = fieldNames.filter((name) => name !== 'username' && name !== 'last_update');
-  const updateSql = `UPDATE users SET ${[...updateColumns, 'last_update'].map((c) => `${c} = ?`).join(', ')} WHERE obj_id = ?`;
-
-  const statements: SqlStatement[] = [];
-  const result: ImportResult = { inserted: 0, updated: 0, unchanged: 0 };
-  for (const row of planned) {
-    const user = existing.exact.get(row.username);
-    // An empty last_update cell means "stamp it now", not "clear it".
-    const lastUpdate = row.values.get('last_update') ?? null;
-    if (!user) {
-      const params = fieldNames.map((name) =>
-        name === 'last_update' ? (lastUpdate ?? now) : (row.values.get(name) ?? null),
-      );
-      params.push(...applied.map(([, value]) => value(row)));
-      statements.push({ sql: insertSql, params });
-      result.inserted++;
-      continue;
-    }
-    const changed =
-      updateColumns.some((name) => !sameValue(user[name] ?? null, row.values.get(name) ?? null)) ||
-      (lastUpdate !== null && lastUpdate !== user['last_update']);
-    if (!changed) {
-      result.unchanged++;
-      continue;
-    }
-    const params = updateColumns.map((name) => row.values.get(name) ?? null);
-    params.push(lastUpdate ?? now, user.obj_id);
-    statements.push({ sql: updateSql, params });
-    result.updated++;
-  }
-  if (!options.dryRun && statements.length > 0) await writeAll(store, statements);
-  return result;
+  return {
+    file: table.file,
+    fields: [...fields.values()].map((f) => f.name),
+    rows: planned,
+    existing: new Map([...existing.exact].map(([name, user]) => [name, Number(user.obj_id)])),
+  };
 }
 
 /** Every row's cells parsed and checked; rows with an error are left out of `planned`. */
@@ -141,7 +100,7 @@ function parseRows(
       continue;
     }
     firstLine.set(username, row.line);
-    if (rowOk) planned.push({ line: row.line, username, values });
+    if (rowOk) planned.push({ line: row.line, username, values, cells: { ...row.values } });
   }
   return { planned, errors };
 }
@@ -225,11 +184,6 @@ async function loadExisting(store: StoreDriver, usernames: readonly string[]): P
     }
   }
   return { exact, byFolded };
-}
-
-function sameValue(stored: SqlValue, next: SqlValue): boolean {
-  if (typeof stored === 'boolean') stored = stored ? 1 : 0;
-  return stored === next;
 }
 
 /** A cell as the value to store, or why it cannot be. */

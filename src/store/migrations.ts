@@ -165,19 +165,7 @@ const buildMigrations = ({
       ).execute();
 
       // No foreign key to users: the journal must outlive a deleted user (undo, audit).
-      await clustered(
-        db.schema
-          .createTable('run_changes')
-          .addColumn('run_id', 'integer', (c) => c.notNull().references('runs.id').onDelete('cascade'))
-          .addColumn('seq', 'integer', (c) => c.notNull())
-          .addColumn('n', 'integer', (c) => c.notNull())
-          .addColumn('user_id', 'integer', (c) => c.notNull())
-          .addColumn('kind', 'varchar(16)', (c) => c.notNull())
-          .addColumn('target', 'varchar(255)', (c) => c.notNull())
-          .addColumn('before', 'text')
-          .addColumn('after', 'text')
-          .addPrimaryKeyConstraint('run_changes_pk', ['run_id', 'seq', 'n']),
-      ).execute();
+      await clustered(runChangesTable(db, 'run_changes', true)).execute();
     },
   },
   '0003_user_versions': {
@@ -193,12 +181,46 @@ const buildMigrations = ({
     },
   },
   '0004_radius': radiusMigration(capabilities),
+  '0005_journal_profiles': {
+    // Imports and `profiles attr` are journaled runs: a profile's item names its profile in
+    // run_items.profile, and its run_changes rows have no user (user_id null).
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('run_items').addColumn('profile', 'varchar(64)').execute();
+      const alter = capabilities?.dropNotNullSql;
+      if (alter) {
+        await sql.raw(alter('run_changes', 'user_id', 'integer')).execute(db);
+        return;
+      }
+      // SQLite: the documented table rebuild (same columns, same key, user_id nullable).
+      await clustered(runChangesTable(db, 'run_changes_0005', false)).execute();
+      await sql`INSERT INTO run_changes_0005 SELECT run_id, seq, n, user_id, kind, target, before, after FROM run_changes`.execute(
+        db,
+      );
+      await db.schema.dropTable('run_changes').execute();
+      await db.schema.alterTable('run_changes_0005').renameTo('run_changes').execute();
+    },
+  },
 });
 
 const ending =
   (suffix: string): TableEnd =>
   (table) =>
     (suffix ? table.modifyEnd(sql.raw(suffix)) : table) as typeof table;
+
+/** `run_changes` as 0002 created it (`userIdRequired`) and as 0005 left it. */
+function runChangesTable(db: Kysely<any>, name: string, userIdRequired: boolean) {
+  return db.schema
+    .createTable(name)
+    .addColumn('run_id', 'integer', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+    .addColumn('seq', 'integer', (c) => c.notNull())
+    .addColumn('n', 'integer', (c) => c.notNull())
+    .addColumn('user_id', 'integer', (c) => (userIdRequired ? c.notNull() : c))
+    .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+    .addColumn('target', 'varchar(255)', (c) => c.notNull())
+    .addColumn('before', 'text')
+    .addColumn('after', 'text')
+    .addPrimaryKeyConstraint('run_changes_pk', ['run_id', 'seq', 'n']);
+}
 
 /** Hands kysely's `Migrator` the migrations above, for a dialect. */
 export function migrationProvider(capabilities: DialectCapabilities): MigrationProvider {

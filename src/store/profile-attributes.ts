@@ -1,5 +1,6 @@
-import type { RadiusRow } from '../model/change.js';
-import type { SqlStatement, StoreDriver } from './driver.js';
+import type { GroupRowChange, RadiusRow } from '../model/change.js';
+import type { StoreDriver } from './driver.js';
+import type { Reader } from './load-users.js';
 
 /** A profile's own reply and check rows (FreeRADIUS radgroupreply / radgroupcheck), in id order. */
 export interface ProfileAttributes {
@@ -13,7 +14,7 @@ export const PROFILE_ATTRIBUTE_TABLES = {
 } as const;
 
 /** Every profile's reply and check rows, keyed by profile id (profiles without rows are absent). */
-export async function loadProfileAttributes(store: StoreDriver): Promise<Map<number, ProfileAttributes>> {
+export async function loadProfileAttributes(store: Reader): Promise<Map<number, ProfileAttributes>> {
   const byProfile = new Map<number, ProfileAttributes>();
   for (const [kind, table] of Object.entries(PROFILE_ATTRIBUTE_TABLES)) {
     const rows = await store.query<{
@@ -37,36 +38,71 @@ export async function loadProfileAttributes(store: StoreDriver): Promise<Map<num
   return byProfile;
 }
 
+/** A profile as stored, with its own rows and its member count: what undo checks it against. */
+export interface StoredProfile {
+  id: number;
+  short_name: string;
+  name: string | null;
+  description: string | null;
+  attributes: RadiusRow[];
+  check_attributes: RadiusRow[];
+  members: number;
+}
+
+/** One profile by short_name, or null. `reader` may be a writer, to see its open group. */
+export async function loadProfile(reader: Reader, shortName: string): Promise<StoredProfile | null> {
+  const [p] = await reader.query<{ id: number; name: string | null; description: string | null }>(
+    'SELECT id, name, description FROM profiles WHERE short_name = ?',
+    [shortName],
+  );
+  if (!p) return null;
+  const id = Number(p.id);
+  const rows = async (table: string) =>
+    (
+      await reader.query<RadiusRow>(
+        `SELECT id, attr, op, value FROM ${table} WHERE profile_id = ? ORDER BY id`,
+        [id],
+      )
+    ).map((r) => ({ id: Number(r.id), attr: r.attr, op: r.op, value: r.value }));
+  const [count] = await reader.query<{ n: number }>(
+    'SELECT count(*) AS n FROM user_profiles WHERE profile_id = ?',
+    [id],
+  );
+  return {
+    id,
+    short_name: shortName,
+    name: p.name,
+    description: p.description,
+    attributes: await rows(PROFILE_ATTRIBUTE_TABLES.reply),
+    check_attributes: await rows(PROFILE_ATTRIBUTE_TABLES.check),
+    members: Number(count?.n ?? 0),
+  };
+}
+
 /**
- * The statements that turn a profile's `current` rows into `wanted`: rows kept by id are updated
- * when their value changed, rows missing from `wanted` deleted, rows with id null inserted in order.
+ * The changes that turn a profile's `current` rows into `wanted` (pure): rows missing from
+ * `wanted` deleted, rows kept by id changed when their operator or value did, rows with id null
+ * added in order.
  */
-export function profileRowStatements(
+export function groupRowChanges(
   kind: 'reply' | 'check',
-  profileId: number,
+  shortName: string,
   current: readonly RadiusRow[],
   wanted: readonly RadiusRow[],
-): SqlStatement[] {
-  const table = PROFILE_ATTRIBUTE_TABLES[kind];
+): GroupRowChange[] {
+  const changeKind = kind === 'reply' ? 'group_reply' : 'group_check';
   const kept = new Map(wanted.filter((r) => r.id !== null).map((r) => [r.id, r]));
-  const statements: SqlStatement[] = [];
+  const changes: GroupRowChange[] = [];
   for (const row of current) {
     const next = kept.get(row.id);
-    if (!next) statements.push({ sql: `DELETE FROM ${table} WHERE id = ?`, params: [row.id] });
+    if (!next) changes.push({ kind: changeKind, target: shortName, before: row, after: null });
     else if (next.value !== row.value || next.op !== row.op)
-      statements.push({
-        sql: `UPDATE ${table} SET op = ?, value = ? WHERE id = ?`,
-        params: [next.op, next.value, row.id],
-      });
+      changes.push({ kind: changeKind, target: shortName, before: row, after: next });
   }
   for (const row of wanted) {
-    if (row.id !== null) continue;
-    statements.push({
-      sql: `INSERT INTO ${table} (profile_id, attr, op, value) VALUES (?, ?, ?, ?)`,
-      params: [profileId, row.attr, row.op, row.value],
-    });
+    if (row.id === null) changes.push({ kind: changeKind, target: shortName, before: null, after: row });
   }
-  return statements;
+  return changes;
 }
 
 /** A profile with its own rows, as the sandbox's profile catalog carries it. */

@@ -1,11 +1,10 @@
 import type { FreeradiusTables } from '../model/freeradius-tables.js';
 import type { ImportTarget } from '../model/radius-import-plan.js';
-import type { StoreDriver } from './driver.js';
-import { loadUsers } from './load-users.js';
+import { loadUsers, type Reader } from './load-users.js';
 import { loadProfileAttributes } from './profile-attributes.js';
 
 /** The users (with rows and memberships) and profiles (with rows) an import of `source` touches. */
-export async function readImportTarget(store: StoreDriver, source: FreeradiusTables): Promise<ImportTarget> {
+export async function readImportTarget(store: Reader, source: FreeradiusTables): Promise<ImportTarget> {
   const names = new Set([
     ...source.radcheck.map((r) => r.key),
     ...source.radreply.map((r) => r.key),

@@ -167,7 +167,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
       const r = await usrun(['users', 'import', csv, '--db', db]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect(r.stdout).toContain('1 new, 1 updated');
+      expect(r.stdout).toMatch(/run \d+ completed: 2 selected, 2 changed/);
       expect(await dbQuery(db, 'SELECT email, is_active FROM users WHERE obj_id = 1')).toEqual([
         { email: 'new@example.org', is_active: 0 },
       ]);

@@ -1,10 +1,12 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ndjson, runCli, tempDir } from '../helpers/cli.js';
 import { sqlite } from '../helpers/dump.js';
 import {
   assertFreeradiusInstalled,
+  FREERADIUS_SCHEMA,
   radtest,
   type RadiusAnswer,
   type RadiusServer,
@@ -123,5 +125,24 @@ describe('FreeRADIUS on a usrun database', () => {
     );
     expect(rows.map((r) => r.reply)).toContain('Access-Reject');
     expect(rows.at(-1)?.reply).toBe('Access-Accept');
+  });
+
+  it('serves users a radius import adds, and rejects them again once runs undo took it back', async () => {
+    const source = join(tmp.dir, 'freeradius.db');
+    const raw = new Database(source);
+    raw.exec(readFileSync(FREERADIUS_SCHEMA, 'utf8'));
+    raw.exec(`INSERT INTO radcheck (username, attribute, op, value) VALUES ('imported', 'Cleartext-Password', ':=', 'imp-pw');
+      INSERT INTO radusergroup (username, groupname, priority) VALUES ('imported', 'gold', 1);`);
+    raw.close();
+    const result = await cli('radius', 'import', '--from', source, '--json');
+    const runId = (ndjson(result.stdout).at(-1)?.['summary'] as { run_id: number }).run_id;
+    const accepted = await answerOf('imported', 'imp-pw');
+    expect(accepted.code).toBe('Access-Accept');
+    expect(attribute(accepted, 'Reply-Message')).toEqual(['gold plan v2']);
+    await cli('runs', 'undo', String(runId), '--yes');
+    expect((await answerOf('imported', 'imp-pw')).code).toBe('Access-Reject');
+    expect(sqlite(db, `SELECT count(*) AS n FROM users WHERE username = 'imported'`)).toEqual([{ n: 0 }]);
+    // The profile was there before the import: undo leaves it.
+    expect(sqlite(db, `SELECT count(*) AS n FROM profiles WHERE short_name = 'gold'`)).toEqual([{ n: 1 }]);
   });
 });

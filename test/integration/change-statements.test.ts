@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planUndo } from '../../src/journal/plan-undo.js';
 import type { Change } from '../../src/model/change.js';
-import { changeStatements } from '../../src/store/change-statements.js';
+import { changeStatements, userById } from '../../src/store/change-statements.js';
 import { planUserChanges } from '../../src/run/plan-user-changes.js';
 import type { SandboxOutcome } from '../../src/sandbox/protocol.js';
 import type { StoreDriver } from '../../src/store/driver.js';
@@ -73,7 +73,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
           after: { id: null, attr: 'X', op: '=', value: "1' OR '1'='1" },
         },
       ];
-      const statements = changeStatements(7, changes, now.toISOString());
+      const statements = changeStatements(userById(7), changes, now.toISOString());
       for (const s of statements) expect(s.sql).not.toContain("'1'='1");
       expect(statements[0]).toEqual({
         sql: 'UPDATE users SET email = ? WHERE obj_id = ?',
@@ -112,7 +112,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
         now,
         cipher: null,
       });
-      await writeAll(store, changeStatements(7, changes, now.toISOString()));
+      await writeAll(store, changeStatements(userById(7), changes, now.toISOString()));
 
       const after = await user7();
       expect(after.fields['email']).toBe('alice@x.net');
@@ -136,9 +136,9 @@ describe.each(DIALECTS)('%s', (dialect) => {
         before['users']?.find((u: any) => u.obj_id === 8),
       );
 
-      const undo = planUndo(after, changes, false);
+      const undo = planUndo({ user: after, profile: null }, changes, false);
       expect(undo.conflicts).toEqual([]);
-      await writeAll(store, changeStatements(7, undo.changes, now.toISOString()));
+      await writeAll(store, changeStatements(userById(7), undo.changes, now.toISOString()));
       const restored = await dumpDb(path);
       // Removed rows come back with their own ids: the dump is identical.
       expect(restored.users).toEqual(before.users);
@@ -155,16 +155,16 @@ describe.each(DIALECTS)('%s', (dialect) => {
         { seq: 0, status: 'done', logs: [], fields: { email: 'one@x.net' } },
         { profiles: new Map(), now, cipher: null },
       );
-      await writeAll(store, changeStatements(7, changes, now.toISOString()));
+      await writeAll(store, changeStatements(userById(7), changes, now.toISOString()));
       await writeAll(store, [
         { sql: "UPDATE users SET email = 'someone-else@x.net' WHERE obj_id = 7", params: [] },
       ]);
       const current = await user7();
-      const plain = planUndo(current, changes, false);
+      const plain = planUndo({ user: current, profile: null }, changes, false);
       expect(plain.changes).toEqual([]);
       expect(plain.conflicts.map((c) => c.reason)).toEqual(['field email was changed again since the run']);
-      const forced = planUndo(current, changes, true);
-      await writeAll(store, changeStatements(7, forced.changes, now.toISOString()));
+      const forced = planUndo({ user: current, profile: null }, changes, true);
+      await writeAll(store, changeStatements(userById(7), forced.changes, now.toISOString()));
       expect((await user7()).fields['email']).toBe(stored.fields['email']);
     });
 

@@ -4,10 +4,16 @@ import { PROFILE_SHORT_NAME } from '../../model/profile-short-name.js';
 import { checkRadiusRow, RejectedChange } from '../../run/plan-user-changes.js';
 import { addRadiusRow, type RadiusEdit, removeRadiusRows } from '../../run/radius-row-edits.js';
 import type { StoreDriver } from '../../store/driver.js';
-import { loadProfileAttributes, profileRowStatements } from '../../store/profile-attributes.js';
+import type { ItemResult } from '../../model/item-result.js';
+import type { PlannedItem } from '../../run/commit-items.js';
+import { commitPlanned } from '../../run/commit-planned.js';
+import { listSource } from '../../run/list-source.js';
+import { RunControl } from '../../run/run-control.js';
+import type { Reader } from '../../store/load-users.js';
+import { groupRowChanges, loadProfile, loadProfileAttributes } from '../../store/profile-attributes.js';
 import { insertReturningId } from '../../store/insert-returning-id.js';
 import { usingStore } from '../../store/using-store.js';
-import { writeAll } from '../../store/writer.js';
+import { changeToJson, formatChangeLines } from '../format-change.js';
 import { formatTable } from '../format-table.js';
 import type { Io } from '../io.js';
 
@@ -132,24 +138,82 @@ export interface ProfileAttrOptions {
   db?: string;
   check?: boolean;
   json?: boolean;
+  dryRun?: boolean;
 }
 
+/**
+ * A profile's reply or check rows edited as a journaled run of kind `profiles`: one item, the
+ * profile, with a `group_reply`/`group_check` change per row added, changed or removed, through
+ * the one commit path (`runs undo` takes it back). The edit is planned inside the run, from the
+ * rows as they are then. Prints what happened; the diff on a dry run.
+ */
 async function editProfileRows(
   shortName: string,
+  command: string,
   options: ProfileAttrOptions,
   io: Io,
   edit: (label: string, rows: readonly RadiusRow[]) => RadiusEdit,
-): Promise<void> {
+): Promise<number> {
   const kind = options.check ? 'check' : 'reply';
-  await usingStore({ location: options.db }, async (store) => {
-    const profile = await findProfile(store, shortName);
-    const own = (await loadProfileAttributes(store)).get(profile.id);
-    const current = (kind === 'reply' ? own?.attributes : own?.check_attributes) ?? [];
-    const result = edit(kind, current);
-    if (result.updated) await writeAll(store, profileRowStatements(kind, profile.id, current, result.rows));
-    if (options.json)
-      io.out(`${JSON.stringify({ profile: shortName, updated: result.updated, message: result.message })}\n`);
-    else io.out(`${result.updated ? io.color.green('✓') : '·'} profile ${shortName}: ${result.message}\n`);
+  const dryRun = options.dryRun ?? false;
+  return usingStore({ location: options.db }, async (store) => {
+    await findProfile(store, shortName);
+    let outcome: RadiusEdit | null = null;
+    let item: ItemResult | null = null;
+    const control = new RunControl();
+    const step = async (reader: Reader): Promise<PlannedItem> => {
+      const own = await loadProfile(reader, shortName);
+      const current = (kind === 'reply' ? own?.attributes : own?.check_attributes) ?? [];
+      outcome = edit(kind, current);
+      const changes = outcome.updated ? groupRowChanges(kind, shortName, current, outcome.rows) : [];
+      const result: ItemResult = {
+        seq: 0,
+        user_id: null,
+        username: null,
+        profile: shortName,
+        row: null,
+        line: null,
+        status: changes.length > 0 ? 'changed' : 'unchanged',
+        changes,
+        logs: [],
+        error: null,
+      };
+      return { result, user: null };
+    };
+    const { runId, counts } = await commitPlanned(store, {
+      run: {
+        kind: 'profiles',
+        scriptPath: shortName,
+        scriptText: `usrun profiles attr ${command}${options.check ? ' --check' : ''}`,
+        selection: { profile: shortName },
+        params: {},
+      },
+      dryRun,
+      source: (reader) => listSource([() => step(reader)], control),
+      control,
+      onItem: (done) => void (item = done),
+    });
+    const result = outcome as RadiusEdit | null;
+    const done = item as ItemResult | null;
+    const message = done?.error?.message ?? result?.message ?? '';
+    const changes = done?.changes ?? [];
+    if (options.json) {
+      io.out(
+        `${JSON.stringify({ profile: shortName, updated: done?.status === 'changed', message, run_id: runId, dry_run: dryRun, changes: changes.map(changeToJson) })}\n`,
+      );
+    } else {
+      const mark =
+        done?.status === 'failed' ? io.color.red('✗') : result?.updated ? io.color.green('✓') : '·';
+      const run =
+        runId !== null
+          ? io.color.dim(` (run ${runId})`)
+          : dryRun
+            ? io.color.dim(' (dry run, nothing written)')
+            : '';
+      io.out(`${mark} profile ${shortName}: ${message}${run}\n`);
+      if (dryRun) for (const c of changes) for (const line of formatChangeLines(c)) io.out(`  ${line}\n`);
+    }
+    return counts.failed > 0 ? 1 : 0;
   });
 }
 
@@ -165,7 +229,7 @@ export async function profilesAttrAddCommand(
   value: string,
   options: ProfileAttrOptions,
   io: Io,
-): Promise<void> {
+): Promise<number> {
   const kind = options.check ? 'check' : 'reply';
   try {
     checkRadiusRow(kind, { id: null, attr, op, value });
@@ -173,7 +237,7 @@ export async function profilesAttrAddCommand(
     if (error instanceof RejectedChange) throw new UsageError(`profile ${shortName}: ${error.message}`);
     throw error;
   }
-  await editProfileRows(shortName, options, io, (label, rows) =>
+  return editProfileRows(shortName, `add ${shortName} ${attr} ${op} ${value}`, options, io, (label, rows) =>
     addRadiusRow(label, rows, { attr, op, value }),
   );
 }
@@ -185,8 +249,9 @@ export async function profilesAttrRmCommand(
   value: string,
   options: ProfileAttrOptions & { op?: string },
   io: Io,
-): Promise<void> {
-  await editProfileRows(shortName, options, io, (label, rows) =>
+): Promise<number> {
+  const op = options.op !== undefined ? ` --op ${options.op}` : '';
+  return editProfileRows(shortName, `rm ${shortName} ${attr} ${value}${op}`, options, io, (label, rows) =>
     removeRadiusRows(label, rows, { attr, value, op: options.op }),
   );
 }

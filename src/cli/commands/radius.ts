@@ -1,14 +1,16 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
 import type { FreeradiusTables } from '../../model/freeradius-tables.js';
-import type { RadiusImportPlan } from '../../model/radius-import-plan.js';
 import { planRadiusImport } from '../../run/plan-radius-import.js';
 import { freeradiusSqlConfig } from '../../store/freeradius-sql-config.js';
-import { radiusImportStatements } from '../../store/radius-import-statements.js';
+import { commitPlanned } from '../../run/commit-planned.js';
+import { listSource } from '../../run/list-source.js';
+import { radiusImportSteps } from '../../run/radius-import-steps.js';
+import { reportJournaled } from '../report-journaled.js';
 import { readFreeradiusTables } from '../../store/read-freeradius-tables.js';
 import { readImportTarget } from '../../store/read-import-target.js';
 import { openStore, resolveLocation, usingStore } from '../../store/using-store.js';
-import { writeAll } from '../../store/writer.js';
 import type { Io } from '../io.js';
 
 /**
@@ -28,38 +30,35 @@ export interface RadiusImportOptions {
   dryRun?: boolean;
   verbose?: boolean;
   json?: boolean;
+  yes?: boolean;
 }
 
-const shownValue = (attr: string, value: string) => (/password/i.test(attr) ? '<hidden>' : value);
-
-function describePlan(plan: RadiusImportPlan): string[] {
-  return [
-    ...plan.users.map((u) => `+ user ${u}`),
-    ...plan.profiles.map((p) => `+ profile ${p}`),
-    ...plan.memberships.map((m) =>
-      m.before === null
-        ? `+ ${m.username} in profile ${m.groupname} (priority ${m.priority})`
-        : `~ ${m.username} in profile ${m.groupname}: priority ${m.before} → ${m.priority}`,
-    ),
-    ...plan.rows.map(
-      (r) =>
-        `+ ${r.owner === 'user' ? r.key : `profile ${r.key}`} ${r.kind} ${r.attr} ${r.op} ${shownValue(r.attr, r.value)}`,
-    ),
-  ];
+/** What the source is, for the journal: the file's bytes, or (a server) the rows read. */
+function sourceSha256(from: string, tables: FreeradiusTables): string {
+  const hash = createHash('sha256');
+  if (isUrl(from)) hash.update(JSON.stringify(tables));
+  else hash.update(readFileSync(from));
+  return hash.digest('hex');
 }
+
+const isUrl = (location: string) => /^[a-z]+:\/\//.test(location);
 
 /**
  * `usrun radius import --from FILE|URL`: adopts an existing FreeRADIUS database (radcheck,
- * radreply, radusergroup, radgroupcheck, radgroupreply) into this directory, in one
- * all-or-nothing transaction; `--dry-run` lists what it would create and writes nothing.
- * Importing the same tables again finds everything present and writes nothing.
+ * radreply, radusergroup, radgroupcheck, radgroupreply) into this directory as a journaled run
+ * of kind `radius-import`: everything is checked first (a problem writes nothing), then one item
+ * per groupname and one per username go through the one commit path, so `runs undo` takes it
+ * back. `--dry-run` prints each item's diff and writes nothing. Importing the same tables again
+ * finds everything present: every item `unchanged`.
  */
-export async function radiusImportCommand(options: RadiusImportOptions, io: Io): Promise<RadiusImportPlan> {
+export async function radiusImportCommand(options: RadiusImportOptions, io: Io): Promise<number> {
   // A missing file is not "a usrun database to init" (openStore's words): say what it is.
-  if (!/^[a-z]+:\/\//.test(options.from) && !existsSync(options.from)) {
+  if (!isUrl(options.from) && !existsSync(options.from)) {
     throw new UsageError(`no FreeRADIUS database at ${options.from}: no such file`);
   }
   const source = await openStore({ location: options.from });
+  // As the driver shows it: a server URL without its password, which the journal never holds.
+  const from = source.location;
   let tables: FreeradiusTables;
   try {
     tables = await readFreeradiusTables(source);
@@ -75,31 +74,56 @@ export async function radiusImportCommand(options: RadiusImportOptions, io: Io):
         `cannot import ${options.from}, nothing was written:\n${[...shown, ...more].join('\n')}`,
       );
     }
-    const statements = radiusImportStatements(plan, new Date().toISOString());
-    if (!options.dryRun && statements.length > 0) await writeAll(store, statements);
-    const userRows = plan.rows.filter((r) => r.owner === 'user').length;
-    const counts = {
-      users: plan.users.length,
-      profiles: plan.profiles.length,
-      memberships: plan.memberships.length,
-      user_rows: userRows,
-      profile_rows: plan.rows.length - userRows,
-      present: plan.present,
-    };
-    if (options.json) {
-      io.out(
-        `${JSON.stringify({ ...counts, missing_tables: tables.missing, dry_run: options.dryRun ?? false })}\n`,
-      );
-      return plan;
-    }
-    if (options.dryRun || options.verbose) for (const line of describePlan(plan)) io.out(`${line}\n`);
-    const verb = options.dryRun ? 'would import' : 'imported';
-    const missing = tables.missing.length > 0 ? ` (no ${tables.missing.join(', ')} in the source)` : '';
-    io.out(
-      `${verb} ${options.from}: ${counts.users} users, ${counts.profiles} profiles, ` +
-        `${counts.memberships} memberships, ${counts.user_rows} user and ${counts.profile_rows} profile ` +
-        `attribute rows; ${counts.present} already present${missing}\n`,
+    const dryRun = options.dryRun ?? false;
+    const now = new Date().toISOString();
+    // Count the items the same way the steps list them (one per groupname, one per username).
+    const total =
+      new Set([
+        ...tables.radusergroup.map((m) => m.groupname),
+        ...tables.radgroupcheck.map((r) => r.key),
+        ...tables.radgroupreply.map((r) => r.key),
+      ]).size +
+      new Set([
+        ...tables.radcheck.map((r) => r.key),
+        ...tables.radreply.map((r) => r.key),
+        ...tables.radusergroup.map((m) => m.username),
+      ]).size;
+    const { exitCode } = await reportJournaled(
+      io,
+      {
+        dryRun,
+        json: options.json ?? false,
+        yes: options.yes ?? false,
+        verbose: options.verbose ?? false,
+        total,
+        question: `About to change up to ${total} users and profiles in ${store.location} from ${from}. Continue? [y/N] `,
+        again: `usrun radius import --from ${from}${options.db ? ` --db ${options.db}` : ''}`,
+      },
+      (control, onItem) =>
+        commitPlanned(store, {
+          run: {
+            kind: 'radius-import',
+            scriptPath: from,
+            scriptText: `usrun radius import --from ${from}`,
+            selection: { from, sha256: sourceSha256(options.from, tables), missing_tables: tables.missing },
+            params: {},
+          },
+          dryRun,
+          source: (reader) => listSource(radiusImportSteps(tables, plan, reader, now), control),
+          control,
+          onItem,
+        }),
     );
-    return plan;
+    if (!options.json) {
+      const userRows = plan.rows.filter((r) => r.owner === 'user').length;
+      const verb = dryRun ? 'would import' : 'imported';
+      const missing = tables.missing.length > 0 ? ` (no ${tables.missing.join(', ')} in the source)` : '';
+      io.out(
+        `${verb} ${from}: ${plan.users.length} users, ${plan.profiles.length} profiles, ` +
+          `${plan.memberships.length} memberships, ${userRows} user and ${plan.rows.length - userRows} profile ` +
+          `attribute rows; ${plan.present} already present${missing}\n`,
+      );
+    }
+    return exitCode;
   });
 }

@@ -111,8 +111,12 @@ async function planRun(
   if (options.dryRun) throw new UsageError('--resume cannot be combined with --dry-run');
   const run = await getRun(store, options.resume);
   const orphaned = isOrphaned(run, hostname());
-  if (run.kind !== 'run')
+  if (run.kind === 'undo')
     throw new UsageError(`run ${run.id} is an undo; run \`usrun runs undo ${run.undo_of}\` again instead`);
+  if (run.kind !== 'run')
+    throw new UsageError(
+      `run ${run.id} is a ${run.kind} run, not a script run; run that command again instead`,
+    );
   if (run.status === 'completed') throw new UsageError(`run ${run.id} already completed: nothing to resume`);
   if (run.status === 'running' && !orphaned)
     throw new UsageError(`run ${run.id} is still running (pid ${run.pid} on ${run.host})`);

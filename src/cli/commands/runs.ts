@@ -1,17 +1,24 @@
 import { hostname } from 'node:os';
-import { getRun, isOrphaned, listRuns, runItems } from '../../journal/read-runs.js';
-import { finishRun, startRun, type RunStatus } from '../../journal/run-record.js';
+import { getRun, isOrphaned, listRuns, runItems, type RunInfo } from '../../journal/read-runs.js';
+import { finishRun, RUN_KIND_LABEL, startRun, type RunStatus } from '../../journal/run-record.js';
 import { undoRun } from '../../run/undo-run.js';
 import { emptyCounts, ITEM_STATUSES } from '../../model/item-result.js';
 import { UsageError } from '../../errors.js';
 import { usingStore } from '../../store/using-store.js';
-import { changeToJson, formatChange } from '../format-change.js';
+import { changeToJson, formatChangeLines } from '../format-change.js';
 import { formatTable } from '../format-table.js';
 import type { Io } from '../io.js';
-import { RunReporter } from '../run-reporter.js';
+import { RunReporter, whoOf } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 import { RunControl } from '../../run/run-control.js';
 import { usingWriter } from '../../store/writer.js';
+
+/** What a run ran, in a few words: its script, `undo of run 3`, `users import people.csv` … */
+function describeRun(run: Pick<RunInfo, 'kind' | 'undo_of' | 'script_path'>): string {
+  if (run.kind === 'undo') return `undo of run ${run.undo_of}`;
+  if (run.kind === 'run') return run.script_path ?? '';
+  return `${RUN_KIND_LABEL[run.kind] ?? run.kind} ${run.script_path ?? ''}`.trim();
+}
 
 /** `usrun runs list`: newest first, with status and counts. */
 export async function runsListCommand(
@@ -33,7 +40,7 @@ export async function runsListCommand(
     const rows = runs.map((r) => [
       String(r.id),
       r.started_at.replace('T', ' ').slice(0, 19),
-      r.kind === 'undo' ? `undo of ${r.undo_of}` : (r.script_path ?? ''),
+      r.kind === 'undo' ? `undo of ${r.undo_of}` : describeRun(r),
       status(r),
       String(r.counts.selected),
       String(r.counts.changed),
@@ -70,23 +77,16 @@ export async function runsShowCommand(
     }
     const c = io.color;
     const orphan = isOrphaned(run, hostname()) ? ' (killed: resumable)' : '';
-    io.out(
-      `${c.bold(`run ${run.id}`)} ${run.status}${orphan} — ${run.kind === 'undo' ? `undo of run ${run.undo_of}` : run.script_path}\n`,
-    );
+    io.out(`${c.bold(`run ${run.id}`)} ${run.status}${orphan} — ${describeRun(run)}\n`);
     io.out(`  started ${run.started_at} by ${run.os_user}@${run.host}, finished ${run.finished_at ?? '-'}\n`);
     io.out(`  selection ${JSON.stringify(run.selection)}  params ${JSON.stringify(run.params)}\n`);
-    io.out(`  script sha256 ${run.script_sha256}\n`);
+    io.out(`  ${run.kind === 'run' ? 'script' : 'source'} sha256 ${run.script_sha256}\n`);
     const n = run.counts;
     io.out(
       `  ${n.selected} items: ${n.changed} changed, ${n.unchanged} unchanged, ${n.skipped} skipped, ${n.failed} failed, ${n.not_found} not found\n`,
     );
     for (const item of items) {
-      const who = [
-        item.username !== null ? `${item.username} (#${item.user_id})` : null,
-        item.line !== null ? `line ${item.line}` : null,
-      ]
-        .filter(Boolean)
-        .join(', ');
+      const who = whoOf(item, 'line');
       const status =
         item.status === 'failed'
           ? c.red(item.status)
@@ -97,7 +97,8 @@ export async function runsShowCommand(
         `${status} ${who}${item.error ? `: ${item.error.message}${item.error.location ? ` (${item.error.location})` : ''}` : ''}\n`,
       );
       for (const change of item.changes) {
-        if (!(change.kind === 'field' && change.auto)) io.out(`  ${formatChange(change)}\n`);
+        if (change.kind === 'field' && change.auto) continue;
+        for (const line of formatChangeLines(change)) io.out(`  ${line}\n`);
       }
       for (const line of item.logs) io.out(`  ${c.dim(`log: ${line}`)}\n`);
     }

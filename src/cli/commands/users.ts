@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
 import { readCsv } from '../../select/read-csv.js';
 import { selectUserPages } from '../../select/select-users.js';
 import { buildUserWhere } from '../../select/build-user-where.js';
-import { importUsers } from '../../store/import-users.js';
+import { importUsers } from '../../run/import-users.js';
+import { reportJournaled } from '../report-journaled.js';
 import { loadUsers, toFieldValues } from '../../store/load-users.js';
 import { loadProfileAttributes } from '../../store/profile-attributes.js';
 import { usingStore } from '../../store/using-store.js';
@@ -131,22 +133,39 @@ export async function usersShowCommand(
   });
 }
 
-/** `usrun users import FILE.csv`: upsert by username; a bad file writes nothing. */
+/**
+ * `usrun users import FILE.csv`: upsert by username, as a journaled run (`runs undo` takes it
+ * back); a bad file writes nothing. `--dry-run` prints each row's diff and writes nothing.
+ */
 export async function usersImportCommand(
   file: string,
-  options: { db?: string; delimiter?: string; dryRun?: boolean; json?: boolean },
+  options: {
+    db?: string;
+    delimiter?: string;
+    dryRun?: boolean;
+    json?: boolean;
+    yes?: boolean;
+    verbose?: boolean;
+  },
   io: Io,
-): Promise<void> {
-  await usingStore({ location: options.db }, async (store) => {
+): Promise<number> {
+  return usingStore({ location: options.db }, async (store) => {
     const table = readCsv(file, options.delimiter === undefined ? {} : { delimiter: options.delimiter });
-    const result = await importUsers(store, table, { dryRun: options.dryRun ?? false });
-    if (options.json) {
-      io.out(`${JSON.stringify({ ...result, dry_run: options.dryRun ?? false })}\n`);
-      return;
-    }
-    const verb = options.dryRun ? 'would import' : 'imported';
-    io.out(
-      `${verb} ${file}: ${result.inserted} new, ${result.updated} updated, ${result.unchanged} unchanged\n`,
+    const text = readFileSync(file, 'utf8');
+    const dryRun = options.dryRun ?? false;
+    const { exitCode } = await reportJournaled(
+      io,
+      {
+        dryRun,
+        json: options.json ?? false,
+        yes: options.yes ?? false,
+        verbose: options.verbose ?? false,
+        total: table.rows.length,
+        question: `About to change up to ${table.rows.length} users in ${store.location} from ${file}. Continue? [y/N] `,
+        again: `usrun users import ${file}${options.db ? ` --db ${options.db}` : ''}`,
+      },
+      (control, onItem) => importUsers(store, table, { dryRun, text, control, onItem }),
     );
+    return exitCode;
   });
 }

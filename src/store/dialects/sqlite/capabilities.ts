@@ -31,6 +31,8 @@ export const sqliteCapabilities: DialectCapabilities = {
   // find another writer ahead of it at its first write, and fail there instead of waiting.
   beginWriteSql: 'BEGIN IMMEDIATE',
   userVersionTriggers,
+  // SQLite has no ALTER COLUMN: migrations rebuild the table.
+  dropNotNullSql: null,
   // One writer: a second connection's transaction would only wait for the first one's lock.
   maxWriters: 1,
   booleanLiteral: (value) => (value ? '1' : '0'),
