@@ -1,4 +1,4 @@
-import type { ItemResult } from '../model/item-result.js';
+import type { ItemResult, RunCounts } from '../model/item-result.js';
 import type { PickedItem } from '../model/picked-item.js';
 import type { SandboxJob, SandboxOutcome } from '../sandbox/protocol.js';
 import type { Sandbox } from '../sandbox/using-sandbox.js';
@@ -9,7 +9,6 @@ import { BARRIER, commitItems, type PlannedItem, type PlannedSource } from './co
 import { planUserChanges, RejectedChange, type PlanContext } from './plan-user-changes.js';
 import type { RunControl } from './run-control.js';
 import { toSandboxSnapshot, type AttrDecrypter } from './to-sandbox-snapshot.js';
-import type { RunCounts } from '../model/item-result.js';
 
 /** What a run needs besides the script (already in the sandbox). */
 export interface RunScriptOptions {

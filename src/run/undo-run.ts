@@ -1,8 +1,6 @@
 import type { Change } from '../model/change.js';
-import type { ItemResult, RunCounts } from '../model/item-result.js';
 import { loadUsers, type Reader, type StoredUser } from '../store/load-users.js';
-import type { Writer } from '../store/writer.js';
-import { BARRIER, commitItems, type PlannedItem, type PlannedSource } from './commit-items.js';
+import { BARRIER, type PlannedItem, type PlannedSource } from './commit-items.js';
 import type { RunControl } from './run-control.js';
 import type { StoreDriver } from '../store/driver.js';
 import { changesBySeq } from '../journal/changes-by-seq.js';
@@ -12,13 +10,8 @@ import { loadProfile, type StoredProfile } from '../store/profile-attributes.js'
 export interface UndoOptions {
   /** The run being undone. */
   targetRunId: number;
-  /** One per lane (`--concurrency`); a rehearsal has one. */
-  writers: readonly Writer[];
-  /** Creates the undo's own run row before the first commit; null: no journal (dry run). */
-  begin: () => Promise<number | null>;
   force: boolean;
   control: RunControl;
-  counts: RunCounts;
 }
 
 interface UndoPageItem {
@@ -178,17 +171,10 @@ class UndoSource implements PlannedSource {
 }
 
 /**
- * Restores the before values of every change a run made, user by user in reverse order, through
- * the one commit path. Yields one result per user.
+ * The items that restore the before values of every change a run made, user by user in reverse
+ * order, planned from what `reader` shows (the writer itself on a dry run). Committed through
+ * the one commit path (`commitPlanned`) like any other run.
  */
-export function undoRun(store: StoreDriver, options: UndoOptions): AsyncGenerator<ItemResult> {
-  const { writers, control, begin, counts } = options;
-  return commitItems({
-    writers,
-    capabilities: store.capabilities,
-    source: new UndoSource(writers[0]?.rehearsal ? (writers[0] as Writer) : store, options, store),
-    control,
-    begin,
-    counts,
-  });
+export function undoSource(store: StoreDriver, reader: Reader, options: UndoOptions): PlannedSource {
+  return new UndoSource(reader, options, store);
 }

@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
 import { getRun, isOrphaned, listRuns, runItems, type RunInfo } from '../../journal/read-runs.js';
-import { finishRun, RUN_KIND_LABEL, startRun, type RunStatus } from '../../journal/run-record.js';
-import { undoRun } from '../../run/undo-run.js';
-import { emptyCounts, ITEM_STATUSES } from '../../model/item-result.js';
+import { RUN_KIND_LABEL } from '../../journal/run-record.js';
+import { undoSource } from '../../run/undo-run.js';
+import { commitPlanned, type CommitPlannedResult } from '../../run/commit-planned.js';
+import { ITEM_STATUSES } from '../../model/item-result.js';
 import { UsageError } from '../../errors.js';
 import { usingStore } from '../../store/using-store.js';
 import { changeToJson, formatChangeLines } from '../format-change.js';
@@ -11,7 +12,6 @@ import type { Io } from '../io.js';
 import { RunReporter, whoOf } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 import { RunControl } from '../../run/run-control.js';
-import { usingWriter } from '../../store/writer.js';
 
 /** What a run ran, in a few words: its script, `undo of run 3`, `users import people.csv` … */
 function describeRun(run: Pick<RunInfo, 'kind' | 'undo_of' | 'script_path'>): string {
@@ -126,21 +126,6 @@ export async function runsUndoCommand(
       );
       if (!ok) throw new UsageError('cancelled: nothing was changed');
     }
-    const counts = emptyCounts();
-    let runId: number | null = null;
-    const begin = async () => {
-      if (dryRun) return null;
-      const undo = {
-        kind: 'undo' as const,
-        scriptPath: null,
-        scriptText: `undo of run ${target.id}`,
-        selection: { undo_of: target.id },
-        params: {},
-        undoOf: target.id,
-      };
-      runId = await startRun(store, undo, counts);
-      return runId;
-    };
     const reporter = new RunReporter(io, { json: options.json ?? false, dryRun, total, verbose: true });
     const control = new RunControl();
     const again = `usrun runs undo ${target.id}${options.db ? ` --db ${options.db}` : ''}`;
@@ -150,26 +135,27 @@ export async function runsUndoCommand(
       (text) => reporter.note(text),
       () => again,
     );
+    let result: CommitPlannedResult;
     try {
-      await usingWriter(store, { rehearsal: dryRun }, async (writer) => {
-        const items = undoRun(store, {
-          targetRunId: target.id,
-          writers: [writer],
-          begin,
-          force: options.force ?? false,
-          control,
-          counts,
-        });
-        for await (const item of items) reporter.item(item);
+      result = await commitPlanned(store, {
+        run: {
+          kind: 'undo',
+          scriptPath: null,
+          scriptText: `undo of run ${target.id}`,
+          selection: { undo_of: target.id },
+          params: {},
+          undoOf: target.id,
+        },
+        dryRun,
+        source: (reader) =>
+          undoSource(store, reader, { targetRunId: target.id, force: options.force ?? false, control }),
+        control,
+        onItem: (item) => reporter.item(item),
       });
-    } catch (error) {
-      if (runId !== null) await finishRun(store, runId, 'interrupted', counts).catch(() => undefined);
-      throw error;
     } finally {
       signals.dispose();
     }
-    const status: RunStatus = control.status;
-    if (runId !== null) await finishRun(store, runId, status, counts);
+    const { runId, status, counts } = result;
     reporter.summary({ ...counts, run_id: runId, dry_run: dryRun, status });
     if (counts.failed > 0 && !options.json) {
       io.err(
