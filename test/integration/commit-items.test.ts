@@ -8,7 +8,7 @@ import { RunControl } from '../../src/run/run-control.js';
 import type { StoreDriver } from '../../src/store/driver.js';
 import { loadUsers, type StoredUser } from '../../src/store/load-users.js';
 import { migrateStore, openStore } from '../../src/store/using-store.js';
-import { usingWriter, writeAll } from '../../src/store/writer.js';
+import { usingWriter, writeAll, type Writer } from '../../src/store/writer.js';
 import { tempDir } from '../helpers/cli.js';
 import { dumpDb, sqlite } from '../helpers/dump.js';
 
@@ -80,13 +80,17 @@ async function commitAll(
     now?: () => number;
     maxTries?: number;
     onResult?: (r: ItemResult) => void;
+    /** A dry run: no journal, everything rolled back at the end. */
+    rehearsal?: boolean;
+    /** Called on the writer once every item is through, before it closes. */
+    inside?: (writer: Writer) => Promise<void>;
   } = {},
 ): Promise<{ results: ItemResult[]; runId: number }> {
-  const { onResult, ...commitOptions } = options;
+  const { onResult, rehearsal = false, inside, ...commitOptions } = options;
   const counts = emptyCounts();
   let runId = 0;
   const results: ItemResult[] = [];
-  await usingWriter(store, { rehearsal: false }, async (writer) => {
+  await usingWriter(store, { rehearsal }, async (writer) => {
     const items = commitItems({
       writers: [writer],
       capabilities: store.capabilities,
@@ -94,6 +98,7 @@ async function commitAll(
       control: new RunControl(),
       counts,
       begin: async () => {
+        if (rehearsal) return null;
         runId = await startRun(
           store,
           { kind: 'run', scriptPath: 't.js', scriptText: '', selection: {}, params: {} },
@@ -107,6 +112,7 @@ async function commitAll(
       results.push(r);
       onResult?.(r);
     }
+    await inside?.(writer);
   });
   return { results, runId };
 }
@@ -187,33 +193,16 @@ describe('group commit', () => {
 
   it('a crash loses the open group only, and the journal agrees with the data', async () => {
     const items = await Promise.all([1, 2, 3, 4].map((id) => plan(id, { email: `k${id}` })));
-    const counts = emptyCounts();
-    let runId = 0;
-    // Two committed groups of one… then the process "dies" with the third open.
-    await expect(
-      usingWriter(store, { rehearsal: false }, async (writer) => {
-        let yielded = 0;
-        for await (const _ of commitItems({
-          writers: [writer],
-          capabilities: store.capabilities,
-          source: listSource(items),
-          control: new RunControl(),
-          counts,
-          begin: async () => {
-            runId = await startRun(
-              store,
-              { kind: 'run', scriptPath: 't.js', scriptText: '', selection: {}, params: {} },
-              emptyCounts(),
-            );
-            return runId;
-          },
-          groupSize: 2,
-        })) {
-          yielded += 1;
-          if (yielded === 2) throw new Error('crash');
-        }
-      }),
-    ).rejects.toThrow('crash');
+    // Groups of two: the first commits… then the process "dies" with the second open.
+    let yielded = 0;
+    const crashing = commitAll(listSource(items), {
+      groupSize: 2,
+      onResult: () => {
+        if (++yielded === 2) throw new Error('crash');
+      },
+    });
+    await expect(crashing).rejects.toThrow('crash');
+    const runId = sqlite<{ id: number }>(path, 'SELECT id FROM runs')[0]?.id;
     // Group 1 (users 1, 2) committed; group 2 (users 3, 4) had been applied but never committed.
     expect(
       emails()
@@ -231,19 +220,11 @@ describe('group commit', () => {
   it('a rehearsal takes the same path and writes nothing, journal included', async () => {
     const before = dumpDb(path);
     const items = [await plan(1, { email: 'r1' }), await plan(2, { username: 'u1' })];
-    const results: ItemResult[] = [];
-    await usingWriter(store, { rehearsal: true }, async (writer) => {
-      for await (const r of commitItems({
-        writers: [writer],
-        capabilities: store.capabilities,
-        source: listSource(items),
-        control: new RunControl(),
-        counts: emptyCounts(),
-        begin: async () => null,
-      }))
-        results.push(r);
+    const { results } = await commitAll(listSource(items), {
+      rehearsal: true,
       // Inside the rehearsal its own units are visible…
-      expect(await writer.query('SELECT email FROM users WHERE obj_id = 1')).toEqual([{ email: 'r1' }]);
+      inside: async (writer) =>
+        expect(await writer.query('SELECT email FROM users WHERE obj_id = 1')).toEqual([{ email: 'r1' }]),
     });
     expect(results.map((r) => r.status)).toEqual(['changed', 'failed']);
     // …and afterwards nothing is left.
