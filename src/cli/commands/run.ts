@@ -221,51 +221,55 @@ export async function runCommand(
           total,
           verbose: options.verbose ?? false,
         });
+        // Signals stay ours until the run is finished and reported: a second Ctrl-C until then
+        // still exits 3 with the resume hint, however fast the first one stopped the run.
         const signals = watchStopSignals(io, control, (text) => reporter.note(text), resumeHint);
         try {
-          const items = runScript({
-            writers,
-            reader: dryRun ? (writers[0] as Writer) : store,
-            capabilities: store.capabilities,
-            sandbox,
-            pages: picked.pages,
-            profiles: new Map(catalog.map((p) => [p.id, p])),
-            cipher,
-            checkFirst: (outcomes) => checkKeyNeededByOutcomes(outcomes, cipher !== null),
-            begin,
-            control,
-            counts,
-          });
-          for await (const result of items) reporter.item(result);
-        } catch (error) {
-          if (runId !== null) await finishRun(store, runId, 'interrupted', counts).catch(() => undefined);
-          if (store.capabilities.classifyError(error).kind === 'connection-lost') {
-            // Every committed group stays; the open one died with the connection, all or nothing.
-            const hint = resumeHint();
-            io.err(
-              `usrun: lost the connection to ${store.location}: ${error instanceof Error ? error.message : String(error)}\n` +
-                (hint
-                  ? `usrun: what was committed stays; once the server is back, finish the run with: ${hint}\n`
-                  : ''),
-            );
-            throw new ExitError(3);
+          try {
+            const items = runScript({
+              writers,
+              reader: dryRun ? (writers[0] as Writer) : store,
+              capabilities: store.capabilities,
+              sandbox,
+              pages: picked.pages,
+              profiles: new Map(catalog.map((p) => [p.id, p])),
+              cipher,
+              checkFirst: (outcomes) => checkKeyNeededByOutcomes(outcomes, cipher !== null),
+              begin,
+              control,
+              counts,
+            });
+            for await (const result of items) reporter.item(result);
+          } catch (error) {
+            if (runId !== null) await finishRun(store, runId, 'interrupted', counts).catch(() => undefined);
+            if (store.capabilities.classifyError(error).kind === 'connection-lost') {
+              // Every committed group stays; the open one died with the connection, all or nothing.
+              const hint = resumeHint();
+              io.err(
+                `usrun: lost the connection to ${store.location}: ${error instanceof Error ? error.message : String(error)}\n` +
+                  (hint
+                    ? `usrun: what was committed stays; once the server is back, finish the run with: ${hint}\n`
+                    : ''),
+              );
+              throw new ExitError(3);
+            }
+            throw error;
           }
-          throw error;
+          const status = control.status;
+          if (runId !== null) await finishRun(store, runId, status, counts);
+          reporter.summary({ ...counts, run_id: runId, dry_run: dryRun, status });
+          if (status === 'interrupted' && runId !== null && !options.json) {
+            io.err(`usrun: run ${runId} interrupted; continue it with: ${resumeHint()}\n`);
+          } else if (status === 'stopped' && !options.json) {
+            io.err(
+              `usrun: stopped after ${control.failures} failed user${control.failures === 1 ? '' : 's'} (--max-errors); resume with: ${resumeHint()}\n`,
+            );
+          }
+          const exitCode = status === 'interrupted' ? 3 : counts.failed > 0 || counts.not_found > 0 ? 1 : 0;
+          return { runId, status: dryRun ? 'dry-run' : status, counts, exitCode } satisfies RunOutcome;
         } finally {
           signals.dispose();
         }
-        const status = control.status;
-        if (runId !== null) await finishRun(store, runId, status, counts);
-        reporter.summary({ ...counts, run_id: runId, dry_run: dryRun, status });
-        if (status === 'interrupted' && runId !== null && !options.json) {
-          io.err(`usrun: run ${runId} interrupted; continue it with: ${resumeHint()}\n`);
-        } else if (status === 'stopped' && !options.json) {
-          io.err(
-            `usrun: stopped after ${control.failures} failed user${control.failures === 1 ? '' : 's'} (--max-errors); resume with: ${resumeHint()}\n`,
-          );
-        }
-        const exitCode = status === 'interrupted' ? 3 : counts.failed > 0 || counts.not_found > 0 ? 1 : 0;
-        return { runId, status: dryRun ? 'dry-run' : status, counts, exitCode } satisfies RunOutcome;
       }),
     );
   });
