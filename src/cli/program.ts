@@ -251,12 +251,17 @@ Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad u
     .description('FreeRADIUS: configuration for reading this database live, import of its tables');
   withDb(radius.command('config'))
     .description('print the FreeRADIUS sql module configuration for this database')
+    .option('--login <name>', "database login FreeRADIUS connects as (default: the URL's)")
     .addHelpText(
       'after',
       `
-Example:
+The password of a server database is never printed: the module reads it from
+mods-config/sql/password under the FreeRADIUS directory (password = "…"), when that file exists.
+
+Examples:
   $ usrun radius config --db /var/lib/usrun/users.db > /etc/freeradius/3.0/mods-available/sql
-  $ ln -s ../mods-available/sql /etc/freeradius/3.0/mods-enabled/sql`,
+  $ ln -s ../mods-available/sql /etc/freeradius/3.0/mods-enabled/sql
+  $ usrun radius config --db postgres://usrun@db.example.net/radius --login freerad > sql`,
     )
     .action(async (opts) => (await commands.radius()).radiusConfigCommand(opts, io));
   withDb(radius.command('import'))

@@ -175,11 +175,14 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
       const owner = user
         ? userById(user.id)
         : createsUser(result) && result.username !== null
-          ? userByName(result.username)
+          ? userByName(result.username, options.capabilities.captureId)
           : null;
       const writes =
         result.status === 'changed' && (owner || result.changes.every((c) => GROUP_KINDS.includes(c.kind)))
-          ? changeStatements(owner, result.changes, nowIso, user?.version)
+          ? changeStatements(owner, result.changes, nowIso, {
+              version: user?.version,
+              captureId: options.capabilities.captureId,
+            })
           : [];
       const journal = (r: ItemResult) => (id === null ? [] : itemStatements(id, r, nowIso));
       const statements = [...writes, ...journal(result)];

@@ -1,4 +1,4 @@
-import type { SqlStatement, SqlValue } from './driver.js';
+import type { DialectCapabilities, SqlStatement, SqlValue } from './driver.js';
 import type { Change, RadiusRow } from '../model/change.js';
 import { PROFILE_ATTRIBUTE_TABLES } from './profile-attributes.js';
 
@@ -16,20 +16,36 @@ const GROUP_TABLE = {
 export interface OwnerRef {
   readonly sql: string;
   readonly params: readonly SqlValue[];
+  /** Runs once, as soon as the owner exists, before any statement uses `sql` (captureId). */
+  readonly capture?: SqlStatement;
+}
+
+/** How the dialect names a row created in the same unit (DialectCapabilities.captureId). */
+export type CaptureId = DialectCapabilities['captureId'];
+
+/** A row found by `subquery` with `params`: the subquery itself, or its id captured once. */
+function byName(subquery: string, params: readonly SqlValue[], name: string, captureId: CaptureId): OwnerRef {
+  if (!captureId) return { sql: subquery, params };
+  const { set, ref } = captureId(name, subquery);
+  return { sql: ref, params: [], capture: { sql: set, params } };
 }
 
 /** The user with this id. */
 export const userById = (id: number): OwnerRef => ({ sql: '?', params: [id] });
 /** The user with this username (unique), e.g. one the unit has just created. */
-export const userByName = (username: string): OwnerRef => ({
-  sql: '(SELECT obj_id FROM users WHERE username = ?)',
-  params: [username],
-});
+export const userByName = (username: string, captureId: CaptureId = null): OwnerRef =>
+  byName('(SELECT obj_id FROM users WHERE username = ?)', [username], 'usrun_user', captureId);
 /** The profile with this short_name (unique). */
-export const profileByName = (shortName: string): OwnerRef => ({
-  sql: '(SELECT id FROM profiles WHERE short_name = ?)',
-  params: [shortName],
-});
+export const profileByName = (shortName: string, captureId: CaptureId = null): OwnerRef =>
+  byName('(SELECT id FROM profiles WHERE short_name = ?)', [shortName], 'usrun_profile', captureId);
+
+/** Options of `changeStatements`. */
+export interface ChangeStatementOptions {
+  /** The user's version when its changes were planned: the unit applies only while it holds. */
+  version?: number;
+  /** The dialect's way of naming rows created in the unit (DialectCapabilities.captureId). */
+  captureId?: CaptureId;
+}
 
 /**
  * The SQL that applies `changes` to one user: one UPDATE for all field changes (and, given
@@ -43,8 +59,9 @@ export function changeStatements(
   user: OwnerRef | null,
   changes: readonly Change[],
   nowIso: string,
-  version?: number,
+  options: ChangeStatementOptions = {},
 ): SqlStatement[] {
+  const { version, captureId = null } = options;
   const statements: SqlStatement[] = [];
   const owner = (): OwnerRef => {
     // A planner bug, not bad input: user-level changes always come with their user.
@@ -61,6 +78,7 @@ export function changeStatements(
       });
     }
   }
+  if (user?.capture) statements.push(user.capture);
   const fields = changes.filter((c) => c.kind === 'field');
   const sets = fields.map((c) => `${c.target} = ?`);
   const values = fields.map((c) => c.after as SqlValue);
@@ -80,6 +98,7 @@ export function changeStatements(
       params: [...values, ...u.params],
     });
   }
+  const profiles = new Map<string, OwnerRef>();
   for (const c of changes) {
     switch (c.kind) {
       case 'field':
@@ -140,11 +159,17 @@ export function changeStatements(
         }
         break;
       case 'group_reply':
-      case 'group_check':
-        statements.push(
-          radiusStatement(GROUP_TABLE[c.kind], 'profile_id', profileByName(c.target), c.before, c.after),
-        );
+      case 'group_check': {
+        let profile = profiles.get(c.target);
+        if (!profile) {
+          // Named once the profile exists: after its INSERT (a change listed before its rows).
+          profile = profileByName(c.target, captureId);
+          profiles.set(c.target, profile);
+          if (profile.capture) statements.push(profile.capture);
+        }
+        statements.push(radiusStatement(GROUP_TABLE[c.kind], 'profile_id', profile, c.before, c.after));
         break;
+      }
       case 'attr': {
         const u = owner();
         if (c.before && !c.after) {

@@ -104,6 +104,14 @@ export interface DialectCapabilities {
    * identity sequences do not follow explicit ids); null where the generator follows by itself.
    */
   advanceIdentitySql(table: string, column: string): string | null;
+  /**
+   * How a unit names a row it created earlier in the same unit (`subquery` finds it by its
+   * unique name): null where each statement may use the subquery itself. MySQL cannot read a
+   * table in a statement whose triggers write that table (error 1442: the child tables' triggers
+   * update `users`), so there the id is captured once into a session variable (`set`, run just
+   * after the row exists) and statements name the variable (`ref`).
+   */
+  readonly captureId: ((name: string, subquery: string) => { set: string; ref: string }) | null;
 }
 
 /** Opening a store: only `usrun init` may create or migrate. */

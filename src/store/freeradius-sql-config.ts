@@ -14,12 +14,31 @@ function quoted(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
+/** Where the printed module looks for the password, relative to the FreeRADIUS configuration. */
+export const PASSWORD_FILE = 'mods-config/sql/password';
+
+/** Options of `freeradiusSqlConfig`. */
+export interface SqlConfigOptions {
+  /** The database login FreeRADIUS uses, when not the URL's (a role that may only read the views). */
+  login?: string;
+}
+
+/** libpq connection parameters a URL may carry (`?sslmode=require`), passed on to rlm_sql_postgresql. */
+function postgresParameters(url: URL): string[] {
+  return [...url.searchParams].map(([key, value]) => {
+    if (!/^[a-z_]+$/.test(key)) throw new UsageError(`not a PostgreSQL connection parameter: ${key}`);
+    return `${key}='${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  });
+}
+
 /**
  * The FreeRADIUS 3 `sql` module (mods-available/sql) that reads a usrun database through the
  * views of migration 0004: a SQLite path, or a postgres:// / mysql:// / mariadb:// URL. A
- * password in the URL is never printed: the admin fills it in.
+ * password in the URL is never printed: the module includes it from `PASSWORD_FILE` (under the
+ * FreeRADIUS configuration directory) when that file exists, so the admin keeps it there, and
+ * printing the module again does not lose it.
  */
-export function freeradiusSqlConfig(location: string): string {
+export function freeradiusSqlConfig(location: string, options: SqlConfigOptions = {}): string {
   const scheme = /^([a-z]+):\/\//.exec(location)?.[1];
   let connection: string[];
   let header: string;
@@ -36,6 +55,7 @@ export function freeradiusSqlConfig(location: string): string {
       // usrun commits users in groups; wait for a group to finish rather than fail post-auth.
       `\t\tbusy_timeout = 2000`,
       `\t}`,
+      `\tradius_db = "radius"`,
     ];
   } else {
     const server = SERVERS[scheme];
@@ -48,15 +68,30 @@ export function freeradiusSqlConfig(location: string): string {
     }
     const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
     if (!database) throw new UsageError(`the database URL names no database (…/${'<name>'})`);
+    const host = decodeURIComponent(url.hostname);
+    const login = options.login ?? decodeURIComponent(url.username);
+    // PostgreSQL takes libpq parameters (sslmode…) in radius_db; mysql2's URL options have no
+    // FreeRADIUS equivalent here (TLS goes in the module's mysql { tls { … } } section).
+    const parameters = server.dialect === 'postgresql' ? postgresParameters(url) : [];
+    const db =
+      parameters.length > 0
+        ? [`dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`, ...parameters].join(' ')
+        : database;
     header = `# usrun database: ${scheme}://${url.host}/${database}`;
     connection = [
       `\tdialect = ${quoted(server.dialect)}`,
       `\tdriver = ${quoted(server.driver)}`,
-      `\tserver = ${quoted(decodeURIComponent(url.hostname))}`,
+      ...(host ? [`\tserver = ${quoted(host)}`] : []),
       `\tport = ${url.port || server.port}`,
-      `\tlogin = ${quoted(decodeURIComponent(url.username))}`,
-      `\t# password = "…"  (not printed: fill it in, and keep this file readable by freerad only)`,
-      `\tradius_db = ${quoted(database)}`,
+      ...(login ? [`\tlogin = ${quoted(login)}`] : []),
+      `\t# The password is not printed. FreeRADIUS reads it from \${confdir}/${PASSWORD_FILE} when`,
+      `\t# that file exists: one line, password = "…", readable by root and freerad only.${
+        server.dialect === 'postgresql'
+          ? `\n\t# Without it, libpq looks in ~freerad/.pgpass (or PGPASSWORD, PGPASSFILE).`
+          : ''
+      }`,
+      `\t$-INCLUDE \${confdir}/${PASSWORD_FILE}`,
+      `\tradius_db = ${quoted(db)}`,
     ];
   }
   return `# FreeRADIUS 3 sql module for usrun, made by \`usrun radius config\`.
@@ -65,7 +100,7 @@ ${header}
 # accounting and post-auth sections of your site.
 sql {
 ${connection.join('\n')}
-${scheme === undefined ? '\tradius_db = "radius"\n' : ''}\tacct_table1 = "radacct"
+\tacct_table1 = "radacct"
 \tacct_table2 = "radacct"
 \tpostauth_table = "radpostauth"
 \tauthcheck_table = "radcheck"

@@ -171,6 +171,30 @@ describe('freeradiusSqlConfig', () => {
     expect(my).not.toContain('"pw"');
   });
 
+  it('includes the password from a file of the FreeRADIUS configuration, if it exists', () => {
+    for (const url of ['postgres://radius:pw@db/directory', 'mysql://radius@db/directory']) {
+      const config = freeradiusSqlConfig(url);
+      expect(config).toContain('\t$-INCLUDE ${confdir}/mods-config/sql/password\n');
+      expect(config).not.toMatch(/^\s*password\s*=/m);
+    }
+    expect(freeradiusSqlConfig('/var/lib/usrun/users.db')).not.toContain('INCLUDE ${confdir}');
+  });
+
+  it('connects as --login instead of the URL user, and leaves out what the URL leaves out', () => {
+    const config = freeradiusSqlConfig('postgres://usrun@db.example/radius', { login: 'freerad' });
+    expect(config).toContain('login = "freerad"');
+    expect(config).not.toContain('"usrun"');
+    const bare = freeradiusSqlConfig('postgres:///radius');
+    expect(bare).not.toMatch(/^\s*(server|login) =/m);
+    expect(bare).toContain('radius_db = "radius"');
+  });
+
+  it("passes a PostgreSQL URL's libpq parameters on in radius_db", () => {
+    const config = freeradiusSqlConfig("postgres://u@db/radius?sslmode=require&application_name=it's");
+    expect(config).toContain(`radius_db = "dbname='radius' sslmode='require' application_name='it\\\\'s'"`);
+    expect(() => freeradiusSqlConfig('postgres://u@db/radius?bad key=1')).toThrow(/bad key/);
+  });
+
   it('refuses a scheme it has no FreeRADIUS driver for', () => {
     expect(() => freeradiusSqlConfig('mongodb://x/y')).toThrow(/mongodb/);
   });

@@ -14,14 +14,14 @@ import { openStore, resolveLocation, usingStore } from '../../store/using-store.
 import type { Io } from '../io.js';
 
 /**
- * `usrun radius config`: prints the FreeRADIUS `sql` module for the current database. A SQLite
- * file must be a current usrun database (the views come with `usrun init`); a server URL is
- * printed as given, without its password.
+ * `usrun radius config`: prints the FreeRADIUS `sql` module for the current database, which must
+ * be a current usrun database (the views come with `usrun init`). A server URL is printed
+ * without its password; `--login` names the database login FreeRADIUS uses instead of the URL's.
  */
-export async function radiusConfigCommand(options: { db?: string }, io: Io): Promise<void> {
+export async function radiusConfigCommand(options: { db?: string; login?: string }, io: Io): Promise<void> {
   const location = resolveLocation(options.db);
-  if (!/^[a-z]+:\/\//.test(location)) await usingStore({ location }, async () => undefined);
-  io.out(freeradiusSqlConfig(location));
+  await usingStore({ location }, async () => undefined);
+  io.out(freeradiusSqlConfig(location, { login: options.login }));
 }
 
 export interface RadiusImportOptions {

@@ -65,4 +65,6 @@ export const mysqlCapabilities: DialectCapabilities = {
   likeEscapeSql: "escape '\\\\'",
   insertReturnsId: false,
   advanceIdentitySql: () => null,
+  // Error 1442: a statement may not read `users` while its trigger updates it.
+  captureId: (name, subquery) => ({ set: `SET @${name} = ${subquery}`, ref: `@${name}` }),
 };

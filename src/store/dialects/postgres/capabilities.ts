@@ -51,4 +51,5 @@ export const postgresCapabilities: DialectCapabilities = {
   insertReturnsId: true,
   advanceIdentitySql: (table, column) =>
     `SELECT setval(pg_get_serial_sequence('${table}', '${column}'), COALESCE((SELECT MAX(${column}) FROM ${table}), 0) + 1, false)`,
+  captureId: null,
 };

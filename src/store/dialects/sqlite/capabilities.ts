@@ -46,4 +46,5 @@ export const sqliteCapabilities: DialectCapabilities = {
   likeEscapeSql: "escape '\\'",
   insertReturnsId: false,
   advanceIdentitySql: () => null,
+  captureId: null,
 };
