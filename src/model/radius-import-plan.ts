@@ -12,7 +12,11 @@ export interface ImportTarget {
       profiles: ReadonlyMap<string, number>;
     }
   >;
-  profiles: ReadonlyMap<string, { attributes: readonly RadiusRow[]; check_attributes: readonly RadiusRow[] }>;
+  /** With each profile's version as read with its rows: its item writes only while it holds. */
+  profiles: ReadonlyMap<
+    string,
+    { version: number; attributes: readonly RadiusRow[]; check_attributes: readonly RadiusRow[] }
+  >;
 }
 
 export interface ImportRow {

@@ -1,6 +1,6 @@
 import { createsUser, itemStatements } from '../journal/item-statements.js';
 import type { ItemResult, RunCounts } from '../model/item-result.js';
-import { changeStatements, userById, userByName } from '../store/change-statements.js';
+import { changeStatements, type ProfileVersion, userById, userByName } from '../store/change-statements.js';
 import { GROUP_KINDS } from '../model/change.js';
 import { describeDbError } from '../store/describe-db-error.js';
 import type { DialectCapabilities } from '../store/driver.js';
@@ -14,6 +14,11 @@ export interface PlannedItem {
   result: ItemResult;
   /** The user as read for planning: its version guards the write. Null when no user is written. */
   user: StoredUser | null;
+  /**
+   * The profile a profile's item changes, as read for planning: its version guards the write.
+   * Absent when the item creates the profile (or changes none).
+   */
+  profile?: ProfileVersion | null;
 }
 
 /** Marks a point where everything before must be committed before anything after is planned. */
@@ -168,7 +173,7 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
     const id = await begin();
     let planned = first;
     for (let tries = 1; ; tries++) {
-      const { result, user } = planned;
+      const { result, user, profile } = planned;
       const nowIso = new Date(now()).toISOString();
       // A stored user is guarded by its version; a user the item creates is found by its
       // username; a profile's item has no user at all.
@@ -181,6 +186,7 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
         result.status === 'changed' && (owner || result.changes.every((c) => GROUP_KINDS.includes(c.kind)))
           ? changeStatements(owner, result.changes, nowIso, {
               version: user?.version,
+              profile: profile ?? undefined,
               captureId: options.capabilities.captureId,
             })
           : [];
@@ -209,7 +215,9 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
           continue;
         }
         const message = stale
-          ? `someone else changed this user while the script ran (${tries} tries); run it again`
+          ? profile
+            ? `someone else changed profile ${profile.short_name} since it was read (${tries} tries); run it again`
+            : `someone else changed this user while the script ran (${tries} tries); run it again`
           : describeDbError(error, options.capabilities);
         const failed: ItemResult = { ...result, status: 'failed', changes: [], error: { message } };
         await lane.writer.unit(journal(failed));

@@ -1,7 +1,7 @@
 import type { Change } from '../model/change.js';
 import type { FreeradiusTables } from '../model/freeradius-tables.js';
 import type { ItemResult } from '../model/item-result.js';
-import type { RadiusImportPlan } from '../model/radius-import-plan.js';
+import type { ImportTarget, RadiusImportPlan } from '../model/radius-import-plan.js';
 import { loadUsers, type Reader, type StoredUser } from '../store/load-users.js';
 import { readImportTarget } from '../store/read-import-target.js';
 import { BARRIER, type PlannedItem } from './commit-items.js';
@@ -33,6 +33,18 @@ function tablesOf(source: FreeradiusTables, username: string): FreeradiusTables 
     radusergroup: source.radusergroup.filter((m) => m.username === username),
     radgroupcheck: [],
     radgroupreply: [],
+    missing: source.missing,
+  };
+}
+
+/** The source's rows about one group only: what a profile's item is planned again from. */
+function groupTablesOf(source: FreeradiusTables, groupname: string): FreeradiusTables {
+  return {
+    radcheck: [],
+    radreply: [],
+    radusergroup: [],
+    radgroupcheck: source.radgroupcheck.filter((r) => r.key === groupname),
+    radgroupreply: source.radgroupreply.filter((r) => r.key === groupname),
     missing: source.missing,
   };
 }
@@ -142,15 +154,17 @@ const item = (seq: number, fields: Partial<ItemResult>, changes: Change[]): Item
 });
 
 /**
- * The items of a FreeRADIUS import, from a plan without problems: one per groupname (the profile
- * created if new, with its new radgroupreply/radgroupcheck rows), then — after a barrier, so they
- * can name the profiles by id — one per username (the user created if new, active; its new
- * memberships and rows). Everything already there is left alone, so a second import is all
- * `unchanged`. A user changed under its item is planned again from the source's rows about it.
+ * The items of a FreeRADIUS import, from a plan without problems (made from `target`): one per
+ * groupname (the profile created if new, with its new radgroupreply/radgroupcheck rows, guarded
+ * by the profile's version in `target`), then — after a barrier, so they can name the profiles
+ * by id — one per username (the user created if new, active; its new memberships and rows).
+ * Everything already there is left alone, so a second import is all `unchanged`. A user or
+ * profile changed under its item is planned again from the source's rows about it.
  */
 export function radiusImportSteps(
   source: FreeradiusTables,
   plan: RadiusImportPlan,
+  target: ImportTarget,
   reader: Reader,
   now: string,
 ): PlanStep[] {
@@ -168,10 +182,22 @@ export function radiusImportSteps(
   let seq = 0;
   const steps: PlanStep[] = groupnames.map((groupname) => {
     const s = seq++;
-    return async (): Promise<PlannedItem> => ({
-      result: item(s, { profile: groupname }, profileChanges(index, groupname)),
-      user: null,
-    });
+    return async (again: boolean): Promise<PlannedItem> => {
+      let groupPlan = index;
+      let stored = target.profiles.get(groupname);
+      if (again) {
+        // Someone changed this profile since it was read: plan its rows again from what is there.
+        const tables = groupTablesOf(source, groupname);
+        const fresh = await readImportTarget(reader, tables);
+        groupPlan = indexPlan(planRadiusImport(tables, fresh));
+        stored = fresh.profiles.get(groupname);
+      }
+      return {
+        result: item(s, { profile: groupname }, profileChanges(groupPlan, groupname)),
+        user: null,
+        profile: stored ? { short_name: groupname, version: stored.version } : null,
+      };
+    };
   });
   steps.push(BARRIER);
 

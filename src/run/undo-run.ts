@@ -166,7 +166,9 @@ class UndoSource implements PlannedSource {
       return { result: { ...base, status: 'failed', changes: [], error: { message } }, user: null };
     }
     const status = changes.length > 0 ? 'changed' : 'unchanged';
-    return { result: { ...base, status, changes, error: null }, user: user ?? null };
+    // A profile's rows are restored only while the profile is as read here (its version).
+    const guard = profile ? { short_name: profile.short_name, version: profile.version } : null;
+    return { result: { ...base, status, changes, error: null }, user: user ?? null, profile: guard };
   }
 }
 

@@ -39,10 +39,18 @@ export const userByName = (username: string, captureId: CaptureId = null): Owner
 export const profileByName = (shortName: string, captureId: CaptureId = null): OwnerRef =>
   byName('(SELECT id FROM profiles WHERE short_name = ?)', [shortName], 'usrun_profile', captureId);
 
+/** A profile and its version when a profile's item was planned from it. */
+export interface ProfileVersion {
+  readonly short_name: string;
+  readonly version: number;
+}
+
 /** Options of `changeStatements`. */
 export interface ChangeStatementOptions {
   /** The user's version when its changes were planned: the unit applies only while it holds. */
   version?: number;
+  /** Likewise for the profile whose own rows the changes edit. */
+  profile?: ProfileVersion;
   /** The dialect's way of naming rows created in the unit (DialectCapabilities.captureId). */
   captureId?: CaptureId;
 }
@@ -61,8 +69,17 @@ export function changeStatements(
   nowIso: string,
   options: ChangeStatementOptions = {},
 ): SqlStatement[] {
-  const { version, captureId = null } = options;
+  const { version, profile: guarded, captureId = null } = options;
   const statements: SqlStatement[] = [];
+  if (guarded) {
+    // First: the profile must still be at the version its rows were planned from, or nothing of
+    // the unit is written (StaleRowError), as for a user below.
+    statements.push({
+      sql: 'UPDATE profiles SET version = version + 1 WHERE short_name = ? AND version = ?',
+      params: [guarded.short_name, guarded.version],
+      expectRows: 1,
+    });
+  }
   const owner = (): OwnerRef => {
     // A planner bug, not bad input: user-level changes always come with their user.
     if (!user) throw new Error('a user-level change without its user');

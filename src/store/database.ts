@@ -32,6 +32,8 @@ export interface ProfilesTable {
   short_name: string;
   name: string | null;
   description: string | null;
+  /** Bumped by triggers on every write to the profile or its own rows (optimistic concurrency). */
+  version: Generated<number>;
 }
 
 export interface UserProfilesTable {

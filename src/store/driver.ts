@@ -65,6 +65,11 @@ export interface DialectCapabilities {
    */
   readonly userVersionTriggers: readonly string[];
   /**
+   * The same for `profiles.version`: every write to a profile's row and to its own reply and
+   * check rows (not its memberships, which are the users').
+   */
+  readonly profileVersionTriggers: readonly string[];
+  /**
    * SQL letting a NOT NULL column hold NULL (`type` is its column type), e.g. PostgreSQL's
    * `ALTER TABLE t ALTER COLUMN c DROP NOT NULL` or MySQL's `ALTER TABLE t MODIFY c type NULL`;
    * null where a column cannot be altered (SQLite), and a migration rebuilds the table instead.

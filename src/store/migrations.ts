@@ -200,6 +200,19 @@ const buildMigrations = ({
       await db.schema.alterTable('run_changes_0005').renameTo('run_changes').execute();
     },
   },
+  '0010_profile_versions': {
+    // Like users.version (0003): a profile's version moves on every write to its row and to its
+    // own reply and check rows, so `profiles attr`, `radius import` and undo write a profile's
+    // rows only while they are as planned (src/run/commit-items.ts).
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable('profiles')
+        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      for (const statement of capabilities?.profileVersionTriggers ?? [])
+        await sql.raw(statement).execute(db);
+    },
+  },
 });
 
 const ending =

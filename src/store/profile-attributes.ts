@@ -42,6 +42,8 @@ export async function loadProfileAttributes(store: Reader): Promise<Map<number, 
 export interface StoredProfile {
   id: number;
   short_name: string;
+  /** `profiles.version` when it was read: a commit of its rows applies only while it is unchanged. */
+  version: number;
   name: string | null;
   description: string | null;
   attributes: RadiusRow[];
@@ -51,10 +53,12 @@ export interface StoredProfile {
 
 /** One profile by short_name, or null. `reader` may be a writer, to see its open group. */
 export async function loadProfile(reader: Reader, shortName: string): Promise<StoredProfile | null> {
-  const [p] = await reader.query<{ id: number; name: string | null; description: string | null }>(
-    'SELECT id, name, description FROM profiles WHERE short_name = ?',
-    [shortName],
-  );
+  const [p] = await reader.query<{
+    id: number;
+    version: number;
+    name: string | null;
+    description: string | null;
+  }>('SELECT id, version, name, description FROM profiles WHERE short_name = ?', [shortName]);
   if (!p) return null;
   const id = Number(p.id);
   const rows = async (table: string) =>
@@ -71,6 +75,7 @@ export async function loadProfile(reader: Reader, shortName: string): Promise<St
   return {
     id,
     short_name: shortName,
+    version: Number(p.version),
     name: p.name,
     description: p.description,
     attributes: await rows(PROFILE_ATTRIBUTE_TABLES.reply),

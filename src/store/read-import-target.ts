@@ -25,15 +25,18 @@ export async function readImportTarget(store: Reader, source: FreeradiusTables):
   );
   const rows = await loadProfileAttributes(store);
   const profiles: ImportTarget['profiles'] = new Map(
-    (await store.query<{ id: number; short_name: string }>('SELECT id, short_name FROM profiles')).map(
-      (p) => [
-        p.short_name,
-        {
-          attributes: rows.get(Number(p.id))?.attributes ?? [],
-          check_attributes: rows.get(Number(p.id))?.check_attributes ?? [],
-        },
-      ],
-    ),
+    (
+      await store.query<{ id: number; short_name: string; version: number }>(
+        'SELECT id, short_name, version FROM profiles',
+      )
+    ).map((p) => [
+      p.short_name,
+      {
+        version: Number(p.version),
+        attributes: rows.get(Number(p.id))?.attributes ?? [],
+        check_attributes: rows.get(Number(p.id))?.check_attributes ?? [],
+      },
+    ]),
   );
   return { users, profiles };
 }

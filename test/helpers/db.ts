@@ -7,6 +7,8 @@ const DATA_TABLES = [
   'user_profiles',
   'reply_attributes',
   'check_attributes',
+  'profile_reply_attributes',
+  'profile_check_attributes',
   'user_attrs',
   'filters',
 ];
@@ -19,6 +21,8 @@ const IDENTITY: Record<string, string> = {
   profiles: 'id',
   reply_attributes: 'id',
   check_attributes: 'id',
+  profile_reply_attributes: 'id',
+  profile_check_attributes: 'id',
   runs: 'id',
 };
 
@@ -110,7 +114,7 @@ async function readTables(store: StoreDriver, tables: readonly string[]): Promis
   const dump: Record<string, Row[]> = {};
   for (const table of tables) {
     const rows = (await store.query<Row>(`SELECT * FROM ${table} ORDER BY 1, 2, 3`)).map(normalize);
-    // users.version is a concurrency counter that every write moves (an undo too), not data.
+    // users.version and profiles.version are concurrency counters that every write moves (an undo too), not data.
     for (const row of rows) delete row['version'];
     dump[table] = rows;
   }

@@ -24,7 +24,7 @@ export function dumpDb(path: string, options: { journal?: boolean } = {}): Recor
     const dump: Record<string, unknown[]> = {};
     for (const table of tables) {
       const rows = db.prepare(`SELECT * FROM ${table} ORDER BY 1, 2, 3`).all() as Record<string, unknown>[];
-      // users.version is a concurrency counter that every write moves (an undo too), not data.
+      // users.version and profiles.version are concurrency counters that every write moves (an undo too), not data.
       for (const row of rows) delete row['version'];
       dump[table] = rows;
     }

@@ -114,7 +114,7 @@ describe('planRadiusImport', () => {
         ],
         ['eve', { attributes: [], check_attributes: [], profiles: new Map([['gold', 1]]) }],
       ]),
-      profiles: new Map([['gold', { attributes: [], check_attributes: [] }]]),
+      profiles: new Map([['gold', { version: 0, attributes: [], check_attributes: [] }]]),
     };
     const plan = planRadiusImport(source, target);
     expect(plan.users).toEqual(['dave']);

@@ -10,7 +10,8 @@ import { commitPlanned } from '../../run/commit-planned.js';
 import { listSource } from '../../run/list-source.js';
 import { RunControl } from '../../run/run-control.js';
 import type { Reader } from '../../store/load-users.js';
-import { groupRowChanges, loadProfile, loadProfileAttributes } from '../../store/profile-attributes.js';
+import { loadProfileAttributes } from '../../store/profile-attributes.js';
+import { planProfileEdit } from '../../run/plan-profile-edit.js';
 import { insertReturningId } from '../../store/insert-returning-id.js';
 import { usingStore } from '../../store/using-store.js';
 import { changeToJson, formatChangeLines } from '../format-change.js';
@@ -162,23 +163,9 @@ async function editProfileRows(
     let item: ItemResult | null = null;
     const control = new RunControl();
     const step = async (reader: Reader): Promise<PlannedItem> => {
-      const own = await loadProfile(reader, shortName);
-      const current = (kind === 'reply' ? own?.attributes : own?.check_attributes) ?? [];
-      outcome = edit(kind, current);
-      const changes = outcome.updated ? groupRowChanges(kind, shortName, current, outcome.rows) : [];
-      const result: ItemResult = {
-        seq: 0,
-        user_id: null,
-        username: null,
-        profile: shortName,
-        row: null,
-        line: null,
-        status: changes.length > 0 ? 'changed' : 'unchanged',
-        changes,
-        logs: [],
-        error: null,
-      };
-      return { result, user: null };
+      const { planned, outcome: edited } = await planProfileEdit(reader, shortName, kind, edit);
+      outcome = edited;
+      return planned;
     };
     const { runId, counts } = await commitPlanned(store, {
       run: {

@@ -66,7 +66,8 @@ export async function radiusImportCommand(options: RadiusImportOptions, io: Io):
     await source.close();
   }
   return usingStore({ location: options.db }, async (store) => {
-    const plan = planRadiusImport(tables, await readImportTarget(store, tables));
+    const target = await readImportTarget(store, tables);
+    const plan = planRadiusImport(tables, target);
     if (plan.problems.length > 0) {
       const shown = plan.problems.slice(0, 20).map((p) => `  ${p}`);
       const more = plan.problems.length > 20 ? [`  … and ${plan.problems.length - 20} more`] : [];
@@ -109,7 +110,7 @@ export async function radiusImportCommand(options: RadiusImportOptions, io: Io):
             params: {},
           },
           dryRun,
-          source: (reader) => listSource(radiusImportSteps(tables, plan, reader, now), control),
+          source: (reader) => listSource(radiusImportSteps(tables, plan, target, reader, now), control),
           control,
           onItem,
         }),

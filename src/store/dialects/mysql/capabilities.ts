@@ -4,22 +4,33 @@ import { classifyMysqlError } from './classify-error.js';
 const CHILD_TABLES = ['user_profiles', 'reply_attributes', 'check_attributes', 'user_attrs'];
 
 /**
- * MySQL and MariaDB forbid a trigger to update its own table, so users bumps its version in a
- * BEFORE UPDATE trigger; the child tables' AFTER triggers update users, which passes that trigger
- * unchanged (the version moved). Cascaded deletes fire no triggers in InnoDB; the user is gone.
+ * MySQL and MariaDB forbid a trigger to update its own table, so `parent` bumps its version in
+ * a BEFORE UPDATE trigger; the child tables' AFTER triggers update `parent`, which passes that
+ * trigger unchanged (the version moved). Cascaded deletes fire no triggers in InnoDB; the parent
+ * row is gone.
  */
-const userVersionTriggers = [
-  `CREATE TRIGGER users_version_bump BEFORE UPDATE ON users FOR EACH ROW
+function versionTriggers(parent: string, key: string, children: readonly string[], foreignKey: string) {
+  return [
+    `CREATE TRIGGER ${parent}_version_bump BEFORE UPDATE ON ${parent} FOR EACH ROW
    SET NEW.version = IF(NEW.version = OLD.version, OLD.version + 1, NEW.version)`,
-  ...CHILD_TABLES.flatMap((t) => [
-    `CREATE TRIGGER ${t}_version_ins AFTER INSERT ON ${t} FOR EACH ROW
-     UPDATE users SET version = version + 1 WHERE obj_id = NEW.user_id`,
-    `CREATE TRIGGER ${t}_version_upd AFTER UPDATE ON ${t} FOR EACH ROW
-     UPDATE users SET version = version + 1 WHERE obj_id IN (OLD.user_id, NEW.user_id)`,
-    `CREATE TRIGGER ${t}_version_del AFTER DELETE ON ${t} FOR EACH ROW
-     UPDATE users SET version = version + 1 WHERE obj_id = OLD.user_id`,
-  ]),
-];
+    ...children.flatMap((t) => [
+      `CREATE TRIGGER ${t}_version_ins AFTER INSERT ON ${t} FOR EACH ROW
+     UPDATE ${parent} SET version = version + 1 WHERE ${key} = NEW.${foreignKey}`,
+      `CREATE TRIGGER ${t}_version_upd AFTER UPDATE ON ${t} FOR EACH ROW
+     UPDATE ${parent} SET version = version + 1 WHERE ${key} IN (OLD.${foreignKey}, NEW.${foreignKey})`,
+      `CREATE TRIGGER ${t}_version_del AFTER DELETE ON ${t} FOR EACH ROW
+     UPDATE ${parent} SET version = version + 1 WHERE ${key} = OLD.${foreignKey}`,
+    ]),
+  ];
+}
+
+const userVersionTriggers = versionTriggers('users', 'obj_id', CHILD_TABLES, 'user_id');
+const profileVersionTriggers = versionTriggers(
+  'profiles',
+  'id',
+  ['profile_reply_attributes', 'profile_check_attributes'],
+  'profile_id',
+);
 
 /**
  * MariaDB 10.11 cannot index an expression. Case-insensitive lookups of these columns go through
@@ -34,6 +45,7 @@ export const mysqlCapabilities: DialectCapabilities = {
   clusteredTableSuffix: '',
   beginWriteSql: 'BEGIN',
   userVersionTriggers,
+  profileVersionTriggers,
   // One writer. InnoDB takes a shared lock on the `runs` row for each journal row's foreign key,
   // so two writers' groups deadlock as soon as both update the run's counts; and a deadlock
   // rolls back the whole transaction (every earlier unit of the group and its savepoint), not

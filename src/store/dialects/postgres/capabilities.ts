@@ -4,30 +4,54 @@ import { classifyPostgresError } from './classify-error.js';
 const CHILD_TABLES = ['user_profiles', 'reply_attributes', 'check_attributes', 'user_attrs'];
 
 /**
- * PostgreSQL keeps `users.version` with a BEFORE UPDATE trigger on users (a write that does not
- * move the version itself bumps it) and one plpgsql function behind AFTER triggers on the child
- * tables. The child triggers' UPDATE passes the users trigger unchanged: it moves the version.
+ * PostgreSQL keeps `parent.version` with a BEFORE UPDATE trigger on `parent` (a write that does
+ * not move the version itself bumps it) and one plpgsql function (`childFunction`) behind AFTER
+ * triggers on the child tables. The child triggers' UPDATE passes the parent's trigger
+ * unchanged: it moves the version.
  */
-const userVersionTriggers = [
-  `CREATE FUNCTION usrun_users_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+function versionTriggers(
+  parent: string,
+  key: string,
+  children: readonly string[],
+  foreignKey: string,
+  childFunction: string,
+) {
+  return [
+    `CREATE FUNCTION usrun_${parent}_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
    BEGIN
      IF NEW.version = OLD.version THEN NEW.version := OLD.version + 1; END IF;
      RETURN NEW;
    END $$`,
-  `CREATE TRIGGER users_version_bump BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION usrun_users_version_bump()`,
-  `CREATE FUNCTION usrun_child_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+    `CREATE TRIGGER ${parent}_version_bump BEFORE UPDATE ON ${parent} FOR EACH ROW EXECUTE FUNCTION usrun_${parent}_version_bump()`,
+    `CREATE FUNCTION ${childFunction}() RETURNS trigger LANGUAGE plpgsql AS $$
    BEGIN
-     IF TG_OP IN ('UPDATE', 'DELETE') THEN UPDATE users SET version = version + 1 WHERE obj_id = OLD.user_id; END IF;
-     IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.user_id <> OLD.user_id) THEN
-       UPDATE users SET version = version + 1 WHERE obj_id = NEW.user_id;
+     IF TG_OP IN ('UPDATE', 'DELETE') THEN UPDATE ${parent} SET version = version + 1 WHERE ${key} = OLD.${foreignKey}; END IF;
+     IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.${foreignKey} <> OLD.${foreignKey}) THEN
+       UPDATE ${parent} SET version = version + 1 WHERE ${key} = NEW.${foreignKey};
      END IF;
      RETURN NULL;
    END $$`,
-  ...CHILD_TABLES.map(
-    (t) =>
-      `CREATE TRIGGER ${t}_version AFTER INSERT OR UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION usrun_child_version_bump()`,
-  ),
-];
+    ...children.map(
+      (t) =>
+        `CREATE TRIGGER ${t}_version AFTER INSERT OR UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${childFunction}()`,
+    ),
+  ];
+}
+
+const userVersionTriggers = versionTriggers(
+  'users',
+  'obj_id',
+  CHILD_TABLES,
+  'user_id',
+  'usrun_child_version_bump',
+);
+const profileVersionTriggers = versionTriggers(
+  'profiles',
+  'id',
+  ['profile_reply_attributes', 'profile_check_attributes'],
+  'profile_id',
+  'usrun_profile_child_version_bump',
+);
 
 export const postgresCapabilities: DialectCapabilities = {
   booleansAsIntegers: false,
@@ -36,6 +60,7 @@ export const postgresCapabilities: DialectCapabilities = {
   clusteredTableSuffix: '',
   beginWriteSql: 'BEGIN',
   userVersionTriggers,
+  profileVersionTriggers,
   // Row locks: writers on their own connections commit in parallel (the pool has room for them).
   dropNotNullSql: (table, column) => `ALTER TABLE ${table} ALTER COLUMN ${column} DROP NOT NULL`,
   maxWriters: 8,

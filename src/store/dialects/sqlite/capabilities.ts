@@ -3,19 +3,37 @@ import { classifySqliteError } from './classify-error.js';
 
 const CHILD_TABLES = ['user_profiles', 'reply_attributes', 'check_attributes', 'user_attrs'];
 
-/** SQLite's triggers keeping `users.version`: recursive triggers are off, so one level only. */
-const userVersionTriggers = [
-  `CREATE TRIGGER users_version_bump AFTER UPDATE ON users FOR EACH ROW WHEN NEW.version = OLD.version
-   BEGIN UPDATE users SET version = OLD.version + 1 WHERE obj_id = NEW.obj_id; END`,
-  ...CHILD_TABLES.flatMap((t) => [
-    `CREATE TRIGGER ${t}_version_ins AFTER INSERT ON ${t} FOR EACH ROW
-     BEGIN UPDATE users SET version = version + 1 WHERE obj_id = NEW.user_id; END`,
-    `CREATE TRIGGER ${t}_version_upd AFTER UPDATE ON ${t} FOR EACH ROW
-     BEGIN UPDATE users SET version = version + 1 WHERE obj_id IN (OLD.user_id, NEW.user_id); END`,
-    `CREATE TRIGGER ${t}_version_del AFTER DELETE ON ${t} FOR EACH ROW
-     BEGIN UPDATE users SET version = version + 1 WHERE obj_id = OLD.user_id; END`,
-  ]),
-];
+/**
+ * Triggers keeping `version` of `parent` (key `key`): moved by any write to its row, and to the
+ * rows of `children` that name it in `foreignKey`. Recursive triggers are off, so one level only.
+ */
+function versionTriggers(parent: string, key: string, children: readonly string[], foreignKey: string) {
+  const bump = (where: string) =>
+    `BEGIN UPDATE ${parent} SET version = version + 1 WHERE ${key} ${where}; END`;
+  return [
+    `CREATE TRIGGER ${parent}_version_bump AFTER UPDATE ON ${parent} FOR EACH ROW WHEN NEW.version = OLD.version
+   BEGIN UPDATE ${parent} SET version = OLD.version + 1 WHERE ${key} = NEW.${key}; END`,
+    ...children.flatMap((t) => [
+      `CREATE TRIGGER ${t}_version_ins AFTER INSERT ON ${t} FOR EACH ROW
+     ${bump(`= NEW.${foreignKey}`)}`,
+      `CREATE TRIGGER ${t}_version_upd AFTER UPDATE ON ${t} FOR EACH ROW
+     ${bump(`IN (OLD.${foreignKey}, NEW.${foreignKey})`)}`,
+      `CREATE TRIGGER ${t}_version_del AFTER DELETE ON ${t} FOR EACH ROW
+     ${bump(`= OLD.${foreignKey}`)}`,
+    ]),
+  ];
+}
+
+/** SQLite's triggers keeping `users.version`. */
+const userVersionTriggers = versionTriggers('users', 'obj_id', CHILD_TABLES, 'user_id');
+
+/** The same for `profiles.version`, over the profile's own reply and check rows. */
+const profileVersionTriggers = versionTriggers(
+  'profiles',
+  'id',
+  ['profile_reply_attributes', 'profile_check_attributes'],
+  'profile_id',
+);
 
 /** SQLite's `lower()` folds ASCII letters only. */
 function asciiLower(text: string): string {
@@ -31,6 +49,7 @@ export const sqliteCapabilities: DialectCapabilities = {
   // find another writer ahead of it at its first write, and fail there instead of waiting.
   beginWriteSql: 'BEGIN IMMEDIATE',
   userVersionTriggers,
+  profileVersionTriggers,
   // SQLite has no ALTER COLUMN: migrations rebuild the table.
   dropNotNullSql: null,
   // One writer: a second connection's transaction would only wait for the first one's lock.
