@@ -43,6 +43,9 @@ export function freeradiusSqlConfig(location: string, options: SqlConfigOptions 
   let connection: string[];
   let header: string;
   if (scheme === undefined) {
+    if (options.login !== undefined) {
+      throw new UsageError('--login is for a PostgreSQL or MySQL database: FreeRADIUS opens a SQLite file');
+    }
     const path = resolve(location);
     header = `# usrun database: ${path}
 # The file and its directory must be writable by the user FreeRADIUS runs as (freerad):

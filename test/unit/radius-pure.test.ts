@@ -184,6 +184,9 @@ describe('freeradiusSqlConfig', () => {
     const config = freeradiusSqlConfig('postgres://usrun@db.example/radius', { login: 'freerad' });
     expect(config).toContain('login = "freerad"');
     expect(config).not.toContain('"usrun"');
+    expect(() => freeradiusSqlConfig('users.db', { login: 'freerad' })).toThrow(
+      /--login is for a PostgreSQL/,
+    );
     const bare = freeradiusSqlConfig('postgres:///radius');
     expect(bare).not.toMatch(/^\s*(server|login) =/m);
     expect(bare).toContain('radius_db = "radius"');
