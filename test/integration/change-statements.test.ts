@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planUndo } from '../../src/journal/plan-undo.js';
 import type { Change } from '../../src/model/change.js';
-import { changeStatements, userById } from '../../src/store/change-statements.js';
+import { changeStatements, userById, userByName } from '../../src/store/change-statements.js';
 import { planUserChanges } from '../../src/run/plan-user-changes.js';
 import type { SandboxOutcome } from '../../src/sandbox/protocol.js';
 import type { StoreDriver } from '../../src/store/driver.js';
@@ -13,6 +13,7 @@ import { advanceIdentity, dumpDb } from '../helpers/db.js';
 import { DIALECTS, dropTestDbs, testDbUrl } from '../helpers/dialects.js';
 
 const now = new Date('2026-06-01T00:00:00.000Z');
+const row = (attr: string, value: string) => ({ id: null, attr, op: ':=', value });
 afterAll(dropTestDbs);
 
 describe.each(DIALECTS)('%s', (dialect) => {
@@ -166,6 +167,41 @@ describe.each(DIALECTS)('%s', (dialect) => {
       const forced = planUndo({ user: current, profile: null }, changes, true);
       await writeAll(store, changeStatements(userById(7), forced.changes, now.toISOString()));
       expect((await user7()).fields['email']).toBe(stored.fields['email']);
+    });
+
+    it('names a user and a profile created in the unit for their rows (MySQL: a captured id)', async () => {
+      const capture = store.capabilities.captureId;
+      const changes: Change[] = [
+        {
+          kind: 'user',
+          target: 'newbie',
+          before: null,
+          after: { username: 'newbie', username_length: 6, is_active: true },
+        },
+        { kind: 'profile', target: 'gold', before: null, after: { id: 2, priority: 1 } },
+        { kind: 'check', target: 'Cleartext-Password', before: null, after: row('Cleartext-Password', 'pw') },
+        { kind: 'reply', target: 'Session-Timeout', before: null, after: row('Session-Timeout', '60') },
+        { kind: 'group', target: 'fresh', before: null, after: { name: 'fresh', description: null } },
+        { kind: 'group_reply', target: 'fresh', before: null, after: row('Idle-Timeout', '600') },
+      ];
+      // The child tables' triggers update users and profiles: on MySQL no statement that fires
+      // them may read those tables (error 1442), so the ids are captured first.
+      await writeAll(
+        store,
+        changeStatements(userByName('newbie', capture), changes, now.toISOString(), { captureId: capture }),
+      );
+      const [created] = await store.query<{ obj_id: number }>(
+        "SELECT obj_id FROM users WHERE username = 'newbie'",
+      );
+      const newbie = (await loadUsers(store, [Number(created?.obj_id)])).get(Number(created?.obj_id));
+      expect(newbie?.profiles.map((p) => p.short_name)).toEqual(['gold']);
+      expect(newbie?.check_attributes.map((r) => r.value)).toEqual(['pw']);
+      expect(newbie?.attributes.map((r) => r.value)).toEqual(['60']);
+      expect(
+        await store.query(
+          "SELECT a.attr, a.value FROM profile_reply_attributes a JOIN profiles p ON p.id = a.profile_id WHERE p.short_name = 'fresh'",
+        ),
+      ).toEqual([{ attr: 'Idle-Timeout', value: '600' }]);
     });
 
     it('a failing statement rolls the whole batch back; a rehearsal writes nothing', async () => {
