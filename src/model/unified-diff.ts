@@ -50,12 +50,13 @@ function editScript(a: string[], b: string[]): Op[] {
         ops.push({ kind: ' ', line: midA[i++] as string });
         j++;
       } else if (
-        j < m &&
-        (i === n || (lcs[i * width + j + 1] as number) >= (lcs[(i + 1) * width + j] as number))
+        i < n &&
+        (j === m || (lcs[(i + 1) * width + j] as number) >= (lcs[i * width + j + 1] as number))
       ) {
-        ops.push({ kind: '+', line: midB[j++] as string });
-      } else {
+        // Lines out before lines in, as diff -u.
         ops.push({ kind: '-', line: midA[i++] as string });
+      } else {
+        ops.push({ kind: '+', line: midB[j++] as string });
       }
     }
   }

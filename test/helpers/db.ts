@@ -9,6 +9,7 @@ const DATA_TABLES = [
   'check_attributes',
   'user_attrs',
   'filters',
+  'scripts',
 ];
 const JOURNAL_TABLES = ['runs', 'run_items', 'run_changes'];
 const ALL_TABLES = [...DATA_TABLES, ...JOURNAL_TABLES];
