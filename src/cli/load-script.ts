@@ -39,7 +39,13 @@ export function readText(path: string, what: string): string {
  */
 export async function loadScript(store: StoreDriver, arg: string, io: Io): Promise<LoadedScript> {
   if (arg === '-') {
+    if (io.stdinIsTTY) {
+      throw new UsageError(
+        '`-` reads the script from stdin, which is a terminal: pipe a script in (… | usrun run - …)',
+      );
+    }
     const source = await io.readStdin();
+    if (source.trim() === '') throw new UsageError('the script from stdin is empty: nothing to run');
     return {
       source,
       path: STDIN_SCRIPT,

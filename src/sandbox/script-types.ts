@@ -52,10 +52,12 @@ function field(f: UserField): string {
 export function scriptTypes(version: string): string {
   let out = `// Declarations of the globals a usrun script sees, written by \`usrun types\` (usrun ${version}).
 // Generated from the definitions the sandbox enforces; regenerate rather than edit.
-// Use: a tsconfig.json (or jsconfig.json with "checkJs": true) in your scripts' folder with
-//   { "compilerOptions": { "lib": ["ES2023"], "types": [], "strict": true, "noEmit": true } }
-// and this file in its "include". A script is the body of an async function: top-level
-// \`return\` and \`await\` are fine when it runs, though an editor checking the bare file may flag them.
+// Use: beside your scripts, a tsconfig.json (an editor reads it too) that includes this file:
+//   { "compilerOptions": { "lib": ["ES2023"], "types": [], "strict": true, "noEmit": true,
+//       "allowJs": true, "checkJs": true, "moduleDetection": "force", "module": "ESNext",
+//       "target": "ES2023" }, "include": ["*.ts", "*.js"] }
+// A script is the body of an async function: \`await\` is fine; a top-level \`return\`, which usrun
+// allows, is the one thing tsc flags in a bare script.
 
 /** A value \`user.attr\` holds: JSON (no NaN, Infinity, undefined, Map, Date…), at most ${MAX_ATTR_VALUE_BYTES} bytes. */
 type UsrunJsonValue = null | boolean | number | string | readonly UsrunJsonValue[] | { readonly [key: string]: UsrunJsonValue };

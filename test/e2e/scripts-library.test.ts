@@ -216,6 +216,14 @@ describe.each(DIALECTS)('%s', (dialect) => {
       { script_path: '<stdin>', script_name: null, script_text: text },
     ]);
     expect((await cli(['runs', 'list'])).stdout).toMatch(/^1 .* <stdin> +completed /m);
+    expect(await cli(['run', '-', '--all'], { stdin: '\n' })).toMatchObject({
+      code: 2,
+      stderr: 'usrun: the script from stdin is empty: nothing to run\n',
+    });
+    const tty = await cli(['run', '-', '--all'], { answer: false });
+    expect(tty.code).toBe(2);
+    expect(tty.stderr).toContain('reads the script from stdin, which is a terminal');
+    expect(await dbQuery(db, 'SELECT count(*) AS n FROM runs')).toEqual([{ n: 1 }]);
     const empty = await cli(['scripts', 'add', 'piped', '-'], { stdin: text });
     expect(empty.code).toBe(0);
     expect((await cli(['scripts', 'show', 'piped'])).stdout).toBe(text);

@@ -33,6 +33,9 @@ export async function scriptsAddCommand(
   io: Io,
 ): Promise<{ script: SavedScript; created: boolean }> {
   checkScriptName(name);
+  if (file === '-' && io.stdinIsTTY) {
+    throw new UsageError('`-` reads the script from stdin, which is a terminal: pipe a script in');
+  }
   const text = file === '-' ? await io.readStdin() : readText(file, 'script');
   const filename = file === '-' ? STDIN_SCRIPT : basename(file);
   const language = languageOf(filename);
