@@ -22,6 +22,7 @@ import { usingSandbox } from '../../sandbox/using-sandbox.js';
 import { pickItems, type Selection } from '../../select/pick-items.js';
 import type { StoreDriver } from '../../store/driver.js';
 import { loadProfileCatalog } from '../../store/profile-attributes.js';
+import { scriptLabel } from '../../store/script-library.js';
 import { usingStore } from '../../store/using-store.js';
 import type { Io } from '../io.js';
 import { loadScript, readText, type LoadedScript } from '../load-script.js';
@@ -122,7 +123,7 @@ async function planRun(
       run.script_name !== null && run.script_version !== null
         ? { name: run.script_name, version: run.script_version }
         : null,
-    label: run.script_name !== null ? `@${run.script_name}@${run.script_version}` : path,
+    label: run.script_name !== null ? scriptLabel(run.script_name, run.script_version ?? 0) : path,
   };
   if (scriptArg !== undefined) {
     const given = await loadScript(store, scriptArg, io);
