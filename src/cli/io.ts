@@ -18,6 +18,8 @@ export interface Io {
   /** Asks a yes/no question on the terminal; false unless the answer starts with y. */
   confirm(question: string): Promise<boolean>;
   readonly stdinIsTTY: boolean;
+  /** All of stdin, as UTF-8 text (`usrun run -`). */
+  readStdin(): Promise<string>;
 }
 
 function colorLevel(isTTY: boolean, env: NodeJS.ProcessEnv): 0 | 1 {
@@ -44,6 +46,11 @@ export function processIo(): Io {
     color: new Chalk({ level: colorLevel(stdoutIsTTY, env) }),
     errColor: new Chalk({ level: colorLevel(stderrIsTTY, env) }),
     env,
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
     confirm: async (question) => {
       const rl = createInterface({ input: process.stdin, output: process.stderr });
       try {

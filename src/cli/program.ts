@@ -15,6 +15,8 @@ const commands = {
   profiles: () => import('./commands/profiles.js'),
   radius: () => import('./commands/radius.js'),
   runs: () => import('./commands/runs.js'),
+  scripts: () => import('./commands/scripts.js'),
+  types: () => import('./commands/types.js'),
   users: () => import('./commands/users.js'),
 };
 
@@ -54,6 +56,7 @@ Examples:
   $ usrun users list --filter 'last_login lt "-90d" and is_active eq true'
   $ usrun run scripts-examples/deactivate-idle-users.js --filter 'is_active eq true' --dry-run
   $ usrun run set-timeouts.js --csv timeouts.csv --yes
+  $ usrun scripts add idle scripts-examples/deactivate-idle-users.js && usrun run @idle --all --dry-run
   $ usrun runs undo 12`,
   );
 
@@ -175,8 +178,70 @@ Examples:
     .description('remove a saved filter')
     .action(async (name, opts) => (await commands.filters()).filtersRmCommand(name, opts, io));
 
+  const scripts = program
+    .command('scripts')
+    .description('the script library: saved, versioned scripts in the database (run them as @name)');
+  withDb(scripts.command('add'))
+    .argument('<name>', 'script name: letters, digits, _ and -')
+    .argument('<file>', 'script file (.js or .ts), or - for stdin')
+    .description('save a file as the next version of a script (an unchanged text makes no new version)')
+    .option('--json', 'the name, version and whether a version was created, as JSON')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ usrun scripts add normalise-emails scripts-examples/normalise-emails.js
+  $ usrun run @normalise-emails --filter 'email pr' --dry-run      # the newest version
+  $ usrun run @normalise-emails@1 --filter 'email pr'              # version 1`,
+    )
+    .action(
+      async (name, file, opts) =>
+        void (await (await commands.scripts()).scriptsAddCommand(name, file, opts, io)),
+    );
+  withDb(scripts.command('list'))
+    .description('saved scripts with their newest version')
+    .option('--json', 'NDJSON')
+    .action(async (opts) => (await commands.scripts()).scriptsListCommand(opts, io));
+  withDb(scripts.command('show'))
+    .argument('<name[@version]>', 'script name, and a version (default: the newest)')
+    .description("a saved script's text on stdout (what it is on stderr)")
+    .option('--json', 'one JSON object with the text and what it is')
+    .action(async (ref, opts) => (await commands.scripts()).scriptsShowCommand(ref, opts, io));
+  withDb(scripts.command('diff'))
+    .argument('<name>', 'script name')
+    .argument('<v1>', 'version', positiveInt('v1'))
+    .argument('<v2>', 'version', positiveInt('v2'))
+    .description('a unified diff from version V1 of a script to version V2')
+    .action(
+      async (name, v1, v2, opts) =>
+        void (await (await commands.scripts()).scriptsDiffCommand(name, v1, v2, opts, io)),
+    );
+  withDb(scripts.command('rm'))
+    .argument('<name>', 'script name')
+    .description('remove a script (every version) from the library; runs that ran it keep it in the journal')
+    .action(async (name, opts) => (await commands.scripts()).scriptsRmCommand(name, opts, io));
+
+  program
+    .command('types')
+    .description(
+      'write TypeScript declarations of the script globals (user, row, params, console, skip) for an editor',
+    )
+    .option('--out <file>', 'write them to FILE (default: stdout)')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ usrun types --out usrun-script.d.ts
+  # then in the script's folder a tsconfig.json (or jsconfig.json with "checkJs": true) that
+  # includes usrun-script.d.ts, and the editor knows user, its fields and methods`,
+    )
+    .action(async (opts) => void (await commands.types()).typesCommand(opts, io));
+
   withDb(program.command('run'))
-    .argument('[script]', 'JavaScript file: the body of a function run once per user')
+    .argument(
+      '[script]',
+      'script file (.js, or .ts: types stripped), @NAME[@VERSION] from the library, or - for stdin: the body of a function run once per user',
+    )
     .description('run a script for each selected user, in a sandbox, committing user by user')
     .option('--filter <expr>', 'pick users by SCIM filter, or @name of a saved filter')
     .option('--csv <file>', 'pick users by the rows of a CSV file (one run per row; `row` in the script)')
@@ -236,6 +301,7 @@ Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad u
       'only items with this status (changed, unchanged, skipped, failed, not_found)',
     )
     .option('--json', 'NDJSON: the run, then one object per item')
+    .option('--script', 'print only the script text the run ran (as journaled)')
     .action(async (runId, opts) => (await commands.runs()).runsShowCommand(runId, opts, io));
   withDb(runs.command('undo'))
     .argument('<run_id>', 'run id', positiveInt('run id'))

@@ -30,6 +30,8 @@ const RUN_COLUMNS = [
   'status',
   'counts',
   'undo_of',
+  'script_name',
+  'script_version',
 ] as const;
 
 function decode(row: RunRow): RunInfo {

@@ -27,13 +27,16 @@ export interface NewRun {
   selection: unknown;
   params: Record<string, string>;
   undoOf?: number | null;
+  /** The saved script that runs (`usrun run @name@version`); its text is `scriptText` too. */
+  script?: { name: string; version: number } | null;
 }
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-function osUser(): string {
+/** The OS user running usrun, for the journal. */
+export function osUser(): string {
   try {
     return userInfo().username;
   } catch {
@@ -60,6 +63,8 @@ export async function startRun(store: StoreDriver, run: NewRun, counts: RunCount
       status: 'running',
       counts: JSON.stringify(counts),
       undo_of: run.undoOf ?? null,
+      script_name: run.script?.name ?? null,
+      script_version: run.script?.version ?? null,
     }),
     'id',
   );

@@ -1,6 +1,8 @@
 import { UsageError } from '../errors.js';
 import type { SandboxJob, SandboxOutcome, SandboxSetup } from './protocol.js';
 import { SandboxSupervisor } from './sandbox-supervisor.js';
+import { prepareScript } from './script-languages.js';
+import { ScriptSyntaxError } from './script-syntax-error.js';
 
 export interface BatchOptions {
   /** Once aborted, the batch starts no further job; it resolves with the outcomes it has. */
@@ -22,8 +24,9 @@ export interface Sandbox {
 
 /**
  * Starts the sandbox for a run, calls `fn` with it, and always kills it afterwards. The script is
- * compiled before `fn` is called: a syntax error rejects with `UsageError`
- * (`file:line:col: SyntaxError: …`) before any user runs.
+ * prepared for its language (by `setup.filename`'s extension: a `.ts` file has its types
+ * stripped, positions kept) and compiled before `fn` is called: a syntax error rejects with
+ * `UsageError` (`file:line:col: SyntaxError: …`) before any user runs.
  */
 export async function usingSandbox<T>(setup: SandboxSetup, fn: (sandbox: Sandbox) => Promise<T>): Promise<T> {
   if (!Number.isInteger(setup.timeoutMs) || setup.timeoutMs < 1) {
@@ -33,7 +36,14 @@ export async function usingSandbox<T>(setup: SandboxSetup, fn: (sandbox: Sandbox
   if (!Number.isInteger(setup.memoryMb) || setup.memoryMb < 8) {
     throw new UsageError(`the memory limit must be a whole number of MB ≥ 8 (got ${setup.memoryMb})`);
   }
-  const sandbox = await SandboxSupervisor.start(setup);
+  let source: string;
+  try {
+    source = prepareScript(setup.source, setup.filename);
+  } catch (error) {
+    if (error instanceof ScriptSyntaxError) throw new UsageError(error.message);
+    throw error;
+  }
+  const sandbox = await SandboxSupervisor.start({ ...setup, source });
   try {
     return await fn(sandbox);
   } finally {

@@ -94,6 +94,24 @@ export interface RunsTable {
   status: string;
   counts: string;
   undo_of: number | null;
+  /** The saved script a run ran (`usrun run @name@version`), else null (migration 0006). */
+  script_name: ColumnType<string | null, string | null | undefined, string | null>;
+  script_version: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** One version of a saved script (`usrun scripts add`). */
+export interface ScriptsTable {
+  name: string;
+  version: number;
+  /** Key of its language in SCRIPT_LANGUAGES (`js`, `ts`, …). */
+  language: string;
+  text: string;
+  sha256: string;
+  created_at: string;
+  /** `os_user@host` of who added it. */
+  created_by: string;
+  /** When `scripts rm` removed the name; null while it is in the library. */
+  removed_at: string | null;
 }
 
 export interface RunItemsTable {
@@ -132,6 +150,7 @@ export interface Database {
   profile_check_attributes: ProfileRadiusAttributesTable;
   user_attrs: UserAttrsTable;
   filters: FiltersTable;
+  scripts: ScriptsTable;
   runs: RunsTable;
   run_items: RunItemsTable;
   run_changes: RunChangesTable;

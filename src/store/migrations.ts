@@ -200,6 +200,29 @@ const buildMigrations = ({
       await db.schema.alterTable('run_changes_0005').renameTo('run_changes').execute();
     },
   },
+  '0006_scripts': {
+    // The script library: every version of every saved script, shared by all admins of the
+    // directory. `scripts rm` marks a name's versions removed rather than deleting them, so a
+    // name added again goes on from its last number and `@name@2` in the journal never comes to
+    // mean another text. Runs name the saved script and version they ran (and keep its text).
+    async up(db: Kysely<any>) {
+      await t(
+        db.schema
+          .createTable('scripts')
+          .addColumn('name', 'varchar(64)', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('language', 'varchar(16)', (c) => c.notNull())
+          .addColumn('text', 'text', (c) => c.notNull())
+          .addColumn('sha256', 'varchar(64)', (c) => c.notNull())
+          .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+          .addColumn('created_by', 'varchar(255)', (c) => c.notNull())
+          .addColumn('removed_at', 'varchar(32)')
+          .addPrimaryKeyConstraint('scripts_pk', ['name', 'version']),
+      ).execute();
+      await db.schema.alterTable('runs').addColumn('script_name', 'varchar(64)').execute();
+      await db.schema.alterTable('runs').addColumn('script_version', 'integer').execute();
+    },
+  },
   '0010_profile_versions': {
     // Like users.version (0003): a profile's version moves on every write to its row and to its
     // own reply and check rows, so `profiles attr`, `radius import` and undo write a profile's

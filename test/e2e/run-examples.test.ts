@@ -16,7 +16,7 @@ import { addRadius, profileNames, radiusRows, runJson, type JsonRun } from '../h
 
 const EXAMPLES_DIR = join(ROOT, 'scripts-examples');
 const EXAMPLES = readdirSync(EXAMPLES_DIR)
-  .filter((f) => f.endsWith('.js'))
+  .filter((f) => /\.(js|ts)$/.test(f))
   .sort();
 const KEY = 'a1'.repeat(32); // 32 bytes as 64 hex characters, for examples that encrypt attrs
 
@@ -324,6 +324,36 @@ const EXPECTATIONS: Record<string, Expectation> = {
       }
     },
   },
+  'expire-guests.ts': {
+    diff: [
+      /^ {2}expiration: null → "\d{4}-\d\d-\d\dT[\d:.]+Z"$/m,
+      /^ {2}description: .* → "guest account: expires \d{4}-\d\d-\d\d"$/m,
+    ],
+    check: async ({ db, before, real }) => {
+      type U = { obj_id: number; klass: string | null; expiration: string | null };
+      const open = (before['users'] as U[])
+        .filter((u) => u.klass === 'guest' && u.expiration === null)
+        .map((u) => u.obj_id);
+      expect(open.length).toBeGreaterThan(3);
+      expect(changedIds(real)).toEqual(open);
+      const in30 = Date.now() + 30 * 86_400_000;
+      for (const u of await dbQuery<U>(
+        db,
+        "SELECT obj_id, klass, expiration FROM users WHERE klass = 'guest'",
+      )) {
+        if (open.includes(u.obj_id))
+          expect(Math.abs(Date.parse(u.expiration ?? '') - in30)).toBeLessThan(120_000);
+      }
+      // Guests that already expired or will: skipped, their expiry untouched.
+      const skipped = real.items.filter((i) => i['status'] === 'skipped');
+      expect(skipped.length).toBe(
+        (before['users'] as U[]).filter((u) => u.klass === 'guest').length - open.length,
+      );
+      expect(String((skipped[0]?.['error'] as { message: string } | null)?.message)).toMatch(
+        /^already expires \d{4}-/,
+      );
+    },
+  },
   'attr-set.js': {
     diff: [...attrExample.diff, '  + attr my-attribute = "my-value"'],
     check: async (c) => {
@@ -396,6 +426,7 @@ describe('scripts-examples/', () => {
         'profile-add.js',
         'profile-remove.js',
         'session-timeout-from-csv.js',
+        'expire-guests.ts',
       ]),
     );
   });

@@ -10,6 +10,7 @@ const DATA_TABLES = [
   'profile_check_attributes',
   'user_attrs',
   'filters',
+  'scripts',
 ];
 const JOURNAL_TABLES = ['runs', 'run_items', 'run_changes'];
 

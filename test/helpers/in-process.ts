@@ -11,7 +11,7 @@ import type { CliResult } from './cli.js';
  */
 export async function usrun(
   args: readonly string[],
-  options: { env?: Record<string, string | undefined>; answer?: boolean } = {},
+  options: { env?: Record<string, string | undefined>; answer?: boolean; stdin?: string } = {},
 ): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
@@ -25,6 +25,7 @@ export async function usrun(
     color: new Chalk({ level: 0 }),
     errColor: new Chalk({ level: 0 }),
     env,
+    readStdin: async () => options.stdin ?? '',
     confirm: async (question) => {
       stderr += question;
       return options.answer ?? false;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { createAttrCipher } from '../../crypto/attr-cipher.js';
@@ -23,8 +22,10 @@ import { usingSandbox } from '../../sandbox/using-sandbox.js';
 import { pickItems, type Selection } from '../../select/pick-items.js';
 import type { StoreDriver } from '../../store/driver.js';
 import { loadProfileCatalog } from '../../store/profile-attributes.js';
+import { scriptLabel } from '../../store/script-library.js';
 import { usingStore } from '../../store/using-store.js';
 import type { Io } from '../io.js';
+import { loadScript, readText, type LoadedScript } from '../load-script.js';
 import { RunReporter } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 
@@ -58,21 +59,9 @@ export interface RunOutcome {
   exitCode: number;
 }
 
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      `cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
-    );
-  }
-}
-
 /** What a run works from: a new selection, or the journaled one of the run being resumed. */
 interface RunPlan {
-  scriptPath: string;
-  source: string;
+  script: LoadedScript;
   selection: Selection & { csv_sha256?: string };
   params: Record<string, string>;
   resume: { runId: number; done: Set<number>; counts: RunCounts } | null;
@@ -82,6 +71,7 @@ async function planRun(
   store: StoreDriver,
   scriptArg: string | undefined,
   options: RunOptions,
+  io: Io,
 ): Promise<RunPlan> {
   const selection: RunPlan['selection'] = {
     filter: options.filter,
@@ -93,11 +83,12 @@ async function planRun(
   };
   if (options.resume === undefined) {
     if (scriptArg === undefined)
-      throw new UsageError('missing the script: usrun run SCRIPT.js --filter … (or --resume RUN_ID)');
+      throw new UsageError(
+        'missing the script: usrun run SCRIPT.js|@NAME[@VERSION]|- --filter … (or --resume RUN_ID)',
+      );
     if (selection.csv !== undefined) selection.csv_sha256 = sha256(readText(selection.csv, 'CSV file'));
     return {
-      scriptPath: scriptArg,
-      source: readText(scriptArg, 'script'),
+      script: await loadScript(store, scriptArg, io),
       selection,
       params: options.param ?? {},
       resume: null,
@@ -120,19 +111,28 @@ async function planRun(
   if (run.status === 'completed') throw new UsageError(`run ${run.id} already completed: nothing to resume`);
   if (run.status === 'running' && !orphaned)
     throw new UsageError(`run ${run.id} is still running (pid ${run.pid} on ${run.host})`);
-  // The journal holds the script that ran: a resume runs that text, from any directory. A script
-  // named on the command line must be the same text, unless --force says to go on with it.
-  let source = run.script_text;
-  let scriptPath = run.script_path ?? 'script.js';
+  // The journal holds the script that ran: a resume runs that text, from any directory (and
+  // after its saved script was removed). A script named on the command line must be the same
+  // text, unless --force says to go on with it.
+  const path = run.script_path ?? 'script.js';
+  let script: LoadedScript = {
+    source: run.script_text,
+    path,
+    filename: basename(path),
+    saved:
+      run.script_name !== null && run.script_version !== null
+        ? { name: run.script_name, version: run.script_version }
+        : null,
+    label: run.script_name !== null ? scriptLabel(run.script_name, run.script_version ?? 0) : path,
+  };
   if (scriptArg !== undefined) {
-    const given = readText(scriptArg, 'script');
-    if (sha256(given) !== run.script_sha256 && !options.force) {
+    const given = await loadScript(store, scriptArg, io);
+    if (sha256(given.source) !== run.script_sha256 && !options.force) {
       throw new UsageError(
-        `${scriptArg} is not the script run ${run.id} ran (sha256 differs): leave it out to resume with the journaled script, or use --force to resume with this one`,
+        `${given.label} is not the script run ${run.id} ran (sha256 differs): leave it out to resume with the journaled script, or use --force to resume with this one`,
       );
     }
-    source = given;
-    scriptPath = scriptArg;
+    script = given;
   }
   const journaled = run.selection as RunPlan['selection'];
   if (journaled.csv !== undefined && journaled.csv_sha256 !== undefined) {
@@ -143,8 +143,7 @@ async function planRun(
     }
   }
   return {
-    scriptPath,
-    source,
+    script,
     selection: journaled,
     params: run.params,
     resume: { runId: run.id, done: await doneSeqs(store, run.id), counts: await countItems(store, run.id) },
@@ -167,20 +166,20 @@ export async function runCommand(
   const dryRun = options.dryRun ?? false;
 
   return usingStore({ location: options.db }, async (store) => {
-    const plan = await planRun(store, scriptArg, options);
+    const plan = await planRun(store, scriptArg, options, io);
     const done = plan.resume?.done;
     const picked = await pickItems(store, plan.selection, done ? { skip: (i) => done.has(i.seq) } : {});
     const total = done ? Math.max(0, picked.total - done.size) : picked.total;
     if (!dryRun && !options.yes && io.stdinIsTTY && io.stderrIsTTY && total > 1) {
       const ok = await io.confirm(
-        `About to change up to ${total} users in ${store.location} with ${plan.scriptPath}. Continue? [y/N] `,
+        `About to change up to ${total} users in ${store.location} with ${plan.script.label}. Continue? [y/N] `,
       );
       if (!ok) throw new UsageError('cancelled: nothing was changed');
     }
     const catalog = await loadProfileCatalog(store);
     const setup = {
-      source: plan.source,
-      filename: basename(plan.scriptPath),
+      source: plan.script.source,
+      filename: plan.script.filename,
       params: plan.params,
       profiles: catalog,
       timeoutMs: options.timeout ?? 2000,
@@ -203,8 +202,9 @@ export async function runCommand(
           } else if (!dryRun) {
             const run = {
               kind: 'run' as const,
-              scriptPath: plan.scriptPath,
-              scriptText: plan.source,
+              scriptPath: plan.script.path,
+              scriptText: plan.script.source,
+              script: plan.script.saved,
               selection: plan.selection,
               params: plan.params,
             };

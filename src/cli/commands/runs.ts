@@ -5,6 +5,7 @@ import { undoSource } from '../../run/undo-run.js';
 import { commitPlanned, type CommitPlannedResult } from '../../run/commit-planned.js';
 import { ITEM_STATUSES } from '../../model/item-result.js';
 import { UsageError } from '../../errors.js';
+import { scriptLabel } from '../../store/script-library.js';
 import { usingStore } from '../../store/using-store.js';
 import { changeToJson, formatChangeLines } from '../format-change.js';
 import { formatTable } from '../format-table.js';
@@ -13,9 +14,16 @@ import { RunReporter, whoOf } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 import { RunControl } from '../../run/run-control.js';
 
-/** What a run ran, in a few words: its script, `undo of run 3`, `users import people.csv` … */
-function describeRun(run: Pick<RunInfo, 'kind' | 'undo_of' | 'script_path'>): string {
+/**
+ * What a run ran, in a few words: its script (`@name@2` for a saved one), `undo of run 3`,
+ * `users import people.csv` …
+ */
+function describeRun(
+  run: Pick<RunInfo, 'kind' | 'undo_of' | 'script_path' | 'script_name' | 'script_version'>,
+): string {
   if (run.kind === 'undo') return `undo of run ${run.undo_of}`;
+  if (run.kind === 'run' && run.script_name !== null && run.script_version !== null)
+    return scriptLabel(run.script_name, run.script_version);
   if (run.kind === 'run') return run.script_path ?? '';
   return `${RUN_KIND_LABEL[run.kind] ?? run.kind} ${run.script_path ?? ''}`.trim();
 }
@@ -60,7 +68,7 @@ export async function runsListCommand(
 /** `usrun runs show RUN_ID`: the run, then its items with changes, logs and errors. */
 export async function runsShowCommand(
   runId: number,
-  options: { db?: string; json?: boolean; status?: string },
+  options: { db?: string; json?: boolean; status?: string; script?: boolean },
   io: Io,
 ): Promise<void> {
   if (options.status !== undefined && !ITEM_STATUSES.includes(options.status as never)) {
@@ -68,6 +76,10 @@ export async function runsShowCommand(
   }
   await usingStore({ location: options.db }, async (store) => {
     const run = await getRun(store, runId);
+    if (options.script) {
+      io.out(run.script_text.endsWith('\n') ? run.script_text : `${run.script_text}\n`);
+      return;
+    }
     const items = await runItems(store, runId, options.status);
     if (options.json) {
       const { script_text: _text, ...info } = run;

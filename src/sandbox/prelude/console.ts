@@ -7,6 +7,7 @@ import { ObjectPrototype, freeze, push } from './intrinsics.js';
 import { MAX_TEXT, formatValue, quote, truncate } from './values.js';
 import { MAX_LOG_CHARS, MAX_LOG_LINES, MAX_RUN_LOG_CHARS, cur, runLogChars } from './state.js';
 import type { UserState } from './user-object.js';
+import type { ConsoleMethodName, MethodTable } from '../../model/script-api.js';
 
 function logLine(prefix: string, args: unknown[]): void {
   const st = cur;
@@ -35,6 +36,7 @@ function charsAllowed(): number {
   return left < MAX_LOG_CHARS ? (left > 0 ? left : 0) : MAX_LOG_CHARS;
 }
 
+// Exactly the methods `usrun types` declares for console (src/model/script-api.ts).
 export const CONSOLE = {
   __proto__: ObjectPrototype,
   log(...args: unknown[]): void {
@@ -49,7 +51,7 @@ export const CONSOLE = {
   error(...args: unknown[]): void {
     logLine('error: ', args);
   },
-};
+} satisfies MethodTable<ConsoleMethodName>;
 freeze(CONSOLE.log);
 freeze(CONSOLE.info);
 freeze(CONSOLE.warn);

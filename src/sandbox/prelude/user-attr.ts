@@ -5,6 +5,7 @@
  * and deleting a name this run created leaves no entry.
  */
 import { attrValueJson } from '../../model/value-rules.js';
+import type { AttrMethodName, MethodTable } from '../../model/script-api.js';
 import { NO_KEY_FAILURE } from '../protocol.js';
 import { ATTR_ENCRYPTED, ATTR_JSON, ATTR_NAME } from '../wire-format.js';
 import {
@@ -298,6 +299,7 @@ function attrOwner(self: unknown, method: string): UserState {
   return st;
 }
 
+// Exactly the methods `usrun types` declares for user.attr (src/model/script-api.ts).
 export const ATTR_PROTO = {
   __proto__: ObjectPrototype,
   set(name: unknown, value: unknown, expiration: unknown, encrypt: unknown) {
@@ -392,7 +394,7 @@ export const ATTR_PROTO = {
     if (e.write !== null && e.write.op === 'set') e.write.expiration = expiration;
     else e.write = new AttrWrite('expiry', null, expiration, false);
   },
-};
+} satisfies MethodTable<AttrMethodName>;
 for (const k in ATTR_PROTO) freeze((ATTR_PROTO as unknown as Record<string, unknown>)[k]);
 freeze(ATTR_PROTO);
 

@@ -24,6 +24,7 @@ import type { ProfileEntry } from './profiles.js';
 import type { RadiusEntry } from './radius-attributes.js';
 import type { AttrEntry } from './user-attr.js';
 import type { FieldSpec } from './fields.js';
+import type { MethodTable, UserMethodName, UserReaderName } from '../../model/script-api.js';
 import { quote } from './values.js';
 import { assertOpen, readField, writeField } from './fields.js';
 import { profileAdd, profileRemove, profilesView } from './profiles.js';
@@ -64,7 +65,8 @@ export function handOutJson(st: UserState, v: unknown, depth: number): unknown {
   return v;
 }
 
-export const METHODS: Record<string, (this: unknown, ...args: any[]) => unknown> = {
+// Exactly the methods `usrun types` declares (src/model/script-api.ts).
+export const METHODS = {
   __proto__: null as never,
   profile_add(arg: any) {
     const st = userOwner(this, 'user.profile_add');
@@ -90,8 +92,8 @@ export const METHODS: Record<string, (this: unknown, ...args: any[]) => unknown>
     const st = userOwner(this, 'user.check_attribute_remove');
     return handOut(st, radiusRemove(CHECK, 'user.check_attribute_remove', st, a, b, c));
   },
-};
-for (const k in METHODS) freeze(METHODS[k]);
+} satisfies MethodTable<UserMethodName>;
+for (const k in METHODS) freeze(METHODS[k as UserMethodName]);
 freeze(METHODS);
 
 let USER_KEYS: string[] | null = null;
@@ -108,13 +110,14 @@ function userKeys(): string[] {
   return USER_KEYS;
 }
 
+// Exactly the readers `usrun types` declares (src/model/script-api.ts).
 export const READERS = freeze({
   __proto__: null,
   profiles: true,
   attributes: true,
   check_attributes: true,
   attr: true,
-});
+} satisfies { readonly [K in UserReaderName]: true } & { __proto__: null });
 
 export function userGet(st: UserState, key: string): unknown {
   const f = FIELD[key];
@@ -129,7 +132,7 @@ export function userGet(st: UserState, key: string): unknown {
     case 'attr':
       return attrApiOf(st);
     default:
-      return METHODS[key];
+      return METHODS[key as UserMethodName];
   }
 }
 
