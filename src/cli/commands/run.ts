@@ -27,6 +27,7 @@ import { usingStore } from '../../store/using-store.js';
 import type { Io } from '../io.js';
 import { RunReporter } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
+import { confirmOrDecline } from '../confirm-or-decline.js';
 
 export interface RunOptions extends Selection {
   db?: string;
@@ -172,10 +173,7 @@ export async function runCommand(
     const picked = await pickItems(store, plan.selection, done ? { skip: (i) => done.has(i.seq) } : {});
     const total = done ? Math.max(0, picked.total - done.size) : picked.total;
     if (!dryRun && !options.yes && io.stdinIsTTY && io.stderrIsTTY && total > 1) {
-      const ok = await io.confirm(
-        `About to change up to ${total} users in ${store.location} with ${plan.scriptPath}. Continue? [y/N] `,
-      );
-      if (!ok) throw new UsageError('cancelled: nothing was changed');
+      await confirmOrDecline(io, `About to change up to ${total} users in ${store.location} with ${plan.scriptPath}. Continue? [y/N] `);
     }
     const catalog = await loadProfileCatalog(store);
     const setup = {

@@ -12,6 +12,7 @@ import type { Io } from '../io.js';
 import { RunReporter, whoOf } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 import { RunControl } from '../../run/run-control.js';
+import { confirmOrDecline } from '../confirm-or-decline.js';
 
 /** What a run ran, in a few words: its script, `undo of run 3`, `users import people.csv` … */
 function describeRun(run: Pick<RunInfo, 'kind' | 'undo_of' | 'script_path'>): string {
@@ -121,10 +122,7 @@ export async function runsUndoCommand(
     }
     const total = target.counts.changed;
     if (!dryRun && !options.yes && io.stdinIsTTY && io.stderrIsTTY && total > 1) {
-      const ok = await io.confirm(
-        `About to undo run ${target.id}: restore up to ${total} users in ${store.location}. Continue? [y/N] `,
-      );
-      if (!ok) throw new UsageError('cancelled: nothing was changed');
+      await confirmOrDecline(io, `About to undo run ${target.id}: restore up to ${total} users in ${store.location}. Continue? [y/N] `);
     }
     const reporter = new RunReporter(io, { json: options.json ?? false, dryRun, total, verbose: true });
     const control = new RunControl();
