@@ -60,6 +60,10 @@ Examples:
   withDb(program.command('init'))
     .description('create or upgrade the database schema')
     .option('--demo <n>', 'also add N generated demo users and a few profiles', positiveInt('--demo'))
+    .option(
+      '--allow-foreign',
+      "add usrun's tables to a non-empty database that is not usrun's (refused without it)",
+    )
     .action(async (opts) => (await commands.init()).initCommand(opts, io));
 
   const users = program.command('users').description('list, show and import users');

@@ -21,7 +21,12 @@ afterAll(async () => {
 const script = writeFile(tmp.dir, 'rename.js', 'user.first_name = "Renamed";');
 
 const KEYS = [
-  { name: 'Ctrl-C', keys: '\x03', code: 130, message: 'usrun: interrupted at the prompt: nothing was changed' },
+  {
+    name: 'Ctrl-C',
+    keys: '\x03',
+    code: 130,
+    message: 'usrun: interrupted at the prompt: nothing was changed',
+  },
   { name: 'Ctrl-D', keys: '\x04', code: 1, message: 'usrun: declined: nothing was changed' },
   { name: '"n"', keys: 'n\r', code: 1, message: 'usrun: declined: nothing was changed' },
 ] as const;
@@ -36,24 +41,31 @@ describe.each(DIALECTS)('prompts on %s', (dialect) => {
   });
 
   const commands = [
-    { name: 'run', args: () => ['run', script, '--db', db, '--all'], question: /About to change up to 4 users/ },
+    {
+      name: 'run',
+      args: () => ['run', script, '--db', db, '--all'],
+      question: /About to change up to 4 users/,
+    },
     { name: 'runs undo', args: () => ['runs', 'undo', '1', '--db', db], question: /About to undo run 1/ },
   ];
 
   for (const command of commands) {
     for (const key of KEYS) {
-      it.skipIf(!HAS_SCRIPT_PTY)(`${command.name}: ${key.name} at the prompt exits ${key.code}, no trace`, async () => {
-        const before = await dumpDb(db);
-        const session = startCliInPty(command.args(), { env: { NO_COLOR: '1' } });
-        await session.waitFor('[y/N]');
-        session.type(key.keys);
-        const r = await session.done;
-        expect(r.stdout).toMatch(command.question);
-        expect(r.stdout).toContain(key.message);
-        expect(r.stdout).not.toMatch(/please report|\n\s+at /);
-        expect(r.code).toBe(key.code);
-        expect(await dumpDb(db)).toEqual(before);
-      });
+      it.skipIf(!HAS_SCRIPT_PTY)(
+        `${command.name}: ${key.name} at the prompt exits ${key.code}, no trace`,
+        async () => {
+          const before = await dumpDb(db);
+          const session = startCliInPty(command.args(), { env: { NO_COLOR: '1' } });
+          await session.waitFor('[y/N]');
+          session.type(key.keys);
+          const r = await session.done;
+          expect(r.stdout).toMatch(command.question);
+          expect(r.stdout).toContain(key.message);
+          expect(r.stdout).not.toMatch(/please report|\n\s+at /);
+          expect(r.code).toBe(key.code);
+          expect(await dumpDb(db)).toEqual(before);
+        },
+      );
     }
   }
 });

@@ -58,7 +58,11 @@ export function startCliInPty(
   delete env['USRUN_KEY'];
   delete env['FORCE_COLOR'];
   const command = [USRUN, ...args].map(shellQuote).join(' ');
-  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qec', command, '/dev/null'], {
+    cwd: ROOT,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let seen = '';
   const waiters: { test: (s: string) => boolean; resolve: () => void; reject: (e: Error) => void }[] = [];
   child.stdout.on('data', (d: Buffer) => {
@@ -70,7 +74,8 @@ export function startCliInPty(
   });
   const done = collectOutput(child, options.timeoutMs);
   void done.then(() => {
-    for (const w of waiters.splice(0)) w.reject(new Error(`the process ended before the expected output:\n${seen}`));
+    for (const w of waiters.splice(0))
+      w.reject(new Error(`the process ended before the expected output:\n${seen}`));
   });
   return {
     waitFor: (text) =>

@@ -18,7 +18,7 @@ export async function filtersSaveCommand(
 
 /** `usrun filters list`. */
 export async function filtersListCommand(options: { db?: string; json?: boolean }, io: Io): Promise<void> {
-  await usingStore({ location: options.db }, async (store) => {
+  await usingStore({ location: options.db, readOnly: true }, async (store) => {
     const filters = await listFilters(store.db);
     if (options.json) {
       for (const f of filters) io.out(`${JSON.stringify(f)}\n`);

@@ -173,7 +173,10 @@ export async function runCommand(
     const picked = await pickItems(store, plan.selection, done ? { skip: (i) => done.has(i.seq) } : {});
     const total = done ? Math.max(0, picked.total - done.size) : picked.total;
     if (!dryRun && !options.yes && io.stdinIsTTY && io.stderrIsTTY && total > 1) {
-      await confirmOrDecline(io, `About to change up to ${total} users in ${store.location} with ${plan.scriptPath}. Continue? [y/N] `);
+      await confirmOrDecline(
+        io,
+        `About to change up to ${total} users in ${store.location} with ${plan.scriptPath}. Continue? [y/N] `,
+      );
     }
     const catalog = await loadProfileCatalog(store);
     const setup = {

@@ -26,7 +26,7 @@ export async function runsListCommand(
   options: { db?: string; json?: boolean; limit?: number },
   io: Io,
 ): Promise<void> {
-  await usingStore({ location: options.db }, async (store) => {
+  await usingStore({ location: options.db, readOnly: true }, async (store) => {
     const runs = await listRuns(store, options.limit ?? 50);
     const host = hostname();
     const status = (r: (typeof runs)[number]) => (isOrphaned(r, host) ? 'killed (resumable)' : r.status);
@@ -67,7 +67,7 @@ export async function runsShowCommand(
   if (options.status !== undefined && !ITEM_STATUSES.includes(options.status as never)) {
     throw new UsageError(`--status must be one of ${ITEM_STATUSES.join(', ')}`);
   }
-  await usingStore({ location: options.db }, async (store) => {
+  await usingStore({ location: options.db, readOnly: true }, async (store) => {
     const run = await getRun(store, runId);
     const items = await runItems(store, runId, options.status);
     if (options.json) {
@@ -122,7 +122,10 @@ export async function runsUndoCommand(
     }
     const total = target.counts.changed;
     if (!dryRun && !options.yes && io.stdinIsTTY && io.stderrIsTTY && total > 1) {
-      await confirmOrDecline(io, `About to undo run ${target.id}: restore up to ${total} users in ${store.location}. Continue? [y/N] `);
+      await confirmOrDecline(
+        io,
+        `About to undo run ${target.id}: restore up to ${total} users in ${store.location}. Continue? [y/N] `,
+      );
     }
     const reporter = new RunReporter(io, { json: options.json ?? false, dryRun, total, verbose: true });
     const control = new RunControl();

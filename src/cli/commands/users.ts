@@ -20,7 +20,7 @@ export interface UsersListOptions {
 
 /** `usrun users list`: users matching a filter, as a table or NDJSON. */
 export async function usersListCommand(options: UsersListOptions, io: Io): Promise<number> {
-  return usingStore({ location: options.db }, async (store) => {
+  return usingStore({ location: options.db, readOnly: true }, async (store) => {
     const where = options.filter === undefined ? undefined : await buildUserWhere(store, options.filter);
     const rows: string[][] = [];
     let count = 0;
@@ -71,7 +71,7 @@ export async function usersShowCommand(
   options: { db?: string; json?: boolean },
   io: Io,
 ): Promise<void> {
-  await usingStore({ location: options.db }, async (store) => {
+  await usingStore({ location: options.db, readOnly: true }, async (store) => {
     const byName = await store.db
       .selectFrom('users')
       .select('obj_id')
