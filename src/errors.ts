@@ -19,6 +19,20 @@ export class ExitError extends Error {
   }
 }
 
+/**
+ * The admin did not confirm at a `[y/N]` prompt: "no", an empty answer or Ctrl-D exit 1
+ * (declined), Ctrl-C exits 130 (the shell's code for an interrupt). Nothing has been written.
+ */
+export class DeclinedError extends Error {
+  override readonly name = 'DeclinedError';
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A bug in usrun itself (never a user mistake): printed with its stack. */
 export class InternalError extends Error {
   override readonly name = 'InternalError';

@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { ExitError, InternalError, UsageError } from '../errors.js';
+import { DeclinedError, ExitError, InternalError, UsageError } from '../errors.js';
 import type { Io } from './io.js';
 
 /** Turns whatever a command threw into an exit code and a message: the only error handler. */
@@ -8,7 +8,7 @@ export function exitCodeFor(error: unknown, io: Io): number {
     // Commander already printed its message (or the help/version text).
     return error.exitCode === 0 ? 0 : 2;
   }
-  if (error instanceof UsageError) {
+  if (error instanceof UsageError || error instanceof DeclinedError) {
     io.err(`${io.errColor.red('usrun:')} ${error.message}\n`);
     return error.exitCode;
   }

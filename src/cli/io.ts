@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Chalk, type ChalkInstance } from 'chalk';
+import { DeclinedError } from '../errors.js';
 
 /**
  * Everything a command prints or asks goes through here, so tests can capture it and colors
@@ -15,7 +16,10 @@ export interface Io {
   /** Colors for stderr (progress, failures, summaries). */
   readonly errColor: ChalkInstance;
   readonly env: NodeJS.ProcessEnv;
-  /** Asks a yes/no question on the terminal; false unless the answer starts with y. */
+  /**
+   * Asks a yes/no question on the terminal: true for y/yes, false for anything else or Ctrl-D;
+   * Ctrl-C rejects with a `DeclinedError` (exit 130).
+   */
   confirm(question: string): Promise<boolean>;
   readonly stdinIsTTY: boolean;
   /** All of stdin, as UTF-8 text (`usrun run -`). */
@@ -51,14 +55,35 @@ export function processIo(): Io {
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks).toString('utf8');
     },
-    confirm: async (question) => {
-      const rl = createInterface({ input: process.stdin, output: process.stderr });
-      try {
-        const answer = await rl.question(question);
-        return /^y(es)?$/i.test(answer.trim());
-      } finally {
-        rl.close();
-      }
-    },
+    confirm: (question) =>
+      new Promise<boolean>((resolve, reject) => {
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        let settled = false;
+        const settle = (finish: () => void) => {
+          if (settled) return;
+          settled = true;
+          rl.close();
+          finish();
+        };
+        // Ctrl-C at the prompt: readline has the terminal in raw mode and reports it here
+        // instead of as a signal. Nothing has happened yet, so it only ends the command.
+        rl.on('SIGINT', () =>
+          settle(() => {
+            process.stderr.write('\n');
+            reject(new DeclinedError(130, 'interrupted at the prompt: nothing was changed'));
+          }),
+        );
+        // Ctrl-D (end of input) is no answer, and no answer is "no".
+        rl.on('close', () =>
+          settle(() => {
+            process.stderr.write('\n');
+            resolve(false);
+          }),
+        );
+        rl.question(question).then(
+          (answer) => settle(() => resolve(/^y(es)?$/i.test(answer.trim()))),
+          () => settle(() => resolve(false)),
+        );
+      }),
   };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { ExitError } from '../errors.js';
+import { ExitError, UsageError } from '../errors.js';
+import { describeCommand, type EnvName } from './help-texts.js';
 import type { Io } from './io.js';
 import { collectParam, parseDelimiter, positiveInt } from './options.js';
 
@@ -24,7 +25,10 @@ const version = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-const DB_HELP = 'SQLite database file (default: $USRUN_DB or ./usrun.db)';
+const DB_HELP = 'SQLite file or postgres:// / mysql:// URL (default: $USRUN_DB, else ./usrun.db)';
+
+/** What every command that opens the database reads from the environment. */
+const DB_ENV: readonly EnvName[] = ['USRUN_DB', 'NO_COLOR'];
 
 function withDb(command: Command): Command {
   return command.option('--db <path>', DB_HELP);
@@ -46,24 +50,46 @@ export function buildProgram(io: Io): Command {
     )
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
-    .exitOverride();
-  program.addHelpText(
-    'after',
-    `
-Examples:
-  $ usrun init --demo 1000
-  $ usrun users list --filter 'last_login lt "-90d" and is_active eq true'
-  $ usrun run scripts-examples/deactivate-idle-users.js --filter 'is_active eq true' --dry-run
-  $ usrun run set-timeouts.js --csv timeouts.csv --yes
-  $ usrun scripts add idle scripts-examples/deactivate-idle-users.js && usrun run @idle --all --dry-run
-  $ usrun runs undo 12`,
-  );
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      // Commander's own errors start "error:"; every error of usrun starts "usrun:".
+      outputError: (s, write) => write(s.replace(/^error: /, 'usrun: ')),
+    })
+    .exitOverride()
+    .helpCommand(false);
+  describeCommand(program, {
+    examples: [
+      'usrun init --demo 1000',
+      `usrun users list --filter 'last_login lt "-90d" and is_active eq true'`,
+      `usrun run scripts-examples/deactivate-idle-users.js --filter 'is_active eq true' --dry-run`,
+      'usrun run scripts-examples/session-timeout-from-csv.js --csv scripts-examples/timeouts.csv --yes',
+      'usrun scripts add idle scripts-examples/deactivate-idle-users.js && usrun run @idle --all --dry-run',
+      'usrun runs undo 12',
+      'usrun help users list',
+    ],
+    notes: `Exit codes: 0 done, 1 some item failed or not found (or "no" at a [y/N] prompt), 2 bad usage
+or input (nothing written), 3 interrupted (resumable), 130 Ctrl-C at a prompt.`,
+    env: ['USRUN_DB', 'USRUN_KEY', 'NO_COLOR'],
+  });
 
   withDb(program.command('init'))
     .description('create or upgrade the database schema')
     .option('--demo <n>', 'also add N generated demo users and a few profiles', positiveInt('--demo'))
+    .option(
+      '--allow-foreign',
+      "add usrun's tables to a non-empty database that is not usrun's (refused without it)",
+    )
     .action(async (opts) => (await commands.init()).initCommand(opts, io));
+  describeCommand(program.commands.at(-1)!, {
+    notes: "A database that holds other tables and is not usrun's is refused unless --allow-foreign.",
+    examples: [
+      'usrun init',
+      'usrun init --db /var/lib/usrun/users.db --demo 1000',
+      'usrun init --db postgres://usrun@db.example.net/radius',
+    ],
+    env: DB_ENV,
+  });
 
   const users = program.command('users').description('list, show and import users');
   withDb(users.command('list'))
@@ -72,11 +98,29 @@ Examples:
     .option('--limit <n>', 'at most N users', positiveInt('--limit'))
     .option('--json', 'one JSON object per user (NDJSON)')
     .action(async (opts) => void (await (await commands.users()).usersListCommand(opts, io)));
+  describeCommand(users.commands.at(-1)!, {
+    examples: [
+      `usrun users list --filter 'is_active eq true and last_login lt "-90d"' --limit 20`,
+      'usrun users list --filter @idle --json',
+    ],
+    env: DB_ENV,
+    filter: true,
+  });
   withDb(users.command('show'))
-    .argument('<user>', 'obj_id or username')
+    .argument('<user>', 'obj_id, username (any case), email or external_id')
     .description('show one user with profiles, reply/check attributes and attrs')
     .option('--json', 'as JSON')
     .action(async (key, opts) => (await commands.users()).usersShowCommand(key, opts, io));
+  describeCommand(users.commands.at(-1)!, {
+    notes:
+      'The user is looked up by obj_id, then username, email and external_id (case-insensitive);\nthe output says which matched, and a key that fits several users lists them.',
+    examples: [
+      'usrun users show alice.smith',
+      'usrun users show 42 --json',
+      'usrun users show Alice@Example.net',
+    ],
+    env: DB_ENV,
+  });
   withDb(users.command('import'))
     .argument('<file>', 'CSV file with a username column and any user fields')
     .description(
@@ -87,16 +131,16 @@ Examples:
     .option('--json', 'NDJSON on stdout: one object per row, then a summary')
     .option('-y, --yes', 'do not ask for confirmation on a terminal')
     .option('-v, --verbose', "print each changed user's diff on a real import too")
-    .addHelpText(
-      'after',
-      `
-Every row is checked first: a bad file writes nothing (exit 2). Then each row is one item of a
-run in the journal (\`usrun runs show\`); \`usrun runs undo RUN_ID\` deletes the users it created
-and restores the fields it changed. Importing the same file again changes nothing.`,
-    )
     .action(async (file, opts) =>
       exitWith(await (await commands.users()).usersImportCommand(file, opts, io)),
     );
+  describeCommand(users.commands.at(-1)!, {
+    notes: `Every row is checked first: a bad file writes nothing (exit 2). Then each row is one item of a
+run in the journal (\`usrun runs show\`); \`usrun runs undo RUN_ID\` deletes the users it created
+and restores the fields it changed. Importing the same file again changes nothing.`,
+    examples: ['usrun users import people.csv --dry-run', 'usrun users import people.csv --yes'],
+    env: DB_ENV,
+  });
 
   const profiles = program
     .command('profiles')
@@ -105,17 +149,29 @@ and restores the fields it changed. Importing the same file again changes nothin
     .description('list profiles with their member counts')
     .option('--json', 'one JSON object per profile')
     .action(async (opts) => (await commands.profiles()).profilesListCommand(opts, io));
+  describeCommand(profiles.commands.at(-1)!, {
+    examples: ['usrun profiles list', 'usrun profiles list --json'],
+    env: DB_ENV,
+  });
   withDb(profiles.command('add'))
     .argument('<short_name>', 'unique short name, e.g. aaa-01')
     .description('add a profile')
     .option('--name <name>', 'display name')
     .option('--description <text>', 'description')
     .action(async (shortName, opts) => (await commands.profiles()).profilesAddCommand(shortName, opts, io));
+  describeCommand(profiles.commands.at(-1)!, {
+    examples: ['usrun profiles add gold --name "Gold plan"'],
+    env: DB_ENV,
+  });
   withDb(profiles.command('show'))
     .argument('<short_name>', 'the profile')
     .description('show a profile with its member count and its reply and check attributes')
     .option('--json', 'as JSON')
     .action(async (shortName, opts) => (await commands.profiles()).profilesShowCommand(shortName, opts, io));
+  describeCommand(profiles.commands.at(-1)!, {
+    examples: ['usrun profiles show gold', 'usrun profiles show gold --json'],
+    env: DB_ENV,
+  });
   const profileAttr = profiles
     .command('attr')
     .description("a profile's own reply/check attributes (FreeRADIUS radgroupreply / radgroupcheck)");
@@ -130,20 +186,19 @@ and restores the fields it changed. Importing the same file again changes nothin
     .option('--check', 'a check attribute (radgroupcheck) instead of a reply attribute')
     .option('--dry-run', 'print the diff, write nothing')
     .option('--json', 'print the result as JSON')
-    .addHelpText(
-      'after',
-      `
-A journaled run (kind profiles): \`usrun runs undo RUN_ID\` takes it back.
-
-Examples:
-  $ usrun profiles attr add gold Session-Timeout := 7200
-  $ usrun profiles attr add gold Simultaneous-Use := 2 --check`,
-    )
     .action(async (shortName, attr, op, value, opts) =>
       exitWith(
         await (await commands.profiles()).profilesAttrAddCommand(shortName, attr, op, value, opts, io),
       ),
     );
+  describeCommand(profileAttr.commands.at(-1)!, {
+    notes: 'A journaled run (kind profiles): `usrun runs undo RUN_ID` takes it back.',
+    examples: [
+      'usrun profiles attr add gold Session-Timeout := 7200',
+      'usrun profiles attr add gold Simultaneous-Use := 2 --check',
+    ],
+    env: DB_ENV,
+  });
   withDb(profileAttr.command('rm'))
     .argument('<short_name>', 'the profile')
     .argument('<attr>', 'attribute name')
@@ -153,13 +208,17 @@ Examples:
     .option('--check', 'check attributes instead of reply attributes')
     .option('--dry-run', 'print the diff, write nothing')
     .option('--json', 'print the result as JSON')
-    .addHelpText(
-      'after',
-      '\nA journaled run (kind profiles): `usrun runs undo RUN_ID` takes it back.\n\nExample:\n  $ usrun profiles attr rm gold Session-Timeout 7200',
-    )
     .action(async (shortName, attr, value, opts) =>
       exitWith(await (await commands.profiles()).profilesAttrRmCommand(shortName, attr, value, opts, io)),
     );
+  describeCommand(profileAttr.commands.at(-1)!, {
+    notes: 'A journaled run (kind profiles): `usrun runs undo RUN_ID` takes it back.',
+    examples: [
+      'usrun profiles attr rm gold Session-Timeout 7200',
+      'usrun profiles attr rm gold Simultaneous-Use 2 --check',
+    ],
+    env: DB_ENV,
+  });
 
   const filters = program
     .command('filters')
@@ -168,15 +227,30 @@ Examples:
     .argument('<name>', 'filter name')
     .argument('<expr>', 'SCIM filter expression')
     .description('check and save a filter expression under a name')
+    .option('--force', 'replace a saved filter of that name (refused without it)')
     .action(async (name, expr, opts) => (await commands.filters()).filtersSaveCommand(name, expr, opts, io));
+  describeCommand(filters.commands.at(-1)!, {
+    examples: [
+      `usrun filters save idle 'is_active eq true and last_login lt "-90d"'`,
+      `usrun filters save idle 'last_login lt "-180d"' --force`,
+      'usrun users list --filter @idle',
+    ],
+    env: DB_ENV,
+    filter: true,
+  });
   withDb(filters.command('list'))
     .description('list saved filters')
     .option('--json', 'NDJSON')
     .action(async (opts) => (await commands.filters()).filtersListCommand(opts, io));
+  describeCommand(filters.commands.at(-1)!, {
+    examples: ['usrun filters list', 'usrun filters list --json'],
+    env: DB_ENV,
+  });
   withDb(filters.command('rm'))
     .argument('<name>', 'filter name')
     .description('remove a saved filter')
     .action(async (name, opts) => (await commands.filters()).filtersRmCommand(name, opts, io));
+  describeCommand(filters.commands.at(-1)!, { examples: ['usrun filters rm idle'], env: DB_ENV });
 
   const scripts = program
     .command('scripts')
@@ -186,27 +260,35 @@ Examples:
     .argument('<file>', 'script file (.js or .ts), or - for stdin')
     .description('save a file as the next version of a script (an unchanged text makes no new version)')
     .option('--json', 'the name, version and whether a version was created, as JSON')
-    .addHelpText(
-      'after',
-      `
-Example:
-  $ usrun scripts add normalise-emails scripts-examples/normalise-emails.js
-  $ usrun run @normalise-emails --filter 'email pr' --dry-run      # the newest version
-  $ usrun run @normalise-emails@1 --filter 'email pr'              # version 1`,
-    )
     .action(
       async (name, file, opts) =>
         void (await (await commands.scripts()).scriptsAddCommand(name, file, opts, io)),
     );
+  describeCommand(scripts.commands.at(-1)!, {
+    examples: [
+      'usrun scripts add normalise-emails scripts-examples/normalise-emails.js',
+      "usrun run @normalise-emails --filter 'email pr' --dry-run      # the newest version",
+      "usrun run @normalise-emails@1 --filter 'email pr'              # version 1",
+    ],
+    env: DB_ENV,
+  });
   withDb(scripts.command('list'))
     .description('saved scripts with their newest version')
     .option('--json', 'NDJSON')
     .action(async (opts) => (await commands.scripts()).scriptsListCommand(opts, io));
+  describeCommand(scripts.commands.at(-1)!, {
+    examples: ['usrun scripts list', 'usrun scripts list --json'],
+    env: DB_ENV,
+  });
   withDb(scripts.command('show'))
     .argument('<name[@version]>', 'script name, and a version (default: the newest)')
     .description("a saved script's text on stdout (what it is on stderr)")
     .option('--json', 'one JSON object with the text and what it is')
     .action(async (ref, opts) => (await commands.scripts()).scriptsShowCommand(ref, opts, io));
+  describeCommand(scripts.commands.at(-1)!, {
+    examples: ['usrun scripts show normalise-emails', 'usrun scripts show normalise-emails@1 > v1.js'],
+    env: DB_ENV,
+  });
   withDb(scripts.command('diff'))
     .argument('<name>', 'script name')
     .argument('<v1>', 'version', positiveInt('v1'))
@@ -216,10 +298,15 @@ Example:
       async (name, v1, v2, opts) =>
         void (await (await commands.scripts()).scriptsDiffCommand(name, v1, v2, opts, io)),
     );
+  describeCommand(scripts.commands.at(-1)!, {
+    examples: ['usrun scripts diff normalise-emails 1 2'],
+    env: DB_ENV,
+  });
   withDb(scripts.command('rm'))
     .argument('<name>', 'script name')
     .description('remove a script (every version) from the library; runs that ran it keep it in the journal')
     .action(async (name, opts) => (await commands.scripts()).scriptsRmCommand(name, opts, io));
+  describeCommand(scripts.commands.at(-1)!, { examples: ['usrun scripts rm normalise-emails'], env: DB_ENV });
 
   program
     .command('types')
@@ -227,17 +314,14 @@ Example:
       'write TypeScript declarations of the script globals (user, row, params, console, skip) for an editor',
     )
     .option('--out <file>', 'write them to FILE (default: stdout)')
-    .addHelpText(
-      'after',
-      `
-Example:
-  $ usrun types --out usrun-script.d.ts
-  # then in the script's folder a tsconfig.json (or jsconfig.json with "checkJs": true) that
-  # includes usrun-script.d.ts, and the editor knows user, its fields and methods`,
-    )
     .action(async (opts) => void (await commands.types()).typesCommand(opts, io));
+  describeCommand(program.commands.at(-1)!, {
+    notes: `Then, in the script's folder, a tsconfig.json (or jsconfig.json with "checkJs": true) that
+includes usrun-script.d.ts, and the editor knows user, its fields and methods.`,
+    examples: ['usrun types --out usrun-script.d.ts'],
+  });
 
-  withDb(program.command('run'))
+  const run = withDb(program.command('run'))
     .argument(
       '[script]',
       'script file (.js, or .ts: types stripped), @NAME[@VERSION] from the library, or - for stdin: the body of a function run once per user',
@@ -274,18 +358,27 @@ Example:
       positiveInt('--resume'),
     )
     .option('--force', 'with --resume: go on even though the script or CSV file changed')
-    .addHelpText(
-      'after',
-      `
-The script sees: user (alias obj), row (CSV row or null), params, console, skip(reason).
-Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad usage or input
-(nothing written), 3 interrupted (resumable).`,
-    )
     .action(async (script, opts) => {
       // Loaded on demand: only `run` needs the sandbox (isolated-vm); other commands start faster.
       const { runCommand } = await import('./commands/run.js');
       exitWith((await runCommand(script, opts, io)).exitCode);
     });
+  describeCommand(run, {
+    notes: `The script sees: user (alias obj), row (CSV row or null), params, console, skip(reason).
+Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found (or "no" at the [y/N]
+prompt), 2 bad usage or input (nothing written), 3 interrupted (resumable), 130 Ctrl-C at the
+prompt.`,
+    examples: [
+      `usrun run scripts-examples/deactivate-idle-users.js --filter 'is_active eq true and last_login lt "-90d"' --dry-run`,
+      'usrun run scripts-examples/session-timeout-from-csv.js --csv scripts-examples/timeouts.csv --yes',
+      `usrun run scripts-examples/move-profile.js --filter 'profiles[short_name eq "aaa-01"]' --param from=aaa-01 --param to=aaa-02`,
+      "usrun run @normalise-emails@2 --filter 'email pr' --dry-run",
+      "echo 'user.is_active = false' | usrun run - --filter 'username eq \"bob\"'",
+      'usrun run --resume 12',
+    ],
+    env: ['USRUN_DB', 'USRUN_KEY', 'NO_COLOR'],
+    filter: true,
+  });
 
   const runs = program.command('runs').description('the journal: list, inspect and undo runs');
   withDb(runs.command('list'))
@@ -293,6 +386,10 @@ Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad u
     .option('--limit <n>', 'at most N runs (default 50)', positiveInt('--limit'))
     .option('--json', 'one JSON object per run')
     .action(async (opts) => (await commands.runs()).runsListCommand(opts, io));
+  describeCommand(runs.commands.at(-1)!, {
+    examples: ['usrun runs list', 'usrun runs list --limit 10 --json'],
+    env: DB_ENV,
+  });
   withDb(runs.command('show'))
     .argument('<run_id>', 'run id', positiveInt('run id'))
     .description('a run with its items, changes (before → after), logs and errors')
@@ -303,6 +400,10 @@ Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad u
     .option('--json', 'NDJSON: the run, then one object per item')
     .option('--script', 'print only the script text the run ran (as journaled)')
     .action(async (runId, opts) => (await commands.runs()).runsShowCommand(runId, opts, io));
+  describeCommand(runs.commands.at(-1)!, {
+    examples: ['usrun runs show 12', 'usrun runs show 12 --status failed', 'usrun runs show 12 --json'],
+    env: DB_ENV,
+  });
   withDb(runs.command('undo'))
     .argument('<run_id>', 'run id', positiveInt('run id'))
     .description('restore the before values of every change a run made, user by user (itself a run)')
@@ -311,6 +412,11 @@ Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad u
     .option('--json', 'NDJSON: one object per user, then a summary')
     .option('-y, --yes', 'do not ask for confirmation on a terminal')
     .action(async (runId, opts) => exitWith(await (await commands.runs()).runsUndoCommand(runId, opts, io)));
+  describeCommand(runs.commands.at(-1)!, {
+    notes: 'Exit codes as for run: "no" at the [y/N] prompt exits 1, Ctrl-C there 130, nothing written.',
+    examples: ['usrun runs undo 12 --dry-run', 'usrun runs undo 12', 'usrun runs undo 12 --force --yes'],
+    env: DB_ENV,
+  });
 
   const radius = program
     .command('radius')
@@ -318,18 +424,17 @@ Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad u
   withDb(radius.command('config'))
     .description('print the FreeRADIUS sql module configuration for this database')
     .option('--login <name>', "database login FreeRADIUS connects as (default: the URL's)")
-    .addHelpText(
-      'after',
-      `
-The password of a server database is never printed: the module reads it from
-mods-config/sql/password under the FreeRADIUS directory (password = "…"), when that file exists.
-
-Examples:
-  $ usrun radius config --db /var/lib/usrun/users.db > /etc/freeradius/3.0/mods-available/sql
-  $ ln -s ../mods-available/sql /etc/freeradius/3.0/mods-enabled/sql
-  $ usrun radius config --db postgres://usrun@db.example.net/radius --login freerad > sql`,
-    )
     .action(async (opts) => (await commands.radius()).radiusConfigCommand(opts, io));
+  describeCommand(radius.commands.at(-1)!, {
+    notes: `The password of a server database is never printed: the module reads it from
+mods-config/sql/password under the FreeRADIUS directory (password = "…"), when that file exists.`,
+    examples: [
+      'usrun radius config --db /var/lib/usrun/users.db > /etc/freeradius/3.0/mods-available/sql',
+      'ln -s ../mods-available/sql /etc/freeradius/3.0/mods-enabled/sql',
+      'usrun radius config --db postgres://usrun@db.example.net/radius --login freerad > sql',
+    ],
+    env: ['USRUN_DB'],
+  });
   withDb(radius.command('import'))
     .description(
       'adopt an existing FreeRADIUS database: a user per username, a profile per groupname, memberships and attribute rows, as a journaled run (`runs undo` takes it back; running it again changes nothing)',
@@ -339,26 +444,69 @@ Examples:
     .option('-v, --verbose', "print each changed item's diff on a real import too")
     .option('--json', 'NDJSON on stdout: one object per profile or user, then a summary')
     .option('-y, --yes', 'do not ask for confirmation on a terminal')
-    .addHelpText(
-      'after',
-      `
-Reads radcheck, radreply, radusergroup, radgroupcheck and radgroupreply (cleartext passwords stay
+    .action(async (opts) => exitWith(await (await commands.radius()).radiusImportCommand(opts, io)));
+  describeCommand(radius.commands.at(-1)!, {
+    notes: `Reads radcheck, radreply, radusergroup, radgroupcheck and radgroupreply (cleartext passwords stay
 check attributes; diffs show them as <hidden>). Everything is checked first: a problem writes
 nothing (exit 2). Then one item per groupname, one per username, in the journal like a run:
-\`usrun runs show RUN_ID\`, \`usrun runs undo RUN_ID\` (deletes the users and profiles it created).
-
-Example:
-  $ usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db --dry-run
-  $ usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db
-  $ usrun runs undo 7`,
-    )
-    .action(async (opts) => exitWith(await (await commands.radius()).radiusImportCommand(opts, io)));
+\`usrun runs show RUN_ID\`, \`usrun runs undo RUN_ID\` (deletes the users and profiles it created).`,
+    examples: [
+      'usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db --dry-run',
+      'usrun radius import --from /etc/freeradius/3.0/sqlite/radius.db',
+      'usrun runs undo 7',
+    ],
+    env: DB_ENV,
+  });
 
   const attrs = program.command('attrs').description('user attrs (key/value with expiry)');
   withDb(attrs.command('purge'))
     .description('delete expired attrs')
     .option('--json', 'print the count as JSON')
     .action(async (opts) => (await commands.attrs()).attrsPurgeCommand(opts, io));
+  describeCommand(attrs.commands.at(-1)!, {
+    examples: ['usrun attrs purge', 'usrun attrs purge --json'],
+    env: DB_ENV,
+  });
+
+  describeCommand(
+    program
+      .command('completion')
+      .argument('<shell>', 'bash, zsh or fish')
+      .description('print a shell completion script for usrun (commands, subcommands, options)')
+      .action(async (shell: string) => {
+        const { completionScript } = await import('./completion-script.js');
+        io.out(completionScript(program, shell));
+      }),
+    {
+      examples: [
+        'source <(usrun completion bash)',
+        'usrun completion bash > /etc/bash_completion.d/usrun',
+        'usrun completion zsh > "${fpath[1]}/_usrun"',
+        'usrun completion fish > ~/.config/fish/completions/usrun.fish',
+      ],
+    },
+  );
+
+  // `usrun help users list` shows `users list`'s help (commander's own stops at `users`).
+  describeCommand(
+    program
+      .command('help')
+      .argument('[command...]', 'a command, e.g. users list')
+      .description('show the help of a command')
+      .action((words: string[]) => {
+        let command: Command = program;
+        for (const word of words) {
+          const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+          if (!sub)
+            throw new UsageError(
+              `no command "${[...words.slice(0, words.indexOf(word)), word].join(' ')}": see \`usrun --help\``,
+            );
+          command = sub;
+        }
+        command.outputHelp();
+      }),
+    { examples: ['usrun help', 'usrun help users list'] },
+  );
 
   return program;
 }

@@ -1,10 +1,10 @@
-import { UsageError } from '../errors.js';
 import type { ItemResult } from '../model/item-result.js';
 import type { CommitPlannedResult } from '../run/commit-planned.js';
 import { RunControl } from '../run/run-control.js';
 import type { Io } from './io.js';
 import { RunReporter } from './run-reporter.js';
 import { watchStopSignals } from './watch-stop-signals.js';
+import { confirmOrDecline } from './confirm-or-decline.js';
 
 export interface ReportJournaledOptions {
   dryRun: boolean;
@@ -33,8 +33,7 @@ export async function reportJournaled(
 ): Promise<{ exitCode: number; result: CommitPlannedResult }> {
   const { dryRun } = options;
   if (!dryRun && !options.yes && io.stdinIsTTY && io.stderrIsTTY && options.total > 1) {
-    const ok = await io.confirm(options.question);
-    if (!ok) throw new UsageError('cancelled: nothing was changed');
+    await confirmOrDecline(io, options.question);
   }
   const control = new RunControl();
   const reporter = new RunReporter(io, {

@@ -1,6 +1,8 @@
+import { caretDisplay } from '../model/caret-display.js';
+
 /**
  * The admin's script does not parse. The message is `file:line:col: SyntaxError: …`, with the
- * position in the admin's own file.
+ * position in the admin's own file, then that line with a caret under the column.
  */
 export class ScriptSyntaxError extends Error {
   override readonly name = 'ScriptSyntaxError';
@@ -24,6 +26,7 @@ export class ScriptSyntaxError extends Error {
       line = lastLine;
       col = endCol;
     }
-    return new ScriptSyntaxError(`${filename}:${line}:${col}: SyntaxError: ${what}`);
+    const display = caretDisplay(lines[line - 1] ?? '', Math.max(0, col - 1), 1);
+    return new ScriptSyntaxError(`${filename}:${line}:${col}: SyntaxError: ${what}\n${display}`);
   }
 }

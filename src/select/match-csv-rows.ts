@@ -86,6 +86,33 @@ export async function* matchCsvRowsInChunks(
   if (pending.length > 0) yield await matchChunk(store, field, keyColumn, pending, keys);
 }
 
+/** A key (so a user) named by several CSV rows. */
+export interface RepeatedKey {
+  /** `username "alice"`, as the first of its rows spells it. */
+  readonly key: string;
+  /** The file lines of its rows, in order. */
+  readonly lines: number[];
+}
+
+/**
+ * The keys several rows share once trimmed and folded as matching compares them (so the same
+ * user): each such row runs the script for that user again, which an admin should hear of
+ * before the run rather than find in its results.
+ */
+export function repeatedKeys(store: StoreDriver, keyColumn: string, rows: readonly CsvRow[]): RepeatedKey[] {
+  const field = keyField(keyColumn);
+  const byKey = new Map<string | number, { key: string; lines: number[] }>();
+  for (const row of rows) {
+    const raw = row.values[keyColumn] ?? '';
+    const key = normalizeKey(store, field, raw);
+    if (typeof key === 'object') continue;
+    const seen = byKey.get(key);
+    if (seen) seen.lines.push(row.line);
+    else byKey.set(key, { key: `${field.name} ${JSON.stringify(raw.trim())}`, lines: [row.line] });
+  }
+  return [...byKey.values()].filter((k) => k.lines.length > 1);
+}
+
 /** The user field a key column is matched against. */
 function keyField(column: string, where = ''): UserField {
   const field = findUserField(column);

@@ -1,3 +1,4 @@
+import { suggestName } from '../model/suggest-name.js';
 import { USER_FIELD_NAMES } from '../store/user-fields.js';
 import { DATE_FORMATS_HINT, parseDateLiteral } from './date-literal.js';
 import {
@@ -373,7 +374,7 @@ class Parser {
     const candidates = scope
       ? Object.keys(COMPLEX_ATTRIBUTES[scope])
       : [...USER_FIELD_NAMES, ...Object.keys(COMPLEX_ATTRIBUTES)];
-    const close = suggest(written.toLowerCase(), candidates);
+    const close = suggestName(written.toLowerCase(), candidates);
     const where = scope ? ` in ${scope}[...] (expected ${subAttributeNames(scope)})` : '';
     const hint = close ? ` (did you mean ${close}?)` : '';
     this.fail(`unknown attribute ${printable(written)}${where}${hint}`, token.start, token.end - token.start);
@@ -533,31 +534,4 @@ function exampleSubFilter(attr: ComplexAttribute): string {
     attrs: 'name eq "plan"',
   };
   return examples[attr];
-}
-
-/** The candidate closest to `name` by edit distance, if it is close enough to be a typo. */
-function suggest(name: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = (name.length <= 3 ? 1 : 2) + 1;
-  for (const candidate of candidates) {
-    const d = editDistance(name, candidate);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import type { PickedItem } from '../model/picked-item.js';
 import type { StoreDriver } from '../store/driver.js';
 import { buildUserWhere } from './build-user-where.js';
-import { matchCsvRowsInChunks, pickKeyColumn } from './match-csv-rows.js';
+import { matchCsvRowsInChunks, pickKeyColumn, repeatedKeys, type RepeatedKey } from './match-csv-rows.js';
 import { readCsv } from './read-csv.js';
 import { countUsers, selectUserPages, type UserWhere } from './select-users.js';
 
@@ -16,10 +16,14 @@ export interface Selection {
   limit?: number | undefined;
 }
 
-/** The picked items, page by page, and how many there are (null when unknown). */
+/** The picked items, page by page, and how many there are. */
 export interface Picked {
   pages: AsyncIterable<PickedItem[]>;
   total: number;
+  /** How many users or rows there were before `--limit` cut them to `total`. */
+  available: number;
+  /** CSV rows naming the same user (by the same key), for a note before the run. */
+  repeated: RepeatedKey[];
 }
 
 /** Exactly one of filter / csv / all (csv with filter counts as one). */
@@ -48,8 +52,9 @@ export async function pickItems(
   const where = selection.filter === undefined ? undefined : await buildUserWhere(store, selection.filter);
   const skip = options.skip ?? (() => false);
   if (selection.csv === undefined) {
-    const total = await countUsers(store, where, selection.limit);
-    return { total, pages: userItems(store, where, selection.limit, skip) };
+    const available = await countUsers(store, where);
+    const total = selection.limit === undefined ? available : Math.min(available, selection.limit);
+    return { total, available, repeated: [], pages: userItems(store, where, selection.limit, skip) };
   }
   const table = readCsv(
     selection.csv,
@@ -57,7 +62,12 @@ export async function pickItems(
   );
   const key = pickKeyColumn(table.columns, selection.match, selection.csv);
   const rows = selection.limit === undefined ? table.rows : table.rows.slice(0, selection.limit);
-  return { total: rows.length, pages: csvItems(store, key, rows, where, skip) };
+  return {
+    total: rows.length,
+    available: table.rows.length,
+    repeated: repeatedKeys(store, key, rows),
+    pages: csvItems(store, key, rows, where, skip),
+  };
 }
 
 async function* userItems(

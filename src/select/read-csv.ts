@@ -65,6 +65,7 @@ export function readCsv(path: string, options: ReadCsvOptions = {}): CsvTable {
   const nonBlank = records.filter((r) => r.fields.some((field) => field.trim() !== ''));
   const header = nonBlank[0];
   if (!header) return { file: path, delimiter, columns: [], rows: [] };
+  checkDelimiter(path, header.line, header.fields, delimiter, options.delimiter !== undefined);
   const columns = checkHeader(path, header.line, header.fields);
 
   const rows: CsvRow[] = [];
@@ -150,6 +151,24 @@ function detectDelimiter(text: string): string {
   let best = ',';
   for (const [candidate, n] of counts) if (n > (counts.get(best) ?? 0)) best = candidate;
   return best;
+}
+
+const SHOWN: Record<string, string> = { ',': ',', ';': ';', '|': '|', '\t': 'tab' };
+
+/**
+ * A header read as one column that holds another delimiter (`username;email` read with `,`):
+ * the file uses that delimiter. Said here, with the fix, rather than as "no key column".
+ */
+function checkDelimiter(path: string, line: number, fields: string[], used: string, given: boolean): void {
+  if (fields.length !== 1) return;
+  const other = [';', '\t', ',', '|'].find((d) => d !== used && (fields[0] ?? '').includes(d));
+  if (other === undefined) return;
+  const name = SHOWN[other] ?? other;
+  const why = given ? `--delimiter ${SHOWN[used] ?? used} was given` : `${SHOWN[used] ?? used} was detected`;
+  throw new UsageError(
+    `${path}:${line}: the header is one column ${JSON.stringify(fields[0])} (${why}), but it holds "${name === 'tab' ? '\\t' : name}": ` +
+      `the file looks ${name}-separated; use --delimiter ${name === ';' || name === '|' ? `'${name}'` : name}`,
+  );
 }
 
 function checkHeader(path: string, line: number, fields: string[]): string[] {

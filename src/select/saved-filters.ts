@@ -14,21 +14,35 @@ export interface SavedFilter {
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
- * Saves `expression` under `name`, replacing any filter of that name. The expression must parse
- * (a `FilterSyntaxError` otherwise), so a saved filter never fails later for its syntax.
- * Returns the saved filter and whether it replaced an existing one.
+ * Saves `expression` under `name`. A filter of that name is replaced only with `replace`
+ * (`usrun filters save --force`); otherwise it is a `UsageError` showing the saved expression.
+ * The expression must parse (a `FilterSyntaxError` otherwise), so a saved filter never fails
+ * later for its syntax. Returns the saved filter and whether it replaced an existing one.
  */
 export async function saveFilter(
   db: Kysely<Database>,
   name: string,
   expression: string,
   now: Date = new Date(),
+  options: { replace?: boolean } = {},
 ): Promise<SavedFilter & { readonly replaced: boolean }> {
   checkName(name);
   parseFilter(expression);
   const saved: SavedFilter = { name, expression, created_at: now.toISOString() };
   // Delete + insert rather than an upsert: the same statements work in every dialect.
   const replaced = await db.transaction().execute(async (trx) => {
+    if (!options.replace) {
+      const existing = await trx
+        .selectFrom('filters')
+        .select('expression')
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (existing) {
+        throw new UsageError(
+          `a filter @${name} is already saved (${existing.expression}); replace it with --force, or pick another name`,
+        );
+      }
+    }
     const deleted = await trx.deleteFrom('filters').where('name', '=', name).executeTakeFirst();
     await trx.insertInto('filters').values(saved).execute();
     return deleted.numDeletedRows > 0n;

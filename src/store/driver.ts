@@ -77,6 +77,12 @@ export interface DialectCapabilities {
   readonly dropNotNullSql: ((table: string, column: string, type: string) => string) | null;
   /** How many writers (connections with a transaction open) may work at once: SQLite has one. */
   readonly maxWriters: number;
+  /**
+   * Statements run once when `usrun init` makes a database usrun's, before the first migration
+   * (SQLite: `PRAGMA journal_mode = WAL`, a property of the file). Never run on a database
+   * init refused.
+   */
+  readonly initDatabaseSql: readonly string[];
   /** Classifies a driver error (unique violation, lock timeout, read-only database, …). */
   classifyError(error: unknown): DbErrorKind;
   /**
@@ -122,6 +128,11 @@ export interface DialectCapabilities {
 /** Opening a store: only `usrun init` may create or migrate. */
 export interface OpenOptions {
   readonly create: boolean;
+  /**
+   * The command only reads. A SQLite file is then opened read-only, so it works on a file or in
+   * a folder the admin cannot write and creates no `-wal`/`-shm` files; servers ignore it.
+   */
+  readonly readOnly?: boolean;
 }
 
 /** One connection, lent for a while: everything run through it shares its session. */

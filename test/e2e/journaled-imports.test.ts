@@ -153,7 +153,7 @@ describe('users import as a journaled run', () => {
   it('asks before a real import of more than one row on a terminal, and writes nothing when refused', async () => {
     const before = dumpDb(db);
     const refused = await cli(['users', 'import', csv()], { answer: false });
-    expect(refused.code).toBe(2);
+    expect(refused.code).toBe(1); // declined, not a usage error
     expect(refused.stderr).toMatch(
       /About to change up to 2 users in .* from .*people\.csv\. Continue\? \[y\/N\]/,
     );

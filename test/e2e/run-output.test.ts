@@ -170,7 +170,7 @@ if (user.email !== user.email.toLowerCase()) user.email = user.email.toLowerCase
           env: { NO_COLOR: '1' },
         });
         expect(r.stdout).toMatch(/About to change up to 4 users .*\[y\/N\]/);
-        expect(r.code).toBe(2);
+        expect(r.code).toBe(1); // declined: not a usage error (2)
         expect(await dumpDb(db)).toEqual(before);
       },
     );

@@ -48,10 +48,13 @@ describe.each(DIALECTS)('%s', (dialect) => {
       });
     });
 
-    it('overwrites a filter of the same name', async () => {
+    it('overwrites a filter of the same name only when asked to', async () => {
       await withStore(async (store) => {
         await saveFilter(store.db, 'mine', 'email pr', T1);
-        const again = await saveFilter(store.db, 'mine', 'email co "@example.com"', T2);
+        await expect(saveFilter(store.db, 'mine', 'email co "x"', T2)).rejects.toThrow(
+          'a filter @mine is already saved (email pr); replace it with --force, or pick another name',
+        );
+        const again = await saveFilter(store.db, 'mine', 'email co "@example.com"', T2, { replace: true });
         expect(again.replaced).toBe(true);
         expect(await listFilters(store.db)).toEqual([
           { name: 'mine', expression: 'email co "@example.com"', created_at: T2.toISOString() },

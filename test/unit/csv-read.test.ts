@@ -111,8 +111,13 @@ describe('readCsv', () => {
       expect(readCsv(tabbed, { delimiter }).rows[0]?.values).toEqual({ username: 'alice', note: 'a,b' });
     }
     // Given explicitly, the delimiter wins over what detection would pick.
-    const commas = file('username;note\nalice;xy\n');
-    expect(readCsv(commas, { delimiter: ',' }).columns).toEqual(['username;note']);
+    const commas = file('username;first;last,note\nalice;a;b,xy\n');
+    expect(readCsv(commas, { delimiter: ',' }).columns).toEqual(['username;first;last', 'note']);
+    // …but a header read as one column holding another delimiter is the wrong delimiter.
+    const semi = file('username;note\nalice;xy\n');
+    expect(errorOf(() => readCsv(semi, { delimiter: ',' })).message).toMatch(
+      /:1: the header is one column "username;note" \(--delimiter , was given\), but it holds ";": the file looks ;-separated; use --delimiter ';'$/,
+    );
     expect(errorOf(() => readCsv(commas, { delimiter: ':' })).message).toBe(
       '--delimiter ":": use one of , ; | tab',
     );

@@ -7,18 +7,20 @@ import type { Io } from '../io.js';
 export async function filtersSaveCommand(
   name: string,
   expression: string,
-  options: { db?: string },
+  options: { db?: string; force?: boolean },
   io: Io,
 ): Promise<void> {
   await usingStore({ location: options.db }, async (store) => {
-    await saveFilter(store.db, name, expression);
-    io.out(`${io.color.green('✓')} filter @${name} saved\n`);
+    const saved = await saveFilter(store.db, name, expression, new Date(), {
+      replace: options.force ?? false,
+    });
+    io.out(`${io.color.green('✓')} filter @${name} ${saved.replaced ? 'replaced' : 'saved'}\n`);
   });
 }
 
 /** `usrun filters list`. */
 export async function filtersListCommand(options: { db?: string; json?: boolean }, io: Io): Promise<void> {
-  await usingStore({ location: options.db }, async (store) => {
+  await usingStore({ location: options.db, readOnly: true }, async (store) => {
     const filters = await listFilters(store.db);
     if (options.json) {
       for (const f of filters) io.out(`${JSON.stringify(f)}\n`);

@@ -5,12 +5,14 @@ import type { Io } from '../io.js';
 export interface InitOptions {
   db?: string;
   demo?: number;
+  /** Add usrun's tables to a non-empty database that is not usrun's. */
+  allowForeign?: boolean;
 }
 
 /** `usrun init`: creates or upgrades the schema, optionally with N generated users. */
 export async function initCommand(options: InitOptions, io: Io): Promise<void> {
   const location = resolveLocation(options.db);
-  await usingStore({ location, create: true }, async (store) => {
+  await usingStore({ location, create: true, allowForeign: options.allowForeign ?? false }, async (store) => {
     io.out(`${io.color.green('✓')} database ready: ${location}\n`);
     if (options.demo !== undefined) {
       const started = Date.now();

@@ -22,7 +22,7 @@ const SHORT_NAME = PROFILE_SHORT_NAME;
 
 /** `usrun profiles list`: every profile with its member count. */
 export async function profilesListCommand(options: { db?: string; json?: boolean }, io: Io): Promise<void> {
-  await usingStore({ location: options.db }, async (store) => {
+  await usingStore({ location: options.db, readOnly: true }, async (store) => {
     const rows = await store.db
       .selectFrom('profiles as p')
       .leftJoin('user_profiles as up', 'up.profile_id', 'p.id')
@@ -97,7 +97,7 @@ export async function profilesShowCommand(
   options: { db?: string; json?: boolean },
   io: Io,
 ): Promise<void> {
-  await usingStore({ location: options.db }, async (store) => {
+  await usingStore({ location: options.db, readOnly: true }, async (store) => {
     const profile = await findProfile(store, shortName);
     const members = await store.query<{ n: number }>(
       'SELECT count(*) AS n FROM user_profiles WHERE profile_id = ?',

@@ -20,7 +20,7 @@ import type { Io } from '../io.js';
  */
 export async function radiusConfigCommand(options: { db?: string; login?: string }, io: Io): Promise<void> {
   const location = resolveLocation(options.db);
-  await usingStore({ location }, async () => undefined);
+  await usingStore({ location, readOnly: true }, async () => undefined);
   io.out(freeradiusSqlConfig(location, { login: options.login }));
 }
 
@@ -56,7 +56,7 @@ export async function radiusImportCommand(options: RadiusImportOptions, io: Io):
   if (!isUrl(options.from) && !existsSync(options.from)) {
     throw new UsageError(`no FreeRADIUS database at ${options.from}: no such file`);
   }
-  const source = await openStore({ location: options.from });
+  const source = await openStore({ location: options.from, readOnly: true });
   // As the driver shows it: a server URL without its password, which the journal never holds.
   const from = source.location;
   let tables: FreeradiusTables;

@@ -28,6 +28,8 @@ import type { Io } from '../io.js';
 import { loadScript, readText, type LoadedScript } from '../load-script.js';
 import { RunReporter } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
+import { confirmOrDecline } from '../confirm-or-decline.js';
+import { selectionNotes } from '../selection-notes.js';
 
 export interface RunOptions extends Selection {
   db?: string;
@@ -170,11 +172,17 @@ export async function runCommand(
     const done = plan.resume?.done;
     const picked = await pickItems(store, plan.selection, done ? { skip: (i) => done.has(i.seq) } : {});
     const total = done ? Math.max(0, picked.total - done.size) : picked.total;
+    for (const note of selectionNotes(picked, {
+      limit: plan.selection.limit,
+      csv: plan.selection.csv !== undefined,
+    })) {
+      io.err(`${note}\n`);
+    }
     if (!dryRun && !options.yes && io.stdinIsTTY && io.stderrIsTTY && total > 1) {
-      const ok = await io.confirm(
+      await confirmOrDecline(
+        io,
         `About to change up to ${total} users in ${store.location} with ${plan.script.label}. Continue? [y/N] `,
       );
-      if (!ok) throw new UsageError('cancelled: nothing was changed');
     }
     const catalog = await loadProfileCatalog(store);
     const setup = {

@@ -13,6 +13,7 @@ import type { Io } from '../io.js';
 import { RunReporter, whoOf } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 import { RunControl } from '../../run/run-control.js';
+import { confirmOrDecline } from '../confirm-or-decline.js';
 
 /**
  * What a run ran, in a few words: its script (`@name@2` for a saved one), `undo of run 3`,
@@ -33,7 +34,7 @@ export async function runsListCommand(
   options: { db?: string; json?: boolean; limit?: number },
   io: Io,
 ): Promise<void> {
-  await usingStore({ location: options.db }, async (store) => {
+  await usingStore({ location: options.db, readOnly: true }, async (store) => {
     const runs = await listRuns(store, options.limit ?? 50);
     const host = hostname();
     const status = (r: (typeof runs)[number]) => (isOrphaned(r, host) ? 'killed (resumable)' : r.status);
@@ -74,7 +75,7 @@ export async function runsShowCommand(
   if (options.status !== undefined && !ITEM_STATUSES.includes(options.status as never)) {
     throw new UsageError(`--status must be one of ${ITEM_STATUSES.join(', ')}`);
   }
-  await usingStore({ location: options.db }, async (store) => {
+  await usingStore({ location: options.db, readOnly: true }, async (store) => {
     const run = await getRun(store, runId);
     if (options.script) {
       io.out(run.script_text.endsWith('\n') ? run.script_text : `${run.script_text}\n`);
@@ -133,10 +134,10 @@ export async function runsUndoCommand(
     }
     const total = target.counts.changed;
     if (!dryRun && !options.yes && io.stdinIsTTY && io.stderrIsTTY && total > 1) {
-      const ok = await io.confirm(
+      await confirmOrDecline(
+        io,
         `About to undo run ${target.id}: restore up to ${total} users in ${store.location}. Continue? [y/N] `,
       );
-      if (!ok) throw new UsageError('cancelled: nothing was changed');
     }
     const reporter = new RunReporter(io, { json: options.json ?? false, dryRun, total, verbose: true });
     const control = new RunControl();

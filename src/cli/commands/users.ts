@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
 import { readCsv } from '../../select/read-csv.js';
-import { selectUserPages } from '../../select/select-users.js';
+import { countUsers, selectUserPages } from '../../select/select-users.js';
+import { formatCount } from '../selection-notes.js';
 import { buildUserWhere } from '../../select/build-user-where.js';
 import { importUsers } from '../../run/import-users.js';
 import { reportJournaled } from '../report-journaled.js';
 import { loadUsers, toFieldValues } from '../../store/load-users.js';
 import { loadProfileAttributes } from '../../store/profile-attributes.js';
+import { findUser } from '../../store/find-user.js';
 import { usingStore } from '../../store/using-store.js';
 import type { Io } from '../io.js';
 import { formatTable } from '../format-table.js';
@@ -20,7 +22,7 @@ export interface UsersListOptions {
 
 /** `usrun users list`: users matching a filter, as a table or NDJSON. */
 export async function usersListCommand(options: UsersListOptions, io: Io): Promise<number> {
-  return usingStore({ location: options.db }, async (store) => {
+  return usingStore({ location: options.db, readOnly: true }, async (store) => {
     const where = options.filter === undefined ? undefined : await buildUserWhere(store, options.filter);
     const rows: string[][] = [];
     let count = 0;
@@ -59,27 +61,37 @@ export async function usersListCommand(options: UsersListOptions, io: Io): Promi
         io.out(
           formatTable(['ID', 'USERNAME', 'NAME', 'EMAIL', 'KLASS', 'ACTIVE', 'LAST LOGIN'], rows, io.color),
         );
-      io.err(`${count} user${count === 1 ? '' : 's'}\n`);
+      // With --limit, say how many there were: "3 of 1,000 users".
+      const all =
+        options.limit !== undefined && count === options.limit ? await countUsers(store, where) : count;
+      const of = all > count ? ` of ${formatCount(all)}` : '';
+      io.err(
+        `${formatCount(count)}${of} user${all === 1 ? '' : 's'}${of ? ` (--limit ${options.limit})` : ''}\n`,
+      );
     }
     return count;
   });
 }
 
-/** `usrun users show ID|USERNAME`: one user with profiles, attributes and attrs. */
+/**
+ * `usrun users show KEY`: one user with profiles, attributes and attrs, found by username,
+ * obj_id, or case-insensitively by username, email or external_id (`findUser`).
+ */
 export async function usersShowCommand(
   key: string,
   options: { db?: string; json?: boolean },
   io: Io,
 ): Promise<void> {
-  await usingStore({ location: options.db }, async (store) => {
-    const byName = await store.db
-      .selectFrom('users')
-      .select('obj_id')
-      .where('username', '=', key)
-      .executeTakeFirst();
-    const id = byName?.obj_id ?? (/^\d+$/.test(key) ? Number(key) : undefined);
-    const user = id === undefined ? undefined : (await loadUsers(store, [id])).get(id);
-    if (!user) throw new UsageError(`no user with id or username "${key}"`);
+  await usingStore({ location: options.db, readOnly: true }, async (store) => {
+    const found = await findUser(store, key);
+    const user = (await loadUsers(store, [found.id])).get(found.id);
+    if (!user) throw new UsageError(`no user with obj_id ${found.id}`);
+    // Say how a key that is neither the exact username nor the obj_id found this user.
+    if (found.matchedBy !== 'username' && found.matchedBy !== 'obj_id') {
+      io.err(
+        `${JSON.stringify(key)} matched by ${found.matchedBy}: ${String(user.fields['username'])} (#${found.id})\n`,
+      );
+    }
     const now = new Date().toISOString();
     const attrs = user.attrs
       .filter((a) => a.expires_at === null || a.expires_at > now)

@@ -31,6 +31,7 @@ import { profileAdd, profileRemove, profilesView } from './profiles.js';
 import { CHECK, REPLY, radiusAdd, radiusRemove, radiusView } from './radius-attributes.js';
 import { attrApiOf } from './user-attr.js';
 import { FIELD, FIELD_LIST, cur } from './state.js';
+import { suggestName } from '../../model/suggest-name.js';
 
 // Methods are shared by every user object; they act only on the user being run, and only when
 // called on its object (a user object kept from an earlier user is refused).
@@ -144,6 +145,14 @@ export function keyText(key: PropertyKey): string {
   return typeof key === 'string' ? quote(key) : StringCtor(key);
 }
 
+// `user has no field "emial" (did you mean email?)`: the same suggestion as filters make.
+function noSuchField(key: PropertyKey): TypeError {
+  const close = typeof key === 'string' ? suggestName(key, userKeys()) : undefined;
+  return typeError(
+    'user has no field ' + keyText(key) + (close === undefined ? '' : ' (did you mean ' + close + '?)'),
+  );
+}
+
 // The Proxy handler. Its prototype chain ends at null: a trap planted on Object.prototype
 // (isExtensible, apply, …) must not become one of its traps.
 export class UserHandler {
@@ -160,7 +169,7 @@ export class UserHandler {
       }
       if (key in READERS || key in METHODS) throw typeError('user.' + key + ' is read-only');
     }
-    throw typeError('user has no field ' + keyText(key));
+    throw noSuchField(key);
   }
   has(_st: UserState, key: PropertyKey): boolean {
     return isUserKey(key) || reflectHas(ObjectPrototype, key);
@@ -182,7 +191,7 @@ export class UserHandler {
   defineProperty(_st: UserState, key: PropertyKey): boolean {
     if (isUserKey(key))
       throw typeError('user.' + key + ' cannot be redefined' + (key in FIELD ? '; assign it instead' : ''));
-    throw typeError('user has no field ' + keyText(key));
+    throw noSuchField(key);
   }
   deleteProperty(_st: UserState, key: PropertyKey): boolean {
     if (isUserKey(key)) throw typeError('user.' + key + ' cannot be deleted');

@@ -55,6 +55,7 @@ export const mysqlCapabilities: DialectCapabilities = {
   booleanLiteral: (value) => (value ? '1' : '0'),
   // %f has microseconds: cut to milliseconds, the form timestamps are stored in.
   nowIsoText: `CONCAT(LEFT(DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')`,
+  initDatabaseSql: [],
   classifyError: classifyMysqlError,
   identity: (column) => column.autoIncrement(),
   // A binary collation: `=` and UNIQUE are case-sensitive and accent-sensitive, as on SQLite and

@@ -66,6 +66,7 @@ export const postgresCapabilities: DialectCapabilities = {
   maxWriters: 8,
   booleanLiteral: (value) => (value ? 'TRUE' : 'FALSE'),
   nowIsoText: `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+  initDatabaseSql: [],
   classifyError: classifyPostgresError,
   identity: (column) => column.generatedByDefaultAsIdentity(),
   tableSuffix: '',

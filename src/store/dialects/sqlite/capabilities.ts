@@ -56,6 +56,8 @@ export const sqliteCapabilities: DialectCapabilities = {
   maxWriters: 1,
   booleanLiteral: (value) => (value ? '1' : '0'),
   nowIsoText: `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
+  // WAL lets readers (FreeRADIUS, `users list`) go on while a run writes.
+  initDatabaseSql: ['PRAGMA journal_mode = WAL'],
   classifyError: classifySqliteError,
   identity: (column) => column.autoIncrement(),
   tableSuffix: '',

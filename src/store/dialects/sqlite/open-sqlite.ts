@@ -1,13 +1,62 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { UsageError } from '../../../errors.js';
 import type { Database } from '../../database.js';
-import type { Connection, SqlValue, StoreDriver } from '../../driver.js';
+import type { Connection, OpenOptions, SqlValue, StoreDriver } from '../../driver.js';
 import { sqliteCapabilities } from './capabilities.js';
 
 function encode(value: SqlValue): string | number | null {
   return typeof value === 'boolean' ? (value ? 1 : 0) : value;
+}
+
+// Lets a read-only open name the file as a URI with `immutable=1` (see `openReadOnly`). SQLite
+// reads this setting once, when better-sqlite3 loads its addon at the first open.
+process.env['SQLITE_USE_URI'] ??= '1';
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why this user cannot write the database at `path`, or null. SQLite writes the file and, in
+ * its folder, the `-wal` and `-shm` files beside it (or a `-journal`): a folder the user cannot
+ * write is enough to fail, unless those files are already there and writable.
+ */
+function writeProblem(path: string): string | null {
+  if (!writable(path)) return 'the file is read-only for this user';
+  const folder = dirname(resolve(path));
+  const sidecars = [`${path}-wal`, `${path}-shm`];
+  if (!writable(folder) && !sidecars.every((f) => existsSync(f) && writable(f))) {
+    return `its folder ${folder} is not writable for this user (SQLite keeps ${path}-wal and -shm there)`;
+  }
+  return null;
+}
+
+/**
+ * A read-only connection. With a `-wal` file present (a writer has the database open, or left
+ * one), a plain read-only open reads it through the files already there. Without one the file
+ * holds every commit, and `immutable=1` reads it without locks and without creating `-wal` /
+ * `-shm` files, which would belong to this user and could lock out the file's owner (FreeRADIUS).
+ */
+function openReadOnly(path: string): BetterSqlite3.Database {
+  const options = { readonly: true, fileMustExist: true };
+  if (existsSync(`${path}-wal`)) return new BetterSqlite3(path, options);
+  try {
+    const raw = new BetterSqlite3(`${pathToFileURL(resolve(path)).href}?immutable=1`, options);
+    raw.prepare('SELECT 1 FROM sqlite_master LIMIT 1').all();
+    return raw;
+  } catch {
+    // URIs off (better-sqlite3 was loaded before this module): a plain read-only open.
+    return new BetterSqlite3(path, options);
+  }
 }
 
 /**
@@ -16,16 +65,27 @@ function encode(value: SqlValue): string | number | null {
  * reads, and the writer's lent connection (better-sqlite3 is synchronous, so nothing interleaves
  * inside a statement; a lent connection's transaction is simply this connection's).
  */
-export function openSqlite(path: string, options: { create: boolean }): StoreDriver {
+export function openSqlite(path: string, options: OpenOptions): StoreDriver {
   if (path !== ':memory:' && !options.create && !existsSync(path)) {
     throw new UsageError(`no usrun database at ${path}: create it with \`usrun init --db ${path}\``);
   }
+  const readOnly = (options.readOnly ?? false) && !options.create && path !== ':memory:';
+  if (!readOnly && path !== ':memory:' && existsSync(path)) {
+    const problem = writeProblem(path);
+    if (problem) {
+      throw new UsageError(
+        `cannot write to ${path}: ${problem}; nothing was written. Commands that only read ` +
+          '(users list/show, profiles list/show, filters list, runs list/show) still work on it',
+      );
+    }
+  }
   let raw: BetterSqlite3.Database;
   try {
-    raw = new BetterSqlite3(path, { fileMustExist: !options.create && path !== ':memory:' });
-    // WAL is a property of the file: set it when init creates the database, never on a file
-    // that another command merely opens (it might not be ours).
-    if (options.create) raw.pragma('journal_mode = WAL');
+    raw = readOnly
+      ? openReadOnly(path)
+      : new BetterSqlite3(path, { fileMustExist: !options.create && path !== ':memory:' });
+    // WAL is a property of the file: init sets it (capabilities.initDatabaseSql) once it has
+    // checked the database is usrun's, never a command that merely opens it.
     raw.pragma('busy_timeout = 5000');
     raw.pragma('foreign_keys = ON');
     // WAL + NORMAL never corrupts the file; a power cut may lose the last commits only.
