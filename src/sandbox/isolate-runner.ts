@@ -99,7 +99,7 @@ export class IsolateRunner {
    * no script code has run by then.
    */
   static async create(setup: SandboxSetup): Promise<IsolateRunner> {
-    const language = await languageOf(setup.filename);
+    const language = await languageOf(setup.filename).load();
     const isolate = new ivm.Isolate({
       memoryLimit: language.heapMb(setup.memoryMb),
       // V8 lost control of the isolate (e.g. a script that ignores termination): nothing in this

@@ -7,9 +7,7 @@ const CONTROL_TIMEOUT_MS = 10_000;
 
 /** JavaScript scripts: the body of an async function, compiled in the isolate. */
 export const javascriptLanguage: ScriptLanguage = {
-  name: 'JavaScript',
   heapMb: (memoryMb) => memoryMb,
-  minMemoryMb: 8,
   async prepare(isolate, context, setup, api) {
     const timeout = CONTROL_TIMEOUT_MS;
     let script: ivm.Script;

@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { SandboxJob, SandboxOutcome, SandboxSetup } from './protocol.js';
 import { SandboxSupervisor } from './sandbox-supervisor.js';
+import { languageOf } from './script-language.js';
 
 export interface BatchOptions {
   /** Once aborted, the batch starts no further job; it resolves with the outcomes it has. */
@@ -29,9 +30,11 @@ export async function usingSandbox<T>(setup: SandboxSetup, fn: (sandbox: Sandbox
   if (!Number.isInteger(setup.timeoutMs) || setup.timeoutMs < 1) {
     throw new UsageError(`the timeout must be a whole number of milliseconds ≥ 1 (got ${setup.timeoutMs})`);
   }
-  // isolated-vm's minimum.
-  if (!Number.isInteger(setup.memoryMb) || setup.memoryMb < 8) {
-    throw new UsageError(`the memory limit must be a whole number of MB ≥ 8 (got ${setup.memoryMb})`);
+  const language = languageOf(setup.filename);
+  if (!Number.isInteger(setup.memoryMb) || setup.memoryMb < language.minMemoryMb) {
+    throw new UsageError(
+      `the memory limit must be a whole number of MB ≥ ${language.minMemoryMb}${language.minMemoryMb === 8 ? '' : ` for ${language.name} scripts`} (got ${setup.memoryMb})`,
+    );
   }
   const sandbox = await SandboxSupervisor.start(setup);
   try {

@@ -8,7 +8,7 @@
  * Tagged JSON (both ways): primitives as themselves; `["t", [...]]` a tuple (JS → Py) or
  * `["l", [...]]` a list (Py → JS), `["d", {...}]` a dict, `["D", ms]` a timestamp, `["h", gen, i]`
  * an API object of the current user, `["m", gen, i, name]` its method, `["f", "nan"]` a non-finite
- * float, `["E", name, message]` (JS → Py, top level only) an error.
+ * float, `["u"]` an argument left out (undefined), `["E", name, message]` (JS → Py, top level only) an error.
  */
 import {
   DateCtor,
@@ -26,10 +26,11 @@ import {
   objectKeys,
   push,
   reflectDeleteProperty,
+  stringSlice,
   typeError,
 } from './intrinsics.js';
 import { CONSOLE } from './console.js';
-import { MAX_TEXT, describeThrown, formatValue, truncate } from './values.js';
+import { MAX_TEXT, describeThrown, formatValue, quote, truncate } from './values.js';
 import { cur } from './state.js';
 import type { UserState } from './user-object.js';
 
@@ -65,6 +66,7 @@ let loadError: string | null = null;
 let pyRun: PyFn | null = null;
 let pyCompile: PyFn | null = null;
 let params: Record<string, string> = {};
+let memoryNote = '';
 
 // Handles of the current user's API objects; handles[0] is the user. Reset for each user, with
 // a new generation, so an object kept from an earlier user is refused instead of acting on this one.
@@ -79,7 +81,7 @@ class Utf8Decoder {
     let s = '';
     let chunk = new List<number>();
     const n = bytes.length;
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n;) {
       const b = bytes[i++] as number;
       let c = b;
       if (b >= 0xf0) {
@@ -166,6 +168,10 @@ export function startPython(
   paramsJson: string,
 ): void {
   params = jsonParse(paramsJson);
+  memoryNote =
+    " (Python's heap is capped at " +
+    capBytes / 1048576 +
+    ' MB, half of --memory; --memory raises the limit)';
   const shims = loaderGlobals(wasm, capBytes);
   const names = objectKeys(shims);
   for (let i = 0; i < names.length; i++) {
@@ -225,7 +231,8 @@ export async function pythonScript(): Promise<void> {
   const r = StringCtor(pyRun());
   if (r === '' || st.skipped !== undefined) return;
   const [message, location] = jsonParse(r) as [string, string | null];
-  st.failure = { message: truncate(message, MAX_TEXT), location: location ?? undefined };
+  const why = stringSlice(message, 0, 12) === 'MemoryError:' || message === 'MemoryError' ? memoryNote : '';
+  st.failure = { message: truncate(message, MAX_TEXT - why.length) + why, location: location ?? undefined };
 }
 
 function handlesOf(st: UserState): unknown[] {
@@ -315,6 +322,8 @@ function fromPy(st: UserState, v: unknown, depth: number): unknown {
       return new DateCtor(v[1] as number);
     case 'h':
       return handle(st, v[1], v[2]);
+    case 'u':
+      return undefined;
     case 'f':
       return v[1] === 'nan' ? NaN : v[1] === '-inf' ? -Infinity : Infinity;
     default:
@@ -332,7 +341,8 @@ function errorJson(e: unknown): string {
   }
   const d = describeThrown(e).message;
   const prefix = name + ': ';
-  const message = d.length >= prefix.length && d.slice(0, prefix.length) === prefix ? d.slice(prefix.length) : d;
+  const message =
+    d.length >= prefix.length && d.slice(0, prefix.length) === prefix ? d.slice(prefix.length) : d;
   return jsonStringify(['E', name, message]);
 }
 
@@ -347,6 +357,9 @@ function hostCall(op: string, gen: number, h: number, name: string, json: string
     switch (op) {
       case 'get': {
         const target = handle(st, gen, h) as Record<string, unknown>;
+        // A JavaScript object reads an unknown name as undefined; Python raises AttributeError.
+        if (!(name in target))
+          throw typeError((h === 0 ? 'user' : 'this object') + ' has no attribute ' + quote(name));
         const v = target[name];
         if (typeof v === 'function') return jsonStringify(['m', generation, h, name]);
         return jsonStringify(toPy(st, v, 0));

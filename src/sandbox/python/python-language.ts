@@ -12,8 +12,6 @@ const CONTROL_TIMEOUT_MS = 10_000;
 const MB = 1024 * 1024;
 /** MicroPython's first garbage-collected heap; it grows (in wasm memory) up to the cap. */
 const FIRST_HEAP_BYTES = 1 * MB;
-/** The wasm memory MicroPython starts with (its module's initial memory) plus room to run. */
-const WASM_FLOOR_MB = 24;
 /** The glue's `import.meta.url`: not a file URL, so it takes the path whose fetch we answer. */
 const GLUE_URL = 'https://usrun.invalid/micropython.mjs';
 
@@ -57,9 +55,7 @@ function assetsOf(): Assets {
  * compiled once, then run per user with fresh globals (prelude/python.ts, python/usrun_bridge.py).
  */
 export const pythonLanguage: ScriptLanguage = {
-  name: 'Python',
   heapMb: (memoryMb) => pythonMemory(memoryMb).heapMb,
-  minMemoryMb: 2 * WASM_FLOOR_MB,
   async prepare(isolate, context, setup, api) {
     const timeout = CONTROL_TIMEOUT_MS;
     const { glue, wasm, bootstrap } = assetsOf();

@@ -152,6 +152,43 @@ def _usrun_setup():
         def __repr__(self):
             return "<usrun object>" if self._usrun_h else "<usrun user>"
 
+    # Methods of user.attr take positional arguments in JavaScript; in Python (as in Zato) they
+    # take them by name too. The user's own methods take keyword arguments as one object.
+    attr_one = ("name", "value", "expiration", "encrypt")
+    attr_many = ("data", "expiration", "encrypt")
+    positional = {
+        "set": attr_one,
+        "create": attr_one,
+        "update": attr_one,
+        "set_many": attr_many,
+        "create_many": attr_many,
+        "update_many": attr_many,
+        "get": ("name",),
+        "get_many": ("names",),
+        "exists": ("name",),
+        "delete": ("name",),
+        "delete_many": ("names",),
+        "set_expiry": ("name", "expiration"),
+    }
+    missing = ["u"]
+
+    def arguments(name, args, kwargs):
+        a = [to_js(x) for x in args]
+        if not kwargs:
+            return a
+        params = positional.get(name)
+        if params is None:
+            a.append(to_js(kwargs))
+            return a
+        kwargs = dict(kwargs)
+        for i in range(len(a), len(params)):
+            a.append(to_js(kwargs.pop(params[i])) if params[i] in kwargs else missing)
+        while a and a[-1] is missing:
+            a.pop()
+        if kwargs:
+            raise TypeError(name + "() got an unexpected keyword argument " + repr(sorted(kwargs)[0]))
+        return a
+
     class JsMethod:
         def __init__(self, gen, h, name):
             self.gen = gen
@@ -159,11 +196,8 @@ def _usrun_setup():
             self.name = name
 
         def __call__(self, *args, **kwargs):
-            # Keyword arguments become one trailing object: the API's object form.
-            a = list(args)
-            if kwargs:
-                a.append(kwargs)
-            return answer(host("call", self.gen, self.h, self.name, json.dumps(to_js(a))))
+            a = ["l", arguments(self.name, args, kwargs)]
+            return answer(host("call", self.gen, self.h, self.name, json.dumps(a)))
 
         def __repr__(self):
             return "<usrun method " + self.name + ">"
