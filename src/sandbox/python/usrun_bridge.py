@@ -134,6 +134,8 @@ def _usrun_setup():
             raise errors.get(v[1], RuntimeError)(v[2])
         return to_py(v)
 
+    known_methods = set()
+
     class JsObject:
         """The user (or one of its API objects, like user.attr) as the JavaScript API has it."""
 
@@ -144,7 +146,14 @@ def _usrun_setup():
         def __getattr__(self, name):
             if name.startswith("_"):
                 raise AttributeError(name)
-            return answer(host("get", self._usrun_gen, self._usrun_h, name, ""), AttributeError)
+            key = (self._usrun_h == 0, name)
+            if key in known_methods:
+                # A method of the API: no need to ask for it again (one host call per use).
+                return JsMethod(self._usrun_gen, self._usrun_h, name)
+            v = answer(host("get", self._usrun_gen, self._usrun_h, name, ""), AttributeError)
+            if type(v) is JsMethod:
+                known_methods.add(key)
+            return v
 
         def __setattr__(self, name, value):
             answer(host("set", self._usrun_gen, self._usrun_h, name, json.dumps(to_js(value))))
