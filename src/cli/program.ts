@@ -176,7 +176,7 @@ Examples:
     .action(async (name, opts) => (await commands.filters()).filtersRmCommand(name, opts, io));
 
   withDb(program.command('run'))
-    .argument('[script]', 'JavaScript file: the body of a function run once per user')
+    .argument('[script]', 'JavaScript file (the body of a function) or Python file (.py), run once per user')
     .description('run a script for each selected user, in a sandbox, committing user by user')
     .option('--filter <expr>', 'pick users by SCIM filter, or @name of a saved filter')
     .option('--csv <file>', 'pick users by the rows of a CSV file (one run per row; `row` in the script)')
@@ -191,7 +191,12 @@ Examples:
     .option('--dry-run', "run everything, write nothing, print each changed user's diff")
     .option('--json', 'NDJSON on stdout: one object per user/row, then a summary')
     .option('--timeout <ms>', 'CPU time per user', positiveInt('--timeout'), 2000)
-    .option('--memory <mb>', 'sandbox heap limit', positiveInt('--memory'), 128)
+    .option(
+      '--memory <mb>',
+      'sandbox memory limit (a .py script gets half for the Python heap, half for the JS heap)',
+      positiveInt('--memory'),
+      128,
+    )
     .option('--max-log-lines <n>', 'console lines kept per user', positiveInt('--max-log-lines'), 50)
     .option('--max-errors <n>', 'stop after N failed users', positiveInt('--max-errors'))
     .option(
@@ -213,6 +218,8 @@ Examples:
       'after',
       `
 The script sees: user (alias obj), row (CSV row or null), params, console, skip(reason).
+A .py script runs as Python (MicroPython, same sandbox): print() for console.log,
+keyword arguments for the object form, e.g. user.profile_add(short_name='aaa-01').
 Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad usage or input
 (nothing written), 3 interrupted (resumable).`,
     )

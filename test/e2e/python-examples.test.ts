@@ -1,9 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/cli.js';
+import { ROOT, tempDir } from '../helpers/cli.js';
 import { dbQuery, dumpDb, restoreDb, snapshotDb, type Snapshot } from '../helpers/db.js';
 import { DIALECTS, dropTestDbs, testStore } from '../helpers/dialects.js';
+import { usrun } from '../helpers/in-process.js';
 import { addRadius, runJson } from '../helpers/run-fixtures.js';
 
 /**
@@ -19,9 +20,17 @@ const TWINS = FILES.filter((f) => f.endsWith('.js'))
   .sort();
 const KEY = 'a1'.repeat(32);
 
+const tmp = tempDir('usrun-python-');
 afterAll(async () => {
   await dropTestDbs();
+  tmp.cleanup();
 });
+
+function script(name: string, text: string): string {
+  const path = join(tmp.dir, name);
+  writeFileSync(path, text);
+  return path;
+}
 
 /** The `usrun run` arguments after the script that a header suggests, without --dry-run. */
 function headerSelection(file: string): string[] {
@@ -134,6 +143,55 @@ describe('scripts-examples/ Python twins', () => {
       const [js, py] = results;
       expect(py?.summary).toEqual(js?.summary);
       expect(py?.dump).toEqual(js?.dump);
+    });
+
+    it('usrun run x.py: a syntax error or too little --memory is exit 2 before any user runs, nothing written', async () => {
+      await restoreDb(db, snapshot);
+      const before = await dumpDb(db);
+      const bad = await usrun(['run', script('bad.py', 'x = 1\nif x\n    pass\n'), '--all', '--db', db]);
+      expect(bad).toMatchObject({ code: 2, stdout: '' });
+      expect(bad.stderr).toBe('usrun: bad.py:2: SyntaxError: invalid syntax\n');
+      const small = await usrun(['run', script('ok.py', 'pass\n'), '--all', '--memory', '32', '--db', db]);
+      expect(small.code).toBe(2);
+      expect(small.stderr).toBe(
+        'usrun: the memory limit must be a whole number of MB ≥ 48 for Python scripts (got 32)\n',
+      );
+      expect(await dumpDb(db)).toEqual(before);
+    });
+
+    it('usrun run x.py: a failing user is reported and journaled with its exception and file:line', async () => {
+      await restoreDb(db, snapshot);
+      const path = script(
+        'fail.py',
+        "if user.obj_id == 2:\n    raise ValueError('no ' + user.username)\nuser.description = 'seen ' + user.date_joined.isoformat()\n",
+      );
+      const run = await runJson(['run', path, '--filter', 'obj_id le 3', '--db', db]);
+      expect(run.code).toBe(1);
+      expect(run.summary).toMatchObject({ changed: 2, failed: 1 });
+      const failed = run.items.find((i) => i['status'] === 'failed');
+      const username = (
+        await dbQuery<{ username: string }>(db, 'SELECT username FROM users WHERE obj_id = 2')
+      )[0]?.username;
+      expect(failed).toMatchObject({
+        user_id: 2,
+        error: { message: `ValueError: no ${username}`, location: 'fail.py:2' },
+      });
+      const rows = await dbQuery<{ description: string | null; date_joined: string }>(
+        db,
+        'SELECT description, date_joined FROM users WHERE obj_id IN (1, 3) ORDER BY obj_id',
+      );
+      for (const r of rows) expect(r.description).toBe(`seen ${r.date_joined.replace('Z', '000+00:00')}`);
+      const items = await dbQuery<{ user_id: number; status: string; error: string | null }>(
+        db,
+        'SELECT user_id, status, error FROM run_items ORDER BY seq',
+      );
+      expect(items.map((i) => [i.user_id, i.status])).toEqual([
+        [1, 'changed'],
+        [2, 'failed'],
+        [3, 'changed'],
+      ]);
+      expect(items[1]?.error).toContain(`ValueError: no ${username}`);
+      expect(items[1]?.error).toContain('fail.py:2');
     });
   });
 });
