@@ -247,6 +247,18 @@ describe('Python syntax and imports', () => {
     },
   );
 
+  it("leaves no way to the bridge's host function or the real import through function globals", async () => {
+    const [o] = await run(
+      `names = set()
+for f in (skip, print, type(user).__getattr__, type(user).__setattr__, user.profile_add.__call__):
+    names.update(k for k in f.__globals__ if not k.startswith('__'))
+print(sorted(names))
+`,
+      ['x'],
+    );
+    expect(o).toMatchObject({ status: 'done', logs: ['[]'] });
+  });
+
   it('allows the documented modules, and no file access', async () => {
     const [o] = await run(
       `import math, json, re, datetime, time, random, collections, functools, itertools
