@@ -43,8 +43,8 @@ const LANGUAGES = new Map<string, LanguageEntry>([
     '.py',
     {
       name: 'Python',
-      // Half of --memory caps MicroPython's wasm memory, which starts at 16 MB.
-      minMemoryMb: 48,
+      // Half of --memory is the V8 heap limit, and isolated-vm's minimum is 8 MB.
+      minMemoryMb: 16,
       load: async () => (await import('./python/python-language.js')).pythonLanguage,
     },
   ],

@@ -151,10 +151,10 @@ describe('scripts-examples/ Python twins', () => {
       const bad = await usrun(['run', script('bad.py', 'x = 1\nif x\n    pass\n'), '--all', '--db', db]);
       expect(bad).toMatchObject({ code: 2, stdout: '' });
       expect(bad.stderr).toBe('usrun: bad.py:2: SyntaxError: invalid syntax\n');
-      const small = await usrun(['run', script('ok.py', 'pass\n'), '--all', '--memory', '32', '--db', db]);
+      const small = await usrun(['run', script('ok.py', 'pass\n'), '--all', '--memory', '12', '--db', db]);
       expect(small.code).toBe(2);
       expect(small.stderr).toBe(
-        'usrun: the memory limit must be a whole number of MB ≥ 48 for Python scripts (got 32)\n',
+        'usrun: the memory limit must be a whole number of MB ≥ 16 for Python scripts (got 12)\n',
       );
       expect(await dumpDb(db)).toEqual(before);
     });
