@@ -1,8 +1,10 @@
-// `npm run bench [-- --users N]`: usrun's throughput on the standard script against two
+// `npm run bench [-- --users N] [-- --python]`: usrun's throughput on the standard script against two
 // hand-written better-sqlite3 loops doing the same writes on copies of the same database: one
 // transaction per user, and group commit (500 users per transaction, a SAVEPOINT per user, plus
 // the journal rows usrun writes). Prints the rates, the ratios, peak RSS and `usrun --help`'s
-// start-up time. A benchmark, not a test.
+// start-up time. With --python, the same standard script written in Python runs too (through the
+// CLI on another copy, and in the sandbox alone), and the per-user costs of both are compared.
+// A benchmark, not a test.
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ const flag = (name, fallback) => {
 };
 const users = flag('--users', 100_000);
 const keep = args.includes('--keep');
+const python = args.includes('--python');
 
 const { usingStore } = await import(join(root, 'dist/store/using-store.js'));
 const { seedDemo } = await import(join(root, 'dist/store/seed-demo.js'));
@@ -26,16 +29,24 @@ const dir = mkdtempSync(join(tmpdir(), 'usrun-bench-'));
 const dbUsrun = join(dir, 'usrun.db');
 const dbHand = join(dir, 'hand.db');
 const dbGroup = join(dir, 'group.db');
+const dbPython = join(dir, 'python.db');
 const script = join(dir, 'standard.js');
-writeFileSync(
-  script,
-  `user.email = user.username + '@bench.example';
+const STANDARD_JS = `user.email = user.username + '@bench.example';
 user.profile_add('gold');
 user.attribute_add('Session-Timeout', 3600, ':=');
 user.check_attribute_add('Max-Daily-Session', 14400, '==');
 user.attr.set('plan', { tier: 'gold', since: 2026 });
-`,
-);
+`;
+writeFileSync(script, STANDARD_JS);
+// The same script in Python, keyword arguments as the seed writes them.
+const scriptPy = join(dir, 'standard.py');
+const STANDARD_PY = `user.email = user.username + '@bench.example'
+user.profile_add(short_name='gold')
+user.attribute_add(attr='Session-Timeout', value=3600, operation=':=')
+user.check_attribute_add(attr='Max-Daily-Session', value=14400, operation='==')
+user.attr.set('plan', {'tier': 'gold', 'since': 2026})
+`;
+writeFileSync(scriptPy, STANDARD_PY);
 
 console.log(`building ${users.toLocaleString('en')} users in ${dir} …`);
 let t = Date.now();
@@ -47,6 +58,7 @@ await usingStore({ location: dbUsrun, create: true }, (store) => seedDemo(store,
 }
 copyFileSync(dbUsrun, dbHand);
 copyFileSync(dbUsrun, dbGroup);
+if (python) copyFileSync(dbUsrun, dbPython);
 console.log(`  seeded in ${((Date.now() - t) / 1000).toFixed(1)}s`);
 
 /** Peak RSS (VmHWM) of a process and its children, polled from /proc while it runs. */
@@ -78,22 +90,70 @@ function childrenOf(pid) {
 }
 
 // 1. usrun, through the real CLI.
-t = Date.now();
-const child = spawn(join(root, 'bin/usrun'), ['run', script, '--all', '--yes', '--db', dbUsrun], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, NO_COLOR: '1' },
-});
-const watch = watchPeak(child.pid);
-let out = '';
-child.stdout.on('data', (d) => (out += d));
-const code = await new Promise((resolve) => child.on('close', resolve));
-const usrunSecs = (Date.now() - t) / 1000;
-const peaks = watch.stop();
-if (code !== 0) {
-  console.error(out);
-  throw new Error(`usrun exited with ${code}`);
+async function runUsrun(path, db) {
+  const started = Date.now();
+  const child = spawn(join(root, 'bin/usrun'), ['run', path, '--all', '--yes', '--db', db], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  const watch = watchPeak(child.pid);
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  const secs = (Date.now() - started) / 1000;
+  const peaks = watch.stop();
+  if (code !== 0) {
+    console.error(out);
+    throw new Error(`usrun exited with ${code}`);
+  }
+  process.stdout.write(`  usrun: ${out.trim()}\n`);
+  return { secs, peaks };
 }
-process.stdout.write(`  usrun: ${out.trim()}\n`);
+const { secs: usrunSecs, peaks } = await runUsrun(script, dbUsrun);
+const pythonRun = python ? await runUsrun(scriptPy, dbPython) : undefined;
+
+/**
+ * The sandbox alone (no database): µs per user of `source`, one isolate running `n` users of a
+ * realistic snapshot in batches of 500, after a warm-up batch.
+ */
+async function sandboxMicros(source, filename, n = 10_000) {
+  const { IsolateSession } = await import(join(root, 'dist/sandbox/isolate-session.js'));
+  const { encodeJobs } = await import(join(root, 'dist/sandbox/encode-jobs.js'));
+  const session = await IsolateSession.start({
+    source,
+    filename,
+    params: {},
+    profiles: [{ id: 1, short_name: 'gold', name: 'Gold' }],
+    timeoutMs: 10_000,
+    memoryMb: 128,
+    maxLogLines: 50,
+  });
+  const user = {
+    fields: { obj_id: 1, username: 'alice', email: 'alice@example.net', is_active: true },
+    profiles: [],
+    attributes: [],
+    check_attributes: [],
+    attrs: [],
+  };
+  const jobs = Array.from({ length: 500 }, (_, i) => ({ seq: i, user, row: null }));
+  const lines = encodeJobs(jobs);
+  const batch = () =>
+    session.runBatch(
+      lines,
+      jobs.length,
+      0,
+      () => undefined,
+      () => false,
+    );
+  await batch();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n / jobs.length; i++) await batch();
+  const micros = Number(process.hrtime.bigint() - start) / 1000 / n;
+  session.dispose();
+  return micros;
+}
+const sandboxJs = python ? await sandboxMicros(STANDARD_JS, 'standard.js') : 0;
+const sandboxPy = python ? await sandboxMicros(STANDARD_PY, 'standard.py') : 0;
 
 // 2 and 3. Hand-written loops doing the same writes, with the same connection settings as usrun's
 // SQLite driver (src/store/dialects/sqlite/open-sqlite.ts), so the ratios measure usrun's own
@@ -231,4 +291,12 @@ usrun / per-user loop       ${(usrunRate / handRate).toFixed(2)}x   (goal ≥ 4)
 usrun / group-commit loop   ${(usrunRate / groupRate).toFixed(2)}x   (goal ≥ 0.7)
 peak RSS                    CLI ${mb(cliPeak)}, sandbox child ${childPeaks.map(mb).join(', ') || 'n/a'}, bench process ${mb(process.resourceUsage().maxRSS * 1024)}
 usrun --help                median ${helpTimes[5].toFixed(0)} ms of 11 (goal < 150)`);
+if (pythonRun) {
+  const pyRate = users / pythonRun.secs;
+  const [pyCli = 0, ...pyChild] = [...pythonRun.peaks.values()];
+  console.log(`usrun run, Python script    ${rate(pyRate)} (${pythonRun.secs.toFixed(1)} s wall; JavaScript / Python ${(usrunRate / pyRate).toFixed(2)}x)
+per user, CLI end to end    JavaScript ${((1e6 * usrunSecs) / users).toFixed(0)} µs, Python ${((1e6 * pythonRun.secs) / users).toFixed(0)} µs
+per user, sandbox alone     JavaScript ${sandboxJs.toFixed(1)} µs, Python ${sandboxPy.toFixed(1)} µs (${(sandboxPy / sandboxJs).toFixed(1)}x; 10,000 users, no database)
+peak RSS, Python run        CLI ${mb(pyCli)}, sandbox child ${pyChild.map(mb).join(', ') || 'n/a'}`);
+}
 if (!keep) rmSync(dir, { recursive: true, force: true });

@@ -325,7 +325,7 @@ includes usrun-script.d.ts, and the editor knows user, its fields and methods.`,
   const run = withDb(program.command('run'))
     .argument(
       '[script]',
-      'script file (.js, or .ts: types stripped), @NAME[@VERSION] from the library, or - for stdin: the body of a function run once per user',
+      'script file (.js; .ts: types stripped; .py: Python), @NAME[@VERSION] from the library, or - for stdin (JavaScript): run once per user',
     )
     .description('run a script for each selected user, in a sandbox, committing user by user')
     .option('--filter <expr>', 'pick users by SCIM filter, or @name of a saved filter')
@@ -341,7 +341,12 @@ includes usrun-script.d.ts, and the editor knows user, its fields and methods.`,
     .option('--dry-run', "run everything, write nothing, print each changed user's diff")
     .option('--json', 'NDJSON on stdout: one object per user/row, then a summary')
     .option('--timeout <ms>', 'CPU time per user', positiveInt('--timeout'), 2000)
-    .option('--memory <mb>', 'sandbox heap limit', positiveInt('--memory'), 128)
+    .option(
+      '--memory <mb>',
+      'sandbox memory limit (a .py script gets half for the Python heap, half for the JS heap)',
+      positiveInt('--memory'),
+      128,
+    )
     .option('--max-log-lines <n>', 'console lines kept per user', positiveInt('--max-log-lines'), 50)
     .option('--max-errors <n>', 'stop after N failed users', positiveInt('--max-errors'))
     .option(
@@ -366,6 +371,8 @@ includes usrun-script.d.ts, and the editor knows user, its fields and methods.`,
     });
   describeCommand(run, {
     notes: `The script sees: user (alias obj), row (CSV row or null), params, console, skip(reason).
+A .py script runs as Python (MicroPython, same sandbox): print() for console.log,
+keyword arguments for the object form, e.g. user.profile_add(short_name='aaa-01').
 Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found (or "no" at the [y/N]
 prompt), 2 bad usage or input (nothing written), 3 interrupted (resumable), 130 Ctrl-C at the
 prompt.`,

@@ -7,7 +7,7 @@ import { MAX_CHANGES_PER_USER } from '../model/value-rules.js';
 import { memoryMessage, timeoutMessage, unhandledRejectionMessage } from './failure-messages.js';
 import type { SandboxSetup } from './protocol.js';
 import { resolveChildPath } from './resolve-child-path.js';
-import { ScriptSyntaxError } from './script-syntax-error.js';
+import { languageOf } from './script-languages.js';
 import { FAILED_MESSAGE, OUTCOME_LOGS, OUTCOME_SEQ, OUTCOME_STATUS, STATUS_FAILED } from './wire-format.js';
 
 /** For calls that run no script code (setup, loading a batch, writing an outcome). */
@@ -99,8 +99,9 @@ export class IsolateRunner {
    * no script code has run by then.
    */
   static async create(setup: SandboxSetup): Promise<IsolateRunner> {
+    const language = await languageOf(setup.filename).load();
     const isolate = new ivm.Isolate({
-      memoryLimit: setup.memoryMb,
+      memoryLimit: language.heapMb(setup.memoryMb),
       // V8 lost control of the isolate (e.g. a script that ignores termination): nothing in this
       // process can be trusted any more. The host sees the exit and fails the job.
       onCatastrophicError: (message) => {
@@ -111,18 +112,6 @@ export class IsolateRunner {
     try {
       const context = await isolate.createContext();
       const timeout = CONTROL_TIMEOUT_MS;
-      let script: ivm.Script;
-      try {
-        // The body of an async function: `return` and `await` work, and strict mode makes
-        // sealed-object writes throw. On its own first line, so lineOffset -1 keeps lines and
-        // columns those of the file.
-        script = await isolate.compileScript(`(async function () {"use strict";\n${setup.source}\n})`, {
-          filename: setup.filename,
-          lineOffset: -1,
-        });
-      } catch (e) {
-        throw ScriptSyntaxError.from(e, setup.filename, setup.source);
-      }
       const init = evaluatePrelude(isolate, context);
       const config = {
         filename: setup.filename,
@@ -139,24 +128,10 @@ export class IsolateRunner {
         result: { reference: true },
       }) as ivm.Reference<Record<string, unknown>>;
       const get = (name: string): Fn => api.getSync(name, { reference: true }) as Fn;
-
-      // A body like "}); evil(); (async function () {" compiles inside the wrapper; the
-      // AsyncFunction constructor parses it alone and refuses it. Checked before the wrapper runs.
-      const problem = get('check').applySync(undefined, [setup.source], { timeout });
-      if (typeof problem === 'string') {
-        try {
-          await isolate.compileScript(setup.source, { filename: setup.filename });
-        } catch (e) {
-          throw ScriptSyntaxError.from(e, setup.filename, setup.source);
-        }
-        throw ScriptSyntaxError.from(problem, setup.filename, setup.source);
-      }
-      const fn: Fn = await script.run(context, { reference: true, timeout });
-      get('setScript').applySync(undefined, [fn.derefInto()], { timeout });
+      await language.prepare(isolate, context, setup, get);
       const runner = new IsolateRunner(isolate, setup, get('load'), get('begin'), get('finish'));
       api.release();
       init.release();
-      script.release();
       return runner;
     } catch (e) {
       if (!isolate.isDisposed) isolate.dispose();

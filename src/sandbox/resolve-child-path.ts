@@ -36,6 +36,7 @@ function sourcesOf(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return sourcesOf(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
+    // .py: the Python side of the sandbox bridge, copied as is by the build.
+    return entry.name.endsWith('.ts') || entry.name.endsWith('.py') ? [path] : [];
   });
 }

@@ -1,39 +1,62 @@
 import * as nodeModule from 'node:module';
 import { extname } from 'node:path';
 import { UsageError } from '../errors.js';
+import type { ScriptRunner } from './script-runner.js';
 import { ScriptSyntaxError } from './script-syntax-error.js';
 
-/** How a script language becomes the JavaScript the sandbox compiles. */
+/** A script language: how its text is prepared on the host, and what runs it in the sandbox. */
 export interface ScriptLanguage {
-  /** Its name in messages. */
+  /** Its name in messages: `JavaScript`, `TypeScript`, `Python`. */
   readonly name: string;
+  /** The smallest `--memory` it runs in, in MB. */
+  readonly minMemoryMb: number;
   /**
-   * The text to compile, with every line and column where it was in `source`, so error
-   * locations point into the admin's own file. Throws `ScriptSyntaxError` for text it cannot read.
+   * On the host, before the sandbox starts: the text the sandbox compiles, with every line and
+   * column where it was in `source`, so error locations point into the admin's own file. Throws
+   * `ScriptSyntaxError` for text it cannot read.
    */
   readonly prepare: (source: string, filename: string) => string;
+  /** In the sandbox process: what compiles the prepared text and runs it per user. */
+  readonly load: () => Promise<ScriptRunner>;
 }
+
+const asIs = (source: string) => source;
+const javascript = async () => (await import('./javascript-language.js')).javascriptLanguage;
 
 /**
  * Script languages by file extension (lower case, without the dot): the one table a new language
- * is added to. A name with no known extension (stdin, `script`) is JavaScript.
+ * is added to. A name with no known extension (stdin, `script`) is JavaScript. A saved script's
+ * language is its key here.
  */
 export const SCRIPT_LANGUAGES: Readonly<Record<string, ScriptLanguage>> = {
-  js: { name: 'JavaScript', prepare: (source) => source },
-  ts: { name: 'TypeScript', prepare: stripTypes },
+  // isolated-vm's minimum.
+  js: { name: 'JavaScript', minMemoryMb: 8, prepare: asIs, load: javascript },
+  ts: { name: 'TypeScript', minMemoryMb: 8, prepare: stripTypes, load: javascript },
+  py: {
+    name: 'Python',
+    // Half of --memory caps MicroPython's wasm memory, which starts at 16 MB.
+    minMemoryMb: 48,
+    prepare: asIs,
+    load: async () => (await import('./python/python-language.js')).pythonLanguage,
+  },
 };
 
 export const DEFAULT_LANGUAGE = 'js';
 
-/** The language key (`js`, `ts`, …) of a file name. */
-export function languageOf(filename: string): string {
+/** The language key (`js`, `ts`, `py`) of a file name. */
+export function languageKeyOf(filename: string): string {
   const ext = extname(filename).slice(1).toLowerCase();
   return ext in SCRIPT_LANGUAGES ? ext : DEFAULT_LANGUAGE;
 }
 
+/** The language of a file name, by its extension. */
+export function languageOf(filename: string): ScriptLanguage {
+  return SCRIPT_LANGUAGES[languageKeyOf(filename)] as ScriptLanguage;
+}
+
 /** `source` ready for the sandbox, prepared as its file name's language says. */
 export function prepareScript(source: string, filename: string): string {
-  return (SCRIPT_LANGUAGES[languageOf(filename)] as ScriptLanguage).prepare(source, filename);
+  return languageOf(filename).prepare(source, filename);
 }
 
 // A script is the body of an async function (`return` and `await` at its top level), which

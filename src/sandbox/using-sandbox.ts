@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { SandboxJob, SandboxOutcome, SandboxSetup } from './protocol.js';
 import { SandboxSupervisor } from './sandbox-supervisor.js';
-import { prepareScript } from './script-languages.js';
+import { languageOf } from './script-languages.js';
 import { ScriptSyntaxError } from './script-syntax-error.js';
 
 export interface BatchOptions {
@@ -32,13 +32,15 @@ export async function usingSandbox<T>(setup: SandboxSetup, fn: (sandbox: Sandbox
   if (!Number.isInteger(setup.timeoutMs) || setup.timeoutMs < 1) {
     throw new UsageError(`the timeout must be a whole number of milliseconds ≥ 1 (got ${setup.timeoutMs})`);
   }
-  // isolated-vm's minimum.
-  if (!Number.isInteger(setup.memoryMb) || setup.memoryMb < 8) {
-    throw new UsageError(`the memory limit must be a whole number of MB ≥ 8 (got ${setup.memoryMb})`);
+  const language = languageOf(setup.filename);
+  if (!Number.isInteger(setup.memoryMb) || setup.memoryMb < language.minMemoryMb) {
+    throw new UsageError(
+      `the memory limit must be a whole number of MB ≥ ${language.minMemoryMb}${language.minMemoryMb === 8 ? '' : ` for ${language.name} scripts`} (got ${setup.memoryMb})`,
+    );
   }
   let source: string;
   try {
-    source = prepareScript(setup.source, setup.filename);
+    source = language.prepare(setup.source, setup.filename);
   } catch (error) {
     if (error instanceof ScriptSyntaxError) throw new UsageError(error.message);
     throw error;

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { osUser } from '../../journal/run-record.js';
 import { unifiedDiff } from '../../model/unified-diff.js';
-import { languageOf, prepareScript } from '../../sandbox/script-languages.js';
+import { languageKeyOf, prepareScript } from '../../sandbox/script-languages.js';
 import { ScriptSyntaxError } from '../../sandbox/script-syntax-error.js';
 import {
   addScript,
@@ -38,7 +38,7 @@ export async function scriptsAddCommand(
   }
   const text = file === '-' ? await io.readStdin() : readText(file, 'script');
   const filename = file === '-' ? STDIN_SCRIPT : basename(file);
-  const language = languageOf(filename);
+  const language = languageKeyOf(filename);
   try {
     // What can be checked without the sandbox (TypeScript's syntax) is checked before saving.
     prepareScript(text, filename);

@@ -37,6 +37,7 @@ import { UserState } from './user-object.js';
 import { CONSOLE, logsJson } from './console.js';
 import { doneOutcome, failedOutcome, skippedOutcome } from './outcome.js';
 import { configure, cur, setCurrent } from './state.js';
+import { compilePython, pythonScript, pythonStarted, startPython } from './python.js';
 
 let PARAMS: Record<string, string> = {};
 let scriptFn: (() => Promise<unknown>) | null = null;
@@ -138,7 +139,18 @@ export function init(configJson: string): unknown {
   const params = copyRow(own(c, 'params'));
   PARAMS = freeze(params === null ? {} : params);
   installGlobals();
-  return freeze({ __proto__: null, check, setScript, load, begin, finish });
+  return freeze({
+    __proto__: null,
+    check,
+    setScript,
+    load,
+    begin,
+    finish,
+    startPython,
+    pythonStarted,
+    compilePython,
+    setPythonScript,
+  });
 }
 
 // The message of the SyntaxError the AsyncFunction constructor raises for a body that only
@@ -154,6 +166,11 @@ function check(source: string): string | null {
 
 function setScript(fn: () => Promise<unknown>): void {
   scriptFn = fn;
+}
+
+// A Python script (python.ts) is run by the prelude's own function.
+function setPythonScript(): void {
+  scriptFn = pythonScript;
 }
 
 /** Takes a new batch; returns its number of jobs. */
