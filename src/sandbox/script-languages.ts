@@ -34,8 +34,8 @@ export const SCRIPT_LANGUAGES: Readonly<Record<string, ScriptLanguage>> = {
   ts: { name: 'TypeScript', minMemoryMb: 8, prepare: stripTypes, load: javascript },
   py: {
     name: 'Python',
-    // Half of --memory caps MicroPython's wasm memory, which starts at 16 MB.
-    minMemoryMb: 48,
+    // Half of --memory is the V8 heap limit, and isolated-vm's minimum is 8 MB.
+    minMemoryMb: 16,
     prepare: asIs,
     load: async () => (await import('./python/python-language.js')).pythonLanguage,
   },
