@@ -58,24 +58,30 @@ user.email = row.mode + '@example.net';
 
 describe('syntax errors', () => {
   it.each([
-    ['const a = 1;\nconst b = 2;\nlet c = = 3;', "bad.js:3:9: SyntaxError: Unexpected token '='"],
+    [
+      'const a = 1;\nconst b = 2;\nlet c = = 3;',
+      "bad.js:3:9: SyntaxError: Unexpected token '='\n  let c = = 3;\n          ^",
+    ],
     [
       "if (user.is_active) {\n  user.email = 'a@example.net';",
-      'bad.js:2:32: SyntaxError: Unexpected end of input',
+      "bad.js:2:32: SyntaxError: Unexpected end of input\n    user.email = 'a@example.net';\n                                 ^",
     ],
     [
       'with (user) { email = 1; }',
-      /^bad\.js:1:1: SyntaxError: Strict mode code may not include a with statement$/,
+      /^bad\.js:1:1: SyntaxError: Strict mode code may not include a with statement\n {2}with \(user\) \{ email = 1; \}\n {2}\^$/,
     ],
     ['}); globalThis.escaped = true; (function () {', /^bad\.js:1:1: SyntaxError: /],
-  ])('are reported as file:line:col before any user runs: %j', async (source, message) => {
-    const fn = vi.fn(async () => undefined);
-    const error = await usingSandbox(setup(source, { filename: 'bad.js' }), fn).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(UsageError);
-    if (typeof message === 'string') expect((error as Error).message).toBe(message);
-    else expect((error as Error).message).toMatch(message);
-    expect(fn).not.toHaveBeenCalled();
-  });
+  ])(
+    'are reported as file:line:col, with the line and a caret, before any user runs: %j',
+    async (source, message) => {
+      const fn = vi.fn(async () => undefined);
+      const error = await usingSandbox(setup(source, { filename: 'bad.js' }), fn).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UsageError);
+      if (typeof message === 'string') expect((error as Error).message).toBe(message);
+      else expect((error as Error).message).toMatch(message);
+      expect(fn).not.toHaveBeenCalled();
+    },
+  );
 
   it('allows a top-level return', async () => {
     const outcomes = await usingSandbox(

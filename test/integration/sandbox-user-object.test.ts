@@ -187,7 +187,9 @@ describe('fields', () => {
   );
 
   it('throws on unknown fields, naming them', async () => {
-    expect(await failure(`user.emial = 'x@example.org';`)).toBe('TypeError: user has no field "emial"');
+    expect(await failure(`user.emial = 'x@example.org';`)).toBe(
+      'TypeError: user has no field "emial" (did you mean email?)',
+    );
     expect(await failure(`user.profiles = [];`)).toBe('TypeError: user.profiles is read-only');
     expect(await failure(`user.profile_add = () => [true, 'x'];`)).toBe(
       'TypeError: user.profile_add is read-only',
@@ -754,7 +756,7 @@ describe('failure locations', () => {
     );
     expect(outcomes.map((o) => [o.message, o.location])).toEqual([
       ['TypeError: user.profile_add: use either id or short_name', 'where.js:3:30'],
-      ['TypeError: user has no field "emial"', 'where.js:5:14'],
+      ['TypeError: user has no field "emial" (did you mean email?)', 'where.js:5:14'],
       ['RangeError: deep', 'where.js:6:27'],
     ]);
   });
