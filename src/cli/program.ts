@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ExitError } from '../errors.js';
 import type { Io } from './io.js';
-import { collectParam, parseDelimiter, positiveInt } from './options.js';
+import { collectParam, nonNegativeInt, parseDelimiter, positiveInt } from './options.js';
 
 /**
  * Each command's module, loaded only when that command runs: `usrun --help`, `--version` and
@@ -209,6 +209,11 @@ Examples:
       positiveInt('--resume'),
     )
     .option('--force', 'with --resume: go on even though the script or CSV file changed')
+    .option(
+      '--failed-of <run_id>',
+      "a new run over the users of that run's failed items (script: the one given, else that run's)",
+      positiveInt('--failed-of'),
+    )
     .addHelpText(
       'after',
       `
@@ -230,13 +235,34 @@ Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad u
     .action(async (opts) => (await commands.runs()).runsListCommand(opts, io));
   withDb(runs.command('show'))
     .argument('<run_id>', 'run id', positiveInt('run id'))
-    .description('a run with its items, changes (before → after), logs and errors')
+    .description(
+      'a run: failures, skips and calls with no effect grouped by message, then its changed items (a page at a time)',
+    )
     .option(
       '--status <status>',
-      'only items with this status (changed, unchanged, skipped, failed, not_found)',
+      'list the items with this status one by one (changed, unchanged, skipped, failed, not_found)',
     )
+    .option('--limit <n>', 'at most N items (default 50; with --json: all)', positiveInt('--limit'))
+    .option('--offset <n>', 'skip the first N items', nonNegativeInt('--offset'))
+    .option('--page <n>', 'page N of --limit items (1 is the first)', positiveInt('--page'))
+    .option('--script', 'print the script text that ran, and nothing else')
     .option('--json', 'NDJSON: the run, then one object per item')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ usrun runs show 12
+  $ usrun runs show 12 --status failed --limit 20 --page 2
+  $ usrun runs show 12 --script > what-ran.js`,
+    )
     .action(async (runId, opts) => (await commands.runs()).runsShowCommand(runId, opts, io));
+  withDb(runs.command('export'))
+    .argument('<run_id>', 'run id', positiveInt('run id'))
+    .description('the items of a run as CSV: user, status, message, location, changes, notes (one row each)')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .option('--status <status>', 'only items with this status')
+    .addHelpText('after', '\nExample:\n  $ usrun runs export 12 --out run-12.csv')
+    .action(async (runId, opts) => (await commands.runs()).runsExportCommand(runId, opts, io));
   withDb(runs.command('undo'))
     .argument('<run_id>', 'run id', positiveInt('run id'))
     .description('restore the before values of every change a run made, user by user (itself a run)')

@@ -200,6 +200,13 @@ const buildMigrations = ({
       await db.schema.alterTable('run_changes_0005').renameTo('run_changes').execute();
     },
   },
+  '0009_operator_output': {
+    // The script's calls that had no effect (`profile_add("gld")` for a profile that does not
+    // exist), per item: the report groups them and `runs show` shows them.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('run_items').addColumn('notes', 'text').execute();
+    },
+  },
 });
 
 const ending =

@@ -45,6 +45,8 @@ export interface RunOptions extends Selection {
   resume?: number;
   force?: boolean;
   concurrency?: number;
+  /** Run again for the users of this run's failed items (`--failed-of RUN_ID`), as a new run. */
+  failedOf?: number;
 }
 
 /** Transactions in flight on a server database; SQLite always has one writer. */
@@ -90,7 +92,19 @@ async function planRun(
     match: options.match,
     delimiter: options.delimiter,
     limit: options.limit,
+    ...(options.failedOf !== undefined ? { failed_of: options.failedOf } : {}),
   };
+  if (options.resume === undefined && options.failedOf !== undefined && scriptArg === undefined) {
+    // Without a script, the failed items run again with the script that failed them.
+    const failed = await getRun(store, options.failedOf);
+    return {
+      scriptPath: failed.script_path ?? 'script.js',
+      source: failed.script_text,
+      selection,
+      params: options.param ?? failed.params,
+      resume: null,
+    };
+  }
   if (options.resume === undefined) {
     if (scriptArg === undefined)
       throw new UsageError('missing the script: usrun run SCRIPT.js --filter … (or --resume RUN_ID)');
@@ -171,6 +185,36 @@ export async function runCommand(
     const done = plan.resume?.done;
     const picked = await pickItems(store, plan.selection, done ? { skip: (i) => done.has(i.seq) } : {});
     const total = done ? Math.max(0, picked.total - done.size) : picked.total;
+    for (const warning of picked.warnings) io.err(`usrun: warning: ${warning}\n`);
+    if (total === 0 && !plan.resume) {
+      // Nothing to run: no journal entry, no sandbox; the admin is told, not left with a "run 7".
+      const counts = emptyCounts();
+      if (options.json) {
+        const summary = {
+          ...counts,
+          run_id: null,
+          dry_run: dryRun,
+          status: 'nothing to do',
+          no_effect: 0,
+          groups: [],
+        };
+        io.out(
+          `${JSON.stringify({ summary: { ...summary, seconds: 0, users_per_second: 0, session_items: 0 } })}\n`,
+        );
+      } else {
+        const why =
+          plan.selection.failed_of !== undefined
+            ? `run ${plan.selection.failed_of} has no failed items with a user`
+            : 'the selection matched 0 users';
+        io.out(`nothing to do: ${why}; nothing was run or written\n`);
+      }
+      return {
+        runId: null,
+        status: dryRun ? 'dry-run' : 'completed',
+        counts,
+        exitCode: 0,
+      } satisfies RunOutcome;
+    }
     if (!dryRun && !options.yes && io.stdinIsTTY && io.stderrIsTTY && total > 1) {
       const ok = await io.confirm(
         `About to change up to ${total} users in ${store.location} with ${plan.scriptPath}. Continue? [y/N] `,
@@ -210,6 +254,7 @@ export async function runCommand(
             };
             runId = await startRun(store, run, counts);
           }
+          reporter.setRunId(runId);
           return runId;
         };
         const resumeHint = () =>
@@ -220,6 +265,7 @@ export async function runCommand(
           dryRun,
           total,
           verbose: options.verbose ?? false,
+          resumed: plan.resume !== null,
         });
         // Signals stay ours until the run is finished and reported: a second Ctrl-C until then
         // still exits 3 with the resume hint, however fast the first one stopped the run.

@@ -1,12 +1,21 @@
 import { hostname } from 'node:os';
-import { getRun, isOrphaned, listRuns, runItems, type RunInfo } from '../../journal/read-runs.js';
+import { writeFileSync } from 'node:fs';
+import {
+  countRunItems,
+  getRun,
+  isOrphaned,
+  listRuns,
+  runItems,
+  type RunInfo,
+} from '../../journal/read-runs.js';
 import { RUN_KIND_LABEL } from '../../journal/run-record.js';
 import { undoSource } from '../../run/undo-run.js';
 import { commitPlanned, type CommitPlannedResult } from '../../run/commit-planned.js';
 import { ITEM_STATUSES } from '../../model/item-result.js';
 import { UsageError } from '../../errors.js';
 import { usingStore } from '../../store/using-store.js';
-import { changeToJson, formatChangeLines } from '../format-change.js';
+import { changeToJson, formatChange, formatChangeLines } from '../format-change.js';
+import { formatGroups, ItemGroups } from '../item-groups.js';
 import { formatTable } from '../format-table.js';
 import type { Io } from '../io.js';
 import { RunReporter, whoOf } from '../run-reporter.js';
@@ -57,22 +66,50 @@ export async function runsListCommand(
   });
 }
 
-/** `usrun runs show RUN_ID`: the run, then its items with changes, logs and errors. */
-export async function runsShowCommand(
-  runId: number,
-  options: { db?: string; json?: boolean; status?: string },
-  io: Io,
-): Promise<void> {
-  if (options.status !== undefined && !ITEM_STATUSES.includes(options.status as never)) {
+/** Items a page of `runs show` lists when no --limit is given. */
+const SHOW_PAGE = 50;
+
+export interface RunsShowOptions {
+  db?: string;
+  json?: boolean;
+  status?: string;
+  limit?: number;
+  offset?: number;
+  page?: number;
+  script?: boolean;
+}
+
+function checkStatus(status: string | undefined): void {
+  if (status !== undefined && !ITEM_STATUSES.includes(status as never)) {
     throw new UsageError(`--status must be one of ${ITEM_STATUSES.join(', ')}`);
   }
+}
+
+/**
+ * `usrun runs show RUN_ID`: the run; its failures, not-found rows, skips and calls with no effect
+ * grouped by message and location; then a page of its changed items with their changes (or, with
+ * `--status`, a page of the items of that status one by one). `--script` prints the script text.
+ */
+export async function runsShowCommand(runId: number, options: RunsShowOptions, io: Io): Promise<void> {
+  checkStatus(options.status);
+  if (options.page !== undefined && options.offset !== undefined)
+    throw new UsageError('use --page or --offset, not both');
   await usingStore({ location: options.db }, async (store) => {
     const run = await getRun(store, runId);
-    const items = await runItems(store, runId, options.status);
+    if (options.script) {
+      io.out(run.script_text.endsWith('\n') ? run.script_text : `${run.script_text}\n`);
+      return;
+    }
+    const paged = options.limit !== undefined || options.offset !== undefined || options.page !== undefined;
+    const limit = options.limit ?? (options.json && !paged ? undefined : SHOW_PAGE);
+    const offset =
+      options.offset ?? (options.page !== undefined ? (options.page - 1) * (limit ?? SHOW_PAGE) : 0);
     if (options.json) {
       const { script_text: _text, ...info } = run;
       io.out(`${JSON.stringify({ run: info })}\n`);
-      for (const i of items) io.out(`${JSON.stringify({ ...i, changes: i.changes.map(changeToJson) })}\n`);
+      const items = await runItems(store, runId, { status: options.status, limit, offset });
+      for (const i of items)
+        io.out(`${JSON.stringify({ ...i, notes: i.notes ?? [], changes: i.changes.map(changeToJson) })}\n`);
       return;
     }
     const c = io.color;
@@ -85,22 +122,131 @@ export async function runsShowCommand(
     io.out(
       `  ${n.selected} items: ${n.changed} changed, ${n.unchanged} unchanged, ${n.skipped} skipped, ${n.failed} failed, ${n.not_found} not found\n`,
     );
+    if (options.status === undefined) {
+      const groups = new ItemGroups();
+      for (const item of await runItems(store, runId, { problems: true, withoutChanges: true }))
+        groups.add(item, whoOf(item, 'line'));
+      for (const line of formatGroups(groups.list(), groups.ungrouped, {
+        dim: (s) => c.dim(s),
+        heading: (kind, s) => (kind === 'failed' ? c.red(s) : kind === 'skipped' ? s : c.yellow(s)),
+      }))
+        io.out(`${line}\n`);
+    }
+    const status = options.status ?? 'changed';
+    const total = await countRunItems(store, runId, status);
+    if (total === 0) return;
+    const items = await runItems(store, runId, { status, limit, offset });
+    io.out(c.bold(`${status.replace('_', ' ')} items:`) + '\n');
     for (const item of items) {
       const who = whoOf(item, 'line');
-      const status =
+      const label =
         item.status === 'failed'
           ? c.red(item.status)
           : item.status === 'changed'
             ? c.green(item.status)
             : item.status;
       io.out(
-        `${status} ${who}${item.error ? `: ${item.error.message}${item.error.location ? ` (${item.error.location})` : ''}` : ''}\n`,
+        `${label} ${who}${item.error ? `: ${item.error.message}${item.error.location ? ` (${item.error.location})` : ''}` : ''}\n`,
       );
       for (const change of item.changes) {
         if (change.kind === 'field' && change.auto) continue;
         for (const line of formatChangeLines(change)) io.out(`  ${line}\n`);
       }
+      for (const note of item.notes ?? [])
+        io.out(
+          `  ${c.yellow(`no effect: ${note.message}`)}${note.location ? c.dim(` (${note.location})`) : ''}\n`,
+        );
       for (const line of item.logs) io.out(`  ${c.dim(`log: ${line}`)}\n`);
+    }
+    const shownTo = offset + items.length;
+    if (offset > 0 || shownTo < total) {
+      const size = limit ?? SHOW_PAGE;
+      const next =
+        shownTo < total
+          ? `; next: usrun runs show ${run.id}${options.status ? ` --status ${options.status}` : ''} --page ${Math.floor(shownTo / size) + 1}${options.limit ? ` --limit ${size}` : ''}`
+          : '';
+      io.out(
+        c.dim(
+          `${status.replace('_', ' ')} items ${items.length === 0 ? 0 : offset + 1}–${shownTo} of ${total}${next}`,
+        ) + '\n',
+      );
+    }
+  });
+}
+
+/** One CSV field, quoted when it has to be (RFC 4180). */
+function csvField(value: string | number | null): string {
+  const text = value === null ? '' : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+const EXPORT_COLUMNS = [
+  'run_id',
+  'seq',
+  'user_id',
+  'username',
+  'profile',
+  'csv_line',
+  'status',
+  'message',
+  'location',
+  'changes',
+  'notes',
+] as const;
+
+/**
+ * `usrun runs export RUN_ID [--out FILE]`: the run's items as CSV, one row each (GAM's action
+ * report): who, status, message and location, the changes in one cell (as `runs show` prints
+ * them: no encrypted value, no password), the calls with no effect. Read a page at a time.
+ */
+export async function runsExportCommand(
+  runId: number,
+  options: { db?: string; out?: string; status?: string },
+  io: Io,
+): Promise<void> {
+  checkStatus(options.status);
+  await usingStore({ location: options.db }, async (store) => {
+    await getRun(store, runId);
+    const chunks: string[] = [];
+    let rows = 0;
+    const write = (text: string) => (options.out === undefined ? io.out(text) : chunks.push(text));
+    write(`${EXPORT_COLUMNS.join(',')}\r\n`);
+    const PAGE = 1000;
+    for (let offset = 0; ; offset += PAGE) {
+      const items = await runItems(store, runId, { status: options.status, limit: PAGE, offset });
+      for (const i of items) {
+        const changes = i.changes
+          .filter((ch) => !(ch.kind === 'field' && ch.auto))
+          .map((ch) => formatChange(ch))
+          .join('; ');
+        const notes = (i.notes ?? [])
+          .map((note) => `${note.message}${note.location ? ` (${note.location})` : ''}`)
+          .join('; ');
+        const values = [
+          runId,
+          i.seq,
+          i.user_id,
+          i.username,
+          i.profile ?? null,
+          i.line,
+          i.status,
+          i.error?.message ?? null,
+          i.error?.location ?? null,
+          changes,
+          notes,
+        ];
+        write(`${values.map(csvField).join(',')}\r\n`);
+        rows += 1;
+      }
+      if (items.length < PAGE) break;
+    }
+    if (options.out !== undefined) {
+      try {
+        writeFileSync(options.out, chunks.join(''));
+      } catch (error) {
+        throw new UsageError(`cannot write ${options.out}: ${(error as Error).message}`);
+      }
+      io.err(`wrote ${rows} item${rows === 1 ? '' : 's'} of run ${runId} to ${options.out}\n`);
     }
   });
 }
