@@ -129,12 +129,14 @@ export class RunReporter {
       io.out(`${JSON.stringify({ summary })}\n`);
       return summary;
     }
-    const c = io.color;
+    // The groups go with the failures, on stderr; stdout keeps diffs and the summary line.
+    const e = io.errColor;
     for (const line of formatGroups(summary.groups, this.groups.ungrouped, {
-      dim: (s) => c.dim(s),
-      heading: (kind, s) => (kind === 'failed' ? c.red(s) : kind === 'skipped' ? s : c.yellow(s)),
+      dim: (s) => e.dim(s),
+      heading: (kind, s) => (kind === 'failed' ? e.red(s) : kind === 'skipped' ? s : e.yellow(s)),
     }))
-      io.out(`${line}\n`);
+      io.err(`${line}\n`);
+    const c = io.color;
     const parts = [
       `${summary.selected} selected`,
       c.green(`${summary.changed} ${summary.dry_run ? 'would change' : 'changed'}`),

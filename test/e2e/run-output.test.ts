@@ -66,7 +66,7 @@ if (user.email !== user.email.toLowerCase()) user.email = user.email.toLowerCase
     return template;
   }
 
-  const ITEM_KEYS = ['changes', 'error', 'logs', 'row', 'status', 'user_id', 'username'];
+  const ITEM_KEYS = ['changes', 'error', 'logs', 'notes', 'row', 'status', 'user_id', 'username'];
   const COUNT_KEYS = ['selected', 'changed', 'unchanged', 'skipped', 'failed', 'not_found'] as const;
 
   describe('--json', () => {
@@ -180,7 +180,9 @@ if (user.email !== user.email.toLowerCase()) user.email = user.email.toLowerCase
     it('0 when every item is changed, unchanged or skipped; 1 when one failed or was not found', async () => {
       const db = await freshDb();
       const ok = await usrun(['run', outScript, '--db', db, '--filter', 'username ne "dave"']);
-      expect(ok.stderr).toBe('');
+      // A skipped user is shown with its reason (live, then grouped), not hidden.
+      expect(ok.stderr).toMatch(/^- skipped carol \(#3\): /m);
+      expect(ok.stderr).not.toMatch(/failed/);
       expect(ok.code).toBe(0);
       const failed = await usrun(['run', outScript, '--db', db, '--filter', 'username eq "dave"']);
       expect(failed.code).toBe(1);

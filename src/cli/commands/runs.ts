@@ -136,7 +136,7 @@ export async function runsShowCommand(runId: number, options: RunsShowOptions, i
     const total = await countRunItems(store, runId, status);
     if (total === 0) return;
     const items = await runItems(store, runId, { status, limit, offset });
-    io.out(c.bold(`${status.replace('_', ' ')} items:`) + '\n');
+    if (options.status === undefined) io.out(c.bold(`${total} changed item${total === 1 ? '' : 's'}:`) + '\n');
     for (const item of items) {
       const who = whoOf(item, 'line');
       const label =
