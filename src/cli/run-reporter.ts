@@ -1,3 +1,4 @@
+import type { ChalkInstance } from 'chalk';
 import type { ItemResult, RunCounts } from '../model/item-result.js';
 import { changeToJson, formatChangeLines } from './format-change.js';
 import type { Io } from './io.js';
@@ -84,16 +85,23 @@ export class RunReporter {
     }
     let logsShown = false;
     for (const { group, nth } of grouped) {
+      // Problems on stderr; what the script chose (a skip) or left as it was (a call with no
+      // effect) on stdout, with the diffs and the summary: stderr stays empty for a clean run.
+      const stream = isProblem(group) ? 'err' : 'out';
+      const color = stream === 'err' ? io.errColor : io.color;
       if (nth <= GROUP_EXAMPLES) {
-        this.progress.print('err', `${this.label(group)} ${who}: ${group.message}${this.where(group)}\n`);
+        this.progress.print(
+          stream,
+          `${this.label(group, color)} ${who}: ${group.message}${this.where(group, color)}\n`,
+        );
         if (group.kind !== 'no_effect' && !logsShown) {
-          for (const line of result.logs) this.progress.print('err', `    ${io.errColor.dim(line)}\n`);
+          for (const line of result.logs) this.progress.print(stream, `    ${color.dim(line)}\n`);
           logsShown = true;
         }
       } else if (nth === GROUP_EXAMPLES + 1) {
         this.progress.print(
-          'err',
-          io.errColor.dim(`  … and more like this (${group.message}): counted in the summary, not shown\n`),
+          stream,
+          color.dim(`  … and more like this (${group.message}): counted in the summary, not shown\n`),
         );
       }
     }
@@ -129,13 +137,19 @@ export class RunReporter {
       io.out(`${JSON.stringify({ summary })}\n`);
       return summary;
     }
-    // The groups go with the failures, on stderr; stdout keeps diffs and the summary line.
-    const e = io.errColor;
-    for (const line of formatGroups(summary.groups, this.groups.ungrouped, {
-      dim: (s) => e.dim(s),
-      heading: (kind, s) => (kind === 'failed' ? e.red(s) : kind === 'skipped' ? s : e.yellow(s)),
-    }))
-      io.err(`${line}\n`);
+    // Failures and rows not found grouped on stderr; skips and calls with no effect on stdout.
+    for (const problems of [true, false]) {
+      const color = problems ? io.errColor : io.color;
+      const lines = formatGroups(
+        summary.groups.filter((g) => isProblem(g) === problems),
+        {
+          ...this.groups.ungrouped,
+          ...(problems ? { skipped: 0, no_effect: 0 } : { failed: 0, not_found: 0 }),
+        },
+        groupStyle(color),
+      );
+      for (const line of lines) io[problems ? 'err' : 'out'](`${line}\n`);
+    }
     const c = io.color;
     const parts = [
       `${summary.selected} selected`,
@@ -153,8 +167,7 @@ export class RunReporter {
     const title = summary.dry_run
       ? c.bold('dry run') + c.dim(' (nothing written)')
       : c.bold(`run ${summary.run_id}`) + ` ${summary.status}`;
-    const totals = this.options.resumed ? 'in all: ' : '';
-    io.out(`${title}: ${totals}${parts.join(', ')} — ${timing}\n`);
+    io.out(`${title}: ${parts.join(', ')} — ${timing}\n`);
     return summary;
   }
 
@@ -163,8 +176,7 @@ export class RunReporter {
     this.progress.print('err', text);
   }
 
-  private label(group: ItemGroup): string {
-    const c = this.io.errColor;
+  private label(group: ItemGroup, c: ChalkInstance): string {
     switch (group.kind) {
       case 'failed':
         return c.red('✗ failed');
@@ -177,8 +189,8 @@ export class RunReporter {
     }
   }
 
-  private where(group: ItemGroup): string {
-    return group.location ? this.io.errColor.dim(` (${group.location})`) : '';
+  private where(group: ItemGroup, c: ChalkInstance): string {
+    return group.location ? c.dim(` (${group.location})`) : '';
   }
 
   private colorize(line: string): string {
@@ -188,6 +200,19 @@ export class RunReporter {
     if (line.startsWith('~ ')) return c.yellow(line);
     return line;
   }
+}
+
+/** Failures and rows not found are problems (stderr); skips and calls with no effect are not. */
+function isProblem(group: Pick<ItemGroup, 'kind'>): boolean {
+  return group.kind === 'failed' || group.kind === 'not_found';
+}
+
+/** How the groups are colored: failures red, rows not found and calls with no effect yellow. */
+export function groupStyle(c: ChalkInstance): Parameters<typeof formatGroups>[2] {
+  return {
+    dim: (s) => c.dim(s),
+    heading: (kind, s) => (kind === 'failed' ? c.red(s) : kind === 'skipped' ? s : c.yellow(s)),
+  };
 }
 
 /**

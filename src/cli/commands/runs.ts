@@ -18,7 +18,7 @@ import { changeToJson, formatChange, formatChangeLines } from '../format-change.
 import { formatGroups, ItemGroups } from '../item-groups.js';
 import { formatTable } from '../format-table.js';
 import type { Io } from '../io.js';
-import { RunReporter, whoOf } from '../run-reporter.js';
+import { groupStyle, RunReporter, whoOf } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 import { RunControl } from '../../run/run-control.js';
 
@@ -126,17 +126,14 @@ export async function runsShowCommand(runId: number, options: RunsShowOptions, i
       const groups = new ItemGroups();
       for (const item of await runItems(store, runId, { problems: true, withoutChanges: true }))
         groups.add(item, whoOf(item, 'line'));
-      for (const line of formatGroups(groups.list(), groups.ungrouped, {
-        dim: (s) => c.dim(s),
-        heading: (kind, s) => (kind === 'failed' ? c.red(s) : kind === 'skipped' ? s : c.yellow(s)),
-      }))
-        io.out(`${line}\n`);
+      for (const line of formatGroups(groups.list(), groups.ungrouped, groupStyle(c))) io.out(`${line}\n`);
     }
     const status = options.status ?? 'changed';
     const total = await countRunItems(store, runId, status);
     if (total === 0) return;
     const items = await runItems(store, runId, { status, limit, offset });
-    if (options.status === undefined) io.out(c.bold(`${total} changed item${total === 1 ? '' : 's'}:`) + '\n');
+    if (options.status === undefined)
+      io.out(c.bold(`${total} changed item${total === 1 ? '' : 's'}:`) + '\n');
     for (const item of items) {
       const who = whoOf(item, 'line');
       const label =
