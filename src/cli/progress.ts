@@ -47,19 +47,25 @@ export function progressLine(state: {
 }): string {
   const { done, total, failed, elapsedMs } = state;
   const rate = elapsedMs >= RATE_AFTER_MS && done > 0 ? done / (elapsedMs / 1000) : null;
-  const parts: string[] = [];
-  if (state.runId !== null) parts.push(`run ${state.runId}`);
-  if (total !== null && total > 0) {
-    const width = 20;
-    const filled = Math.min(width, Math.round((done / total) * width));
-    parts.push(`[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${state.label}`);
-  } else parts.push(`${done} ${state.label}`);
-  parts.push(`${failed} failed`);
-  parts.push(rate === null ? '–/s' : `${rate >= 10 ? Math.round(rate) : rate.toFixed(1)}/s`);
-  if (total !== null && total > 0)
-    parts.push(`ETA ${rate === null ? '–' : formatSeconds((total - done) / rate)}`);
-  const line = parts.join(' · ');
+  const compose = (withBar: boolean) => {
+    const parts: string[] = [];
+    if (state.runId !== null) parts.push(`run ${state.runId}`);
+    if (total !== null && total > 0) {
+      const width = 20;
+      const filled = Math.min(width, Math.round((done / total) * width));
+      const bar = withBar ? `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ` : '';
+      parts.push(`${bar}${done}/${total} ${state.label}`);
+    } else parts.push(`${done} ${state.label}`);
+    parts.push(`${failed} failed`);
+    parts.push(rate === null ? '–/s' : `${rate >= 10 ? Math.round(rate) : rate.toFixed(1)}/s`);
+    if (total !== null && total > 0)
+      parts.push(`ETA ${rate === null ? '–' : formatSeconds((total - done) / rate)}`);
+    return parts.join(' · ');
+  };
   const max = Math.max(1, state.columns - 1);
+  // A narrow terminal loses the bar first, then the end of the line: the counts come first.
+  const full = compose(true);
+  const line = full.length <= max ? full : compose(false);
   return line.length <= max ? line : `${line.slice(0, Math.max(0, max - 1))}…`;
 }
 

@@ -5,6 +5,7 @@ import { ndjson, tempDir } from '../helpers/cli.js';
 import { dbQuery, restoreDb, snapshotDb, type Snapshot } from '../helpers/db.js';
 import { DIALECTS, dropTestDbs, testStore } from '../helpers/dialects.js';
 import { usrun } from '../helpers/in-process.js';
+import { HAS_SCRIPT_PTY, runCliInPty } from '../helpers/pty.js';
 import { addProfiles, addUsers, writeFile } from '../helpers/run-fixtures.js';
 
 /**
@@ -297,5 +298,35 @@ describe.each(DIALECTS)('%s', (dialect) => {
         /^run 1 completed: 30 selected, 29 changed, 0 unchanged, 0 skipped, 1 failed, 0 not found — this session: 26 users in [\d.]+s, \d+ users\/s$/m,
       );
     });
+  });
+});
+
+/** The progress line on a real terminal (a pty): SQLite is enough, the line is the CLI's. */
+describe.skipIf(!HAS_SCRIPT_PTY)('the progress line on a terminal', () => {
+  it('shows from the start, fits a narrow terminal, and is drawn again below each failure line', async () => {
+    const db = join(tmp.dir, 'pty.db');
+    expect((await usrun(['init', '--db', db, '--demo', '30'])).code).toBe(0);
+    const script = writeFile(tmp.dir, 'pty.js', "if (user.obj_id % 3 === 0) throw new Error('third');\n");
+    const r = await runCliInPty(['run', script, '--db', db, '--all', '--yes'], {
+      env: { NO_COLOR: '1' },
+      columns: 40,
+    });
+    expect(r.code).toBe(1);
+    const raw = r.stdout.replace(/\r\n/g, '\n');
+    // Every drawing of the line: what follows a clear (\r ESC[K) up to the next \r or \n.
+    const draws = [...raw.matchAll(/\r\x1b\[K([^\r\n]*)/g)].map((m) => m[1] as string); // eslint-disable-line no-control-regex
+    const progress = draws.filter((d) => /\d+\/30 users/.test(d));
+    expect(progress.length).toBeGreaterThan(3);
+    for (const line of progress) expect(line.length).toBeLessThanOrEqual(39);
+    // Drawn before the first user's outcome, with no made-up rate or ETA.
+    expect(raw.indexOf(progress[0] as string)).toBeLessThan(raw.indexOf('✗ failed'));
+    expect(progress[0]).toBe('0/30 users · 0 failed · –/s · ETA –');
+    // Each failure line is followed at once by the progress line again (with the run id).
+    const failures = [...raw.matchAll(/✗ failed [^\n]*\n\r\x1b\[K([^\r\n]*)/g)].map((m) => m[1] as string); // eslint-disable-line no-control-regex
+    expect(failures).toHaveLength(3);
+    for (const after of failures) expect(after).toMatch(/^run 1 · \d+\/30 users · \d failed · /);
+    expect(raw).toMatch(
+      /run 1 completed: 30 selected, 20 changed|run 1 completed: 30 selected, 0 changed, 20 unchanged/,
+    );
   });
 });

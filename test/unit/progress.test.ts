@@ -57,7 +57,13 @@ describe('progressLine', () => {
       expect(line.length).toBeLessThanOrEqual(columns - 1);
       expect(line).not.toContain('\n');
     }
-    expect(progressLine({ ...base, done: 5000, elapsedMs: 10_000, columns: 20 })).toBe('run 12 · [##------…');
+    // Narrow: the bar goes first, then the end of the line.
+    expect(progressLine({ ...base, done: 5000, elapsedMs: 10_000, columns: 60 })).toBe(
+      'run 12 · 5000/50000 users · 0 failed · 500/s · ETA 1m30s',
+    );
+    expect(progressLine({ ...base, done: 5000, elapsedMs: 10_000, columns: 30 })).toBe(
+      'run 12 · 5000/50000 users · …',
+    );
   });
 
   it('leaves out the run id before the run has one, and the bar when the total is unknown', () => {
