@@ -23,8 +23,11 @@ import { watchStopSignals } from '../watch-stop-signals.js';
 import { RunControl } from '../../run/run-control.js';
 
 /** What a run ran, in a few words: its script, `undo of run 3`, `users import people.csv` … */
-function describeRun(run: Pick<RunInfo, 'kind' | 'undo_of' | 'script_path'>): string {
+function describeRun(run: Pick<RunInfo, 'kind' | 'undo_of' | 'script_path' | 'selection'>): string {
   if (run.kind === 'undo') return `undo of run ${run.undo_of}`;
+  const retried = run.selection['failed_of'];
+  if (run.kind === 'run' && typeof retried === 'number')
+    return `${run.script_path ?? ''} (failed of run ${retried})`;
   if (run.kind === 'run') return run.script_path ?? '';
   return `${RUN_KIND_LABEL[run.kind] ?? run.kind} ${run.script_path ?? ''}`.trim();
 }
