@@ -26,8 +26,8 @@ function terminal(): { io: Io; text: () => string } {
 /** What the terminal shows: each \r returns to the line start and \x1b[K clears it. */
 function screen(raw: string): string[] {
   const lines: string[] = [''];
-  for (const part of raw.split(/(\r|\n|\x1b\[K)/)) {
-    // eslint-disable-line no-control-regex
+  const parts = raw.split(/(\r|\n|\x1b\[K)/); // eslint-disable-line no-control-regex
+  for (const part of parts) {
     if (part === '\r') lines[lines.length - 1] = '';
     else if (part === '\n') lines.push('');
     else if (part !== '\x1b[K') lines[lines.length - 1] += part;
