@@ -297,6 +297,7 @@ export async function runsUndoCommand(
           undoSource(store, reader, { targetRunId: target.id, force: options.force ?? false, control }),
         control,
         onItem: (item) => reporter.item(item),
+        onBegin: (id) => reporter.setRunId(id),
       });
     } finally {
       signals.dispose();
