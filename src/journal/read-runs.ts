@@ -68,6 +68,8 @@ export interface ItemQuery {
   status?: string | undefined;
   limit?: number | undefined;
   offset?: number | undefined;
+  /** Only items after this seq (keyset paging through a whole run). */
+  afterSeq?: number | undefined;
   /** Leave the changes out (grouping needs only messages). */
   withoutChanges?: boolean;
   /** Only items that failed, were not found or skipped, or made a call with no effect. */
@@ -94,6 +96,7 @@ export async function runItems(
   const q: ItemQuery = typeof options === 'string' ? { status: options } : options;
   let query = store.db.selectFrom('run_items').selectAll().where('run_id', '=', runId).orderBy('seq');
   if (q.status !== undefined) query = query.where('status', '=', q.status);
+  if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq);
   if (q.problems)
     query = query.where((eb) =>
       eb.or([eb('status', 'in', ['failed', 'not_found', 'skipped']), eb('notes', 'is not', null)]),

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { StoreDriver } from '../../store/driver.js';
 import {
   countRunItems,
   getRun,
@@ -207,48 +208,66 @@ export async function runsExportCommand(
   checkStatus(options.status);
   await usingStore({ location: options.db }, async (store) => {
     await getRun(store, runId);
-    const chunks: string[] = [];
-    let rows = 0;
-    const write = (text: string) => (options.out === undefined ? io.out(text) : chunks.push(text));
-    write(`${EXPORT_COLUMNS.join(',')}\r\n`);
-    const PAGE = 1000;
-    for (let offset = 0; ; offset += PAGE) {
-      const items = await runItems(store, runId, { status: options.status, limit: PAGE, offset });
-      for (const i of items) {
-        const changes = i.changes
-          .filter((ch) => !(ch.kind === 'field' && ch.auto))
-          .map((ch) => formatChange(ch))
-          .join('; ');
-        const notes = (i.notes ?? [])
-          .map((note) => `${note.message}${note.location ? ` (${note.location})` : ''}`)
-          .join('; ');
-        const values = [
-          runId,
-          i.seq,
-          i.user_id,
-          i.username,
-          i.profile ?? null,
-          i.line,
-          i.status,
-          i.error?.message ?? null,
-          i.error?.location ?? null,
-          changes,
-          notes,
-        ];
-        write(`${values.map(csvField).join(',')}\r\n`);
-        rows += 1;
-      }
-      if (items.length < PAGE) break;
-    }
-    if (options.out !== undefined) {
+    const out = options.out;
+    let fd: number | null = null;
+    if (out !== undefined) {
       try {
-        writeFileSync(options.out, chunks.join(''));
+        fd = openSync(out, 'w');
       } catch (error) {
-        throw new UsageError(`cannot write ${options.out}: ${(error as Error).message}`);
+        throw new UsageError(`cannot write ${out}: ${(error as Error).message}`);
       }
-      io.err(`wrote ${rows} item${rows === 1 ? '' : 's'} of run ${runId} to ${options.out}\n`);
+    }
+    try {
+      const rows = await exportItems(store, runId, options.status, (text) =>
+        fd === null ? io.out(text) : writeSync(fd, text),
+      );
+      if (out !== undefined) io.err(`wrote ${rows} item${rows === 1 ? '' : 's'} of run ${runId} to ${out}\n`);
+    } finally {
+      if (fd !== null) closeSync(fd);
     }
   });
+}
+
+/** Writes the CSV a page of items at a time (a 100,000-item run is never all in memory); returns the rows. */
+async function exportItems(
+  store: StoreDriver,
+  runId: number,
+  status: string | undefined,
+  write: (text: string) => void,
+): Promise<number> {
+  let rows = 0;
+  write(`${EXPORT_COLUMNS.join(',')}\r\n`);
+  const PAGE = 1000;
+  for (let afterSeq = -1; ;) {
+    const items = await runItems(store, runId, { status, limit: PAGE, afterSeq });
+    afterSeq = items.at(-1)?.seq ?? afterSeq;
+    for (const i of items) {
+      const changes = i.changes
+        .filter((ch) => !(ch.kind === 'field' && ch.auto))
+        .map((ch) => formatChange(ch))
+        .join('; ');
+      const notes = (i.notes ?? [])
+        .map((note) => `${note.message}${note.location ? ` (${note.location})` : ''}`)
+        .join('; ');
+      const values = [
+        runId,
+        i.seq,
+        i.user_id,
+        i.username,
+        i.profile ?? null,
+        i.line,
+        i.status,
+        i.error?.message ?? null,
+        i.error?.location ?? null,
+        changes,
+        notes,
+      ];
+      write(`${values.map(csvField).join(',')}\r\n`);
+      rows += 1;
+    }
+    if (items.length < PAGE) break;
+  }
+  return rows;
 }
 
 /** `usrun runs undo RUN_ID`: restores the run's before values; the undo is a run itself. */
