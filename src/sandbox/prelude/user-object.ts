@@ -16,6 +16,7 @@ import {
 import {
   ErrorCtor,
   List,
+  captureStackTrace,
   ObjectPrototype,
   ProxyCtor,
   StringCtor,
@@ -79,27 +80,50 @@ const MAX_NOTES = 20;
 /**
  * A method's `[updated, message]`, handed to the script; a call that changed nothing is also
  * noted (message and the script line that made it), so the report can show it: a no-op such as
- * `profile_add("gld")` for a profile that does not exist must not pass unseen.
+ * `profile_add("gld")` for a profile that does not exist must not pass unseen. The same note
+ * twice (a call in a loop) is kept once.
  */
 function result(st: UserState, r: [boolean, string]): [boolean, string] {
   if (!r[0]) {
     if (st.notes.length >= MAX_NOTES * NOTE_WIDTH) st.notesDropped++;
     else {
-      push(st.notes, r[1]);
-      push(st.notes, callerLocation());
+      const location = callerLocation();
+      let seen = false;
+      for (let i = 0; i < st.notes.length && !seen; i += NOTE_WIDTH)
+        seen = st.notes[i] === r[1] && st.notes[i + 1] === location;
+      if (!seen) {
+        push(st.notes, r[1]);
+        push(st.notes, location);
+      }
     }
   }
   return handOut(st, r);
 }
 
-// Where the script called the method: the first frame in the script's file, or null.
+// Where the script called the method: the frame right below the method's own (captured from
+// `result` up, two frames deep: formatting a whole stack per call would slow a loop of no-ops).
 function callerLocation(): string | null {
+  const holder: { stack?: unknown } = { __proto__: null } as never;
+  let limit: unknown;
   try {
-    const stack: unknown = new ErrorCtor().stack;
+    limit = ErrorCtor.stackTraceLimit;
+    ErrorCtor.stackTraceLimit = 2;
+  } catch {
+    // Made read-only by the script: capture with its limit.
+  }
+  try {
+    captureStackTrace(holder, result);
+    const stack = holder.stack;
     return typeof stack === 'string' ? (findLocation(stack) ?? null) : null;
   } catch {
     // A stack hook the script planted threw: no location.
     return null;
+  } finally {
+    try {
+      ErrorCtor.stackTraceLimit = limit as number;
+    } catch {
+      // As above.
+    }
   }
 }
 
