@@ -78,6 +78,21 @@ describe.each(DIALECTS)('%s', (dialect) => {
       expect(end?.['summary']).toMatchObject({ no_effect: 1, groups: [{ kind: 'no_effect', count: 1 }] });
     });
 
+    it('a call repeated in a loop is one note; past 20 notes a user gets a count of the rest', async () => {
+      const db = await freshDb();
+      const script = writeFile(
+        tmp.dir,
+        'loop.js',
+        "for (let i = 0; i < 5; i++) user.profile_add('gld');\nfor (let i = 0; i < 30; i++) user.profile_remove('p' + i);\n",
+      );
+      const r = await usrun(['run', script, '--db', db, '--filter', 'obj_id eq 1', '--json']);
+      const notes = ndjson(r.stdout)[0]?.['notes'] as { message: string; location?: string }[];
+      expect(notes).toHaveLength(21);
+      expect(notes[0]).toEqual({ message: 'no profile with short_name gld', location: 'loop.js:1:34' });
+      expect(notes[1]).toEqual({ message: 'no profile with short_name p0', location: 'loop.js:2:35' });
+      expect(notes[20]).toEqual({ message: '… 11 more calls with no effect' });
+    });
+
     it('skipped users are shown with their reason, grouped in the summary', async () => {
       const db = await freshDb();
       const script = writeFile(tmp.dir, 'skip.js', "skip('not in scope');\n");
