@@ -25,7 +25,7 @@ import type { StoreDriver } from '../../store/driver.js';
 import { loadProfileCatalog } from '../../store/profile-attributes.js';
 import { usingStore } from '../../store/using-store.js';
 import type { Io } from '../io.js';
-import { RunReporter } from '../run-reporter.js';
+import { RunReporter, type RunSummary } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 
 export interface RunOptions extends Selection {
@@ -190,17 +190,18 @@ export async function runCommand(
       // Nothing to run: no journal entry, no sandbox; the admin is told, not left with a "run 7".
       const counts = emptyCounts();
       if (options.json) {
-        const summary = {
+        const summary: RunSummary = {
           ...counts,
           run_id: null,
           dry_run: dryRun,
           status: 'nothing to do',
+          seconds: 0,
+          users_per_second: 0,
           no_effect: 0,
           groups: [],
+          session_items: 0,
         };
-        io.out(
-          `${JSON.stringify({ summary: { ...summary, seconds: 0, users_per_second: 0, session_items: 0 } })}\n`,
-        );
+        io.out(`${JSON.stringify({ summary })}\n`);
       } else {
         const why =
           plan.selection.failed_of !== undefined
