@@ -24,3 +24,13 @@ export function parseDelimiter(value: string): string {
   if (![',', ';', '\t', '|'].includes(d)) throw new InvalidArgumentError('use one of , ; tab |');
   return d;
 }
+
+/** Commander parser for integers from 0 (`--offset`). */
+export function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      throw new InvalidArgumentError(`${name} must be a whole number (0 or more)`);
+    }
+    return Number(value);
+  };
+}

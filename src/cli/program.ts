@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { ExitError, UsageError } from '../errors.js';
 import { describeCommand, type EnvName } from './help-texts.js';
 import type { Io } from './io.js';
-import { collectParam, parseDelimiter, positiveInt } from './options.js';
+import { collectParam, nonNegativeInt, parseDelimiter, positiveInt } from './options.js';
 
 /**
  * Each command's module, loaded only when that command runs: `usrun --help`, `--version` and
@@ -364,6 +364,11 @@ includes usrun-script.d.ts, and the editor knows user, its fields and methods.`,
       positiveInt('--resume'),
     )
     .option('--force', 'with --resume: go on even though the script or CSV file changed')
+    .option(
+      '--failed-of <run_id>',
+      "a new run over the users of that run's failed items (script: the one given, else that run's)",
+      positiveInt('--failed-of'),
+    )
     .action(async (script, opts) => {
       // Loaded on demand: only `run` needs the sandbox (isolated-vm); other commands start faster.
       const { runCommand } = await import('./commands/run.js');
@@ -383,6 +388,7 @@ prompt.`,
       "usrun run @normalise-emails@2 --filter 'email pr' --dry-run",
       "echo 'user.is_active = false' | usrun run - --filter 'username eq \"bob\"'",
       'usrun run --resume 12',
+      'usrun run --failed-of 12 --yes',
     ],
     env: ['USRUN_DB', 'USRUN_KEY', 'NO_COLOR'],
     filter: true,
@@ -400,16 +406,36 @@ prompt.`,
   });
   withDb(runs.command('show'))
     .argument('<run_id>', 'run id', positiveInt('run id'))
-    .description('a run with its items, changes (before → after), logs and errors')
+    .description(
+      'a run: failures, skips and calls with no effect grouped by message, then its changed items (a page at a time)',
+    )
     .option(
       '--status <status>',
-      'only items with this status (changed, unchanged, skipped, failed, not_found)',
+      'list the items with this status one by one (changed, unchanged, skipped, failed, not_found)',
     )
+    .option('--limit <n>', 'at most N items (default 50; with --json: all)', positiveInt('--limit'))
+    .option('--offset <n>', 'skip the first N items', nonNegativeInt('--offset'))
+    .option('--page <n>', 'page N of --limit items (1 is the first)', positiveInt('--page'))
+    .option('--script', 'print the script text that ran, and nothing else')
     .option('--json', 'NDJSON: the run, then one object per item')
-    .option('--script', 'print only the script text the run ran (as journaled)')
     .action(async (runId, opts) => (await commands.runs()).runsShowCommand(runId, opts, io));
   describeCommand(runs.commands.at(-1)!, {
-    examples: ['usrun runs show 12', 'usrun runs show 12 --status failed', 'usrun runs show 12 --json'],
+    examples: [
+      'usrun runs show 12',
+      'usrun runs show 12 --status failed --limit 20 --page 2',
+      'usrun runs show 12 --script > what-ran.js',
+      'usrun runs show 12 --json',
+    ],
+    env: DB_ENV,
+  });
+  withDb(runs.command('export'))
+    .argument('<run_id>', 'run id', positiveInt('run id'))
+    .description('the items of a run as CSV: user, status, message, location, changes, notes (one row each)')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .option('--status <status>', 'only items with this status')
+    .action(async (runId, opts) => (await commands.runs()).runsExportCommand(runId, opts, io));
+  describeCommand(runs.commands.at(-1)!, {
+    examples: ['usrun runs export 12 --out run-12.csv', 'usrun runs export 12 --status failed'],
     env: DB_ENV,
   });
   withDb(runs.command('undo'))

@@ -21,8 +21,8 @@ export function itemStatements(runId: number, item: ItemResult, nowIso: string):
         : { sql: '?', params: [null] };
   const statements: SqlStatement[] = [
     {
-      sql: `INSERT INTO run_items (run_id, seq, user_id, username, profile, row_json, status, error, logs, finished_at)
-            VALUES (?, ?, ${user.sql}, ?, ?, ?, ?, ?, ?, ?)`,
+      sql: `INSERT INTO run_items (run_id, seq, user_id, username, profile, row_json, status, error, logs, notes, finished_at)
+            VALUES (?, ?, ${user.sql}, ?, ?, ?, ?, ?, ?, ?, ?)`,
       params: [
         runId,
         item.seq,
@@ -33,6 +33,7 @@ export function itemStatements(runId: number, item: ItemResult, nowIso: string):
         item.status,
         item.error ? JSON.stringify(item.error) : null,
         item.logs.length > 0 ? JSON.stringify(item.logs) : null,
+        item.notes && item.notes.length > 0 ? JSON.stringify(item.notes) : null,
         nowIso,
       ],
     },

@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import { UsageError } from '../errors.js';
 import { countItems } from './run-record.js';
 import type { RunsTable } from '../store/database.js';
-import type { ItemResult, RunCounts } from '../model/item-result.js';
+import type { ItemNote, ItemResult, RunCounts } from '../model/item-result.js';
 import type { StoreDriver } from '../store/driver.js';
 import { changesBySeq } from './changes-by-seq.js';
 
@@ -65,19 +65,65 @@ export async function getRun(store: StoreDriver, runId: number): Promise<RunInfo
   return { ...decode(row), script_text: row.script_text };
 }
 
-/** The items of a run with their changes, in run order; optionally only one status. */
-export async function runItems(store: StoreDriver, runId: number, status?: string): Promise<ItemResult[]> {
-  let query = store.db.selectFrom('run_items').selectAll().where('run_id', '=', runId).orderBy('seq');
+/** Which items of a run to read: one status, a page. */
+export interface ItemQuery {
+  status?: string | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+  /** Only items after this seq (keyset paging through a whole run). */
+  afterSeq?: number | undefined;
+  /** Leave the changes out (grouping needs only messages). */
+  withoutChanges?: boolean;
+  /** Only items that failed, were not found or skipped, or made a call with no effect. */
+  problems?: boolean;
+}
+
+/** How many items of a run there are (with this status). */
+export async function countRunItems(store: StoreDriver, runId: number, status?: string): Promise<number> {
+  let query = store.db
+    .selectFrom('run_items')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('run_id', '=', runId);
   if (status !== undefined) query = query.where('status', '=', status);
+  const row = await query.executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** The items of a run with their changes, in run order; optionally one status, one page. */
+export async function runItems(
+  store: StoreDriver,
+  runId: number,
+  options: ItemQuery | string = {},
+): Promise<ItemResult[]> {
+  const q: ItemQuery = typeof options === 'string' ? { status: options } : options;
+  let query = store.db.selectFrom('run_items').selectAll().where('run_id', '=', runId).orderBy('seq');
+  if (q.status !== undefined) query = query.where('status', '=', q.status);
+  if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq);
+  if (q.problems)
+    query = query.where((eb) =>
+      eb.or([eb('status', 'in', ['failed', 'not_found', 'skipped']), eb('notes', 'is not', null)]),
+    );
+  if (q.limit !== undefined) query = query.limit(q.limit);
+  // MySQL takes OFFSET only after a LIMIT: a huge one stands for "all".
+  if (q.offset !== undefined && q.offset > 0)
+    query = (q.limit === undefined ? query.limit(Number.MAX_SAFE_INTEGER) : query).offset(q.offset);
   const items = await query.execute();
-  const changes = await store.db
-    .selectFrom('run_changes')
-    .selectAll()
-    .where('run_id', '=', runId)
-    .orderBy('seq')
-    .orderBy('n')
-    .execute();
-  const bySeq = changesBySeq(changes);
+  let bySeq = new Map<number, ItemResult['changes']>();
+  if (!q.withoutChanges && items.length > 0) {
+    // Only the changes of the items read: a page of a 100,000-user run reads a page of changes.
+    const first = (items[0] as (typeof items)[number]).seq;
+    const last = (items[items.length - 1] as (typeof items)[number]).seq;
+    const changes = await store.db
+      .selectFrom('run_changes')
+      .selectAll()
+      .where('run_id', '=', runId)
+      .where('seq', '>=', first)
+      .where('seq', '<=', last)
+      .orderBy('seq')
+      .orderBy('n')
+      .execute();
+    bySeq = changesBySeq(changes);
+  }
   return items.map((i) => {
     const row =
       i.row_json === null
@@ -94,6 +140,7 @@ export async function runItems(store: StoreDriver, runId: number, status?: strin
       changes: bySeq.get(i.seq) ?? [],
       logs: i.logs === null ? [] : (JSON.parse(i.logs) as string[]),
       error: i.error === null ? null : (JSON.parse(i.error) as ItemResult['error']),
+      ...(i.notes ? { notes: JSON.parse(i.notes) as ItemNote[] } : {}),
     };
   });
 }

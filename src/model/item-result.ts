@@ -11,6 +11,13 @@ export const ITEM_STATUSES: readonly ItemStatus[] = [
   'not_found',
 ];
 
+/** A script call that had no effect (`[false, message]`), e.g. `no profile with short_name gld`. */
+export interface ItemNote {
+  message: string;
+  /** `script.js:LINE:COL` of the call, when known. */
+  location?: string;
+}
+
 /** What happened to one user or CSV row: the run yields one per item, it never throws for one. */
 export interface ItemResult {
   /** Position in the run: CSV row order, or selection order. */
@@ -27,6 +34,8 @@ export interface ItemResult {
   changes: Change[];
   logs: string[];
   error: { message: string; location?: string } | null;
+  /** Calls of the script that had no effect; absent or empty when there were none. */
+  notes?: ItemNote[];
 }
 
 export type RunCounts = Record<ItemStatus, number> & { selected: number };

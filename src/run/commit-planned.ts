@@ -19,6 +19,8 @@ export interface CommitPlannedOptions {
   control: RunControl;
   /** Each item once its group committed (or, on a dry run, once applied). */
   onItem: (item: ItemResult) => void;
+  /** The run's id, once its `runs` row is written (for the progress line). */
+  onBegin?: (runId: number) => void;
 }
 
 export interface CommitPlannedResult {
@@ -43,6 +45,7 @@ export async function commitPlanned(
   const begin = async () => {
     if (dryRun) return null;
     runId = await startRun(store, options.run, counts);
+    options.onBegin?.(runId);
     return runId;
   };
   try {

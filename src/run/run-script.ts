@@ -327,12 +327,19 @@ class ScriptSource implements PlannedSource {
 
   /** Re-validates one outcome into the changes to write (or the reason there are none). */
   private plan(item: PickedItem, user: StoredUser, outcome: SandboxOutcome | undefined): PlannedItem {
-    const base = { ...baseOf(item, user), user_id: user.id };
     if (!outcome) {
       const error = { message: 'the sandbox returned no result' };
-      return { result: { ...base, status: 'failed', changes: [], logs: [], error }, user: null };
+      return {
+        result: { ...baseOf(item, user), user_id: user.id, status: 'failed', changes: [], logs: [], error },
+        user: null,
+      };
     }
     const logs = Array.isArray(outcome.logs) ? outcome.logs.filter((l) => typeof l === 'string') : [];
+    const base = {
+      ...baseOf(item, user),
+      user_id: user.id,
+      ...(outcome.notes ? { notes: outcome.notes } : {}),
+    };
     if (outcome.status === 'failed') {
       const error = {
         message: String(outcome.message ?? 'script failed'),

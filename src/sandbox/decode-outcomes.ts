@@ -1,3 +1,4 @@
+import type { ItemNote } from '../model/item-result.js';
 import { USER_FIELD_NAMES } from '../store/user-fields.js';
 import { BatchFailure } from './batch-failure.js';
 import {
@@ -10,7 +11,9 @@ import {
   FAILED_LOCATION,
   FAILED_MESSAGE,
   FIELD_CHANGE_WIDTH,
+  NOTE_WIDTH,
   OUTCOME_LOGS,
+  OUTCOME_NOTES,
   OUTCOME_SEQ,
   OUTCOME_STATUS,
   PROFILE_CHANGE_WIDTH,
@@ -61,22 +64,24 @@ function decodeOutcome(row: unknown, seq: number | undefined): SandboxOutcome {
   const r = row as unknown[];
   const logs: unknown = r[OUTCOME_LOGS];
   if (!Array.isArray(logs) || !logs.every(isString)) throw malformed('have bad logs');
+  const notes = decodeNotes(r[OUTCOME_NOTES]);
+  const withNotes = notes.length > 0 ? { notes } : {};
   const status = r[OUTCOME_STATUS];
   if (status === STATUS_SKIPPED) {
     const reason = r[SKIPPED_REASON];
     return isString(reason)
-      ? { seq, status: 'skipped', message: reason, logs }
-      : { seq, status: 'skipped', logs };
+      ? { seq, status: 'skipped', message: reason, logs, ...withNotes }
+      : { seq, status: 'skipped', logs, ...withNotes };
   }
   if (status === STATUS_FAILED) {
     const [message, location] = [r[FAILED_MESSAGE], r[FAILED_LOCATION]];
     if (!isString(message)) throw malformed('have a failure without a message');
     return isString(location)
-      ? { seq, status: 'failed', message, location, logs }
-      : { seq, status: 'failed', message, logs };
+      ? { seq, status: 'failed', message, location, logs, ...withNotes }
+      : { seq, status: 'failed', message, logs, ...withNotes };
   }
   if (status !== STATUS_DONE) throw malformed('have an unknown status');
-  const outcome: SandboxOutcome = { seq, status: 'done', logs };
+  const outcome: SandboxOutcome = { seq, status: 'done', logs, ...withNotes };
   // 0 marks a list the script left unchanged.
   if (r[DONE_FIELDS] !== 0) outcome.fields = decodeFields(r[DONE_FIELDS]);
   if (r[DONE_PROFILES] !== 0) outcome.profiles = decodeProfiles(r[DONE_PROFILES]);
@@ -84,6 +89,19 @@ function decodeOutcome(row: unknown, seq: number | undefined): SandboxOutcome {
   if (r[DONE_CHECK] !== 0) outcome.check_attributes = decodeRadius(r[DONE_CHECK]);
   if (r[DONE_ATTRS] !== 0) outcome.attrs = decodeAttrs(r[DONE_ATTRS]);
   return outcome;
+}
+
+// 0 (or absent, in an outcome the host wrote) when the script's calls all had an effect.
+function decodeNotes(v: unknown): ItemNote[] {
+  if (v === 0 || v === null || v === undefined) return [];
+  if (!Array.isArray(v) || v.length % NOTE_WIDTH !== 0) throw malformed('have bad notes');
+  const notes: ItemNote[] = [];
+  for (let i = 0; i < v.length; i += NOTE_WIDTH) {
+    const [message, location] = [v[i] as unknown, v[i + 1] as unknown];
+    if (!isString(message) || (location !== null && !isString(location))) throw malformed('have bad notes');
+    notes.push(location === null ? { message } : { message, location });
+  }
+  return notes;
 }
 
 function flat(v: unknown, width: number): unknown[] {

@@ -5,6 +5,7 @@
  */
 
 import type { ProfileRef, RadiusAttribute, UserFieldValues } from '../model/user-snapshot.js';
+import type { ItemNote } from '../model/item-result.js';
 
 export type { ProfileRef, RadiusAttribute, UserFieldValues };
 
@@ -109,6 +110,8 @@ export interface SandboxOutcome {
   /** `script.js:LINE:COL` of a failure, when known. */
   location?: string;
   logs: string[];
+  /** The script's calls that had no effect. */
+  notes?: ItemNote[];
   /** Fields the script assigned, with the value it assigned (timestamps as ISO strings). */
   fields?: UserFieldValues;
   /** Desired final memberships (profile ids with priority). */

@@ -39,29 +39,32 @@ export const ATTR_NAME = 0;
 export const ATTR_JSON = 1;
 export const ATTR_ENCRYPTED = 2;
 
-// An outcome: [seq, status, logs, …] and then, by status:
+// An outcome: [seq, status, logs, notes, …] and then, by status:
 //   done    fields, profiles, reply, check, attrs (each a flat list, or 0 when unchanged)
 //   skipped reason?
 //   failed  message, location?
 export const OUTCOME_SEQ = 0;
 export const OUTCOME_STATUS = 1;
 export const OUTCOME_LOGS = 2;
+/** Flat `[message, location|null, …]`: the calls that had no effect (0 when none). */
+export const OUTCOME_NOTES = 3;
+export const NOTE_WIDTH = 2;
 export const STATUS_DONE = 0;
 export const STATUS_SKIPPED = 1;
 export const STATUS_FAILED = 2;
 /** Flat `[fieldIndex, value, …]` of the assigned fields that differ from the snapshot. */
-export const DONE_FIELDS = 3;
+export const DONE_FIELDS = 4;
 export const FIELD_CHANGE_WIDTH = 2;
 /** Flat `[id, priority, …]`: the desired final memberships. */
-export const DONE_PROFILES = 4;
+export const DONE_PROFILES = 5;
 export const PROFILE_CHANGE_WIDTH = 2;
 /** Flat `[id, attr, op, value, …]` (RADIUS_*): the desired final rows. */
-export const DONE_REPLY = 5;
-export const DONE_CHECK = 6;
+export const DONE_REPLY = 6;
+export const DONE_CHECK = 7;
 /** Flat `[name, op, json, expiration, encrypt, …]`: the collapsed attr writes. */
-export const DONE_ATTRS = 7;
+export const DONE_ATTRS = 8;
 export const ATTR_WRITE_WIDTH = 5;
-export const DONE_LENGTH = 8;
-export const SKIPPED_REASON = 3;
-export const FAILED_MESSAGE = 3;
-export const FAILED_LOCATION = 4;
+export const DONE_LENGTH = 9;
+export const SKIPPED_REASON = 4;
+export const FAILED_MESSAGE = 4;
+export const FAILED_LOCATION = 5;

@@ -2,6 +2,9 @@ import { UsageError } from '../errors.js';
 import type { PickedItem } from '../model/picked-item.js';
 import type { StoreDriver } from '../store/driver.js';
 import { buildUserWhere } from './build-user-where.js';
+import { filterProfileNames } from './filter-profile-names.js';
+import { parseFilter } from './parse-filter.js';
+import { resolveFilter } from './saved-filters.js';
 import { matchCsvRowsInChunks, pickKeyColumn, repeatedKeys, type RepeatedKey } from './match-csv-rows.js';
 import { readCsv } from './read-csv.js';
 import { countUsers, selectUserPages, type UserWhere } from './select-users.js';
@@ -14,6 +17,8 @@ export interface Selection {
   match?: string | undefined;
   delimiter?: string | undefined;
   limit?: number | undefined;
+  /** The users (and CSV rows) of the failed items of this run (`--failed-of RUN_ID`). */
+  failed_of?: number | undefined;
 }
 
 /** The picked items, page by page, and how many there are. */
@@ -24,11 +29,20 @@ export interface Picked {
   available: number;
   /** CSV rows naming the same user (by the same key), for a note before the run. */
   repeated: RepeatedKey[];
+  /** What the admin should know about the selection before it runs (a profile that does not exist). */
+  warnings: string[];
 }
 
-/** Exactly one of filter / csv / all (csv with filter counts as one). */
+/** Exactly one of filter / csv / all / failed_of (csv with filter counts as one). */
 export function checkSelection(selection: Selection): void {
   const given = [selection.filter !== undefined || selection.csv !== undefined, selection.all === true];
+  if (selection.failed_of !== undefined) {
+    if (given.some(Boolean) || selection.limit !== undefined)
+      throw new UsageError(
+        '--failed-of picks the users itself: leave out --filter, --csv, --all and --limit',
+      );
+    return;
+  }
   if (selection.all && (selection.filter !== undefined || selection.csv !== undefined)) {
     throw new UsageError('--all cannot be combined with --filter or --csv');
   }
@@ -49,12 +63,29 @@ export async function pickItems(
   options: { skip?: (item: PickedItem) => boolean; afterId?: number } = {},
 ): Promise<Picked> {
   checkSelection(selection);
-  const where = selection.filter === undefined ? undefined : await buildUserWhere(store, selection.filter);
   const skip = options.skip ?? (() => false);
+  if (selection.failed_of !== undefined) {
+    const items = (await failedItems(store, selection.failed_of)).filter((i) => !skip(i));
+    return {
+      total: items.length,
+      available: items.length,
+      repeated: [],
+      pages: pagesOf(items),
+      warnings: [],
+    };
+  }
+  const where = selection.filter === undefined ? undefined : await buildUserWhere(store, selection.filter);
+  const warnings = selection.filter === undefined ? [] : await unknownProfiles(store, selection.filter);
   if (selection.csv === undefined) {
     const available = await countUsers(store, where);
     const total = selection.limit === undefined ? available : Math.min(available, selection.limit);
-    return { total, available, repeated: [], pages: userItems(store, where, selection.limit, skip) };
+    return {
+      total,
+      available,
+      repeated: [],
+      warnings,
+      pages: userItems(store, where, selection.limit, skip),
+    };
   }
   const table = readCsv(
     selection.csv,
@@ -66,8 +97,61 @@ export async function pickItems(
     total: rows.length,
     available: table.rows.length,
     repeated: repeatedKeys(store, key, rows),
+    warnings,
     pages: csvItems(store, key, rows, where, skip),
   };
+}
+
+/** A warning for each profile the filter names by short_name that does not exist. */
+async function unknownProfiles(store: StoreDriver, filter: string): Promise<string[]> {
+  const names = filterProfileNames(parseFilter(await resolveFilter(store.db, filter)));
+  if (names.length === 0) return [];
+  const known = (
+    await store.db.selectFrom('profiles').select('short_name').orderBy('short_name').execute()
+  ).map((p) => p.short_name);
+  return names
+    .filter((n) => !known.includes(n))
+    .map(
+      (n) =>
+        `the filter names profile "${n}", which does not exist (profiles: ${known.join(', ') || 'none'}); no user can match it`,
+    );
+}
+
+/**
+ * The failed items of a run, as items of a new run: the same users, the same CSV rows and seqs
+ * (so its resume skips what is done). A failed row that matched no single user has no user to
+ * run again: it is not picked.
+ */
+async function failedItems(store: StoreDriver, runId: number): Promise<PickedItem[]> {
+  const run = await store.db
+    .selectFrom('runs')
+    .select(['id', 'kind'])
+    .where('id', '=', runId)
+    .executeTakeFirst();
+  if (!run) throw new UsageError(`no run with id ${runId} (see \`usrun runs list\`)`);
+  if (run.kind !== 'run')
+    throw new UsageError(
+      `run ${runId} is a ${run.kind} run, not a script run: --failed-of takes a script run`,
+    );
+  const rows = await store.db
+    .selectFrom('run_items')
+    .select(['seq', 'user_id', 'row_json'])
+    .where('run_id', '=', runId)
+    .where('status', '=', 'failed')
+    .where('user_id', 'is not', null)
+    .orderBy('seq')
+    .execute();
+  return rows.map((r) => {
+    const row =
+      r.row_json === null
+        ? null
+        : (JSON.parse(r.row_json) as { line: number | null; values: Record<string, string> });
+    return { seq: r.seq, userId: r.user_id, row: row?.values ?? null, line: row?.line ?? null };
+  });
+}
+
+async function* pagesOf(items: PickedItem[], size = 500): AsyncGenerator<PickedItem[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
 async function* userItems(

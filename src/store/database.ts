@@ -125,6 +125,8 @@ export interface RunItemsTable {
   status: string;
   error: string | null;
   logs: string | null;
+  /** JSON `[{message, location?}]` of the script's calls with no effect (migration 0009). */
+  notes: string | null;
   finished_at: string;
 }
 

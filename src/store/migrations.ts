@@ -223,6 +223,13 @@ const buildMigrations = ({
       await db.schema.alterTable('runs').addColumn('script_version', 'integer').execute();
     },
   },
+  '0009_operator_output': {
+    // The script's calls that had no effect (`profile_add("gld")` for a profile that does not
+    // exist), per item: the report groups them and `runs show` shows them.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('run_items').addColumn('notes', 'text').execute();
+    },
+  },
   '0010_profile_versions': {
     // Like users.version (0003): a profile's version moves on every write to its row and to its
     // own reply and check rows, so `profiles attr`, `radius import` and undo write a profile's

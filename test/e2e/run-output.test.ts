@@ -66,7 +66,7 @@ if (user.email !== user.email.toLowerCase()) user.email = user.email.toLowerCase
     return template;
   }
 
-  const ITEM_KEYS = ['changes', 'error', 'logs', 'row', 'status', 'user_id', 'username'];
+  const ITEM_KEYS = ['changes', 'error', 'logs', 'notes', 'row', 'status', 'user_id', 'username'];
   const COUNT_KEYS = ['selected', 'changed', 'unchanged', 'skipped', 'failed', 'not_found'] as const;
 
   describe('--json', () => {
@@ -181,6 +181,8 @@ if (user.email !== user.email.toLowerCase()) user.email = user.email.toLowerCase
       const db = await freshDb();
       const ok = await usrun(['run', outScript, '--db', db, '--filter', 'username ne "dave"']);
       expect(ok.stderr).toBe('');
+      // A skipped user is shown with its reason (live, then grouped), not hidden.
+      expect(ok.stdout).toMatch(/^- skipped carol \(#3\): carol is special$/m);
       expect(ok.code).toBe(0);
       const failed = await usrun(['run', outScript, '--db', db, '--filter', 'username eq "dave"']);
       expect(failed.code).toBe(1);

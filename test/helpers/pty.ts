@@ -13,7 +13,13 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  */
 export function runCliInPty(
   args: readonly string[],
-  options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    input?: string;
+    timeoutMs?: number;
+    /** The terminal's width (`stty cols`), for output that must fit it. */
+    columns?: number;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = {
@@ -25,7 +31,8 @@ export function runCliInPty(
     delete env['USRUN_DB'];
     delete env['USRUN_KEY'];
     delete env['FORCE_COLOR'];
-    const command = [USRUN, ...args].map(shellQuote).join(' ');
+    const usrun = [USRUN, ...args].map(shellQuote).join(' ');
+    const command = options.columns === undefined ? usrun : `stty cols ${options.columns} rows 24; ${usrun}`;
     const child = spawn('script', ['-qec', command, '/dev/null'], {
       cwd: ROOT,
       env,

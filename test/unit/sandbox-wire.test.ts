@@ -47,20 +47,25 @@ describe('decodeOutcomes', () => {
         1,
         0,
         ['hi'],
+        ['no profile with short_name gld', 'script.js:1:6', 'user already has profile gold', null],
         [email, 'x@example.org'],
         [2, 1, 1, 2],
         [null, 'A', '=', '1'],
         0,
         ['p', 'set', '1', 60, true, 'q', 'delete', null, null, false],
       ],
-      [2, 1, [], 'not now'],
-      [3, 2, ['so far'], 'TypeError: boom', 'script.js:3:7'],
+      [2, 1, [], 0, 'not now'],
+      [3, 2, ['so far'], 0, 'TypeError: boom', 'script.js:3:7'],
     ]);
     expect(decodeOutcomes(text, jobs)).toEqual([
       {
         seq: 1,
         status: 'done',
         logs: ['hi'],
+        notes: [
+          { message: 'no profile with short_name gld', location: 'script.js:1:6' },
+          { message: 'user already has profile gold' },
+        ],
         fields: { email: 'x@example.org' },
         profiles: [
           { id: 2, priority: 1 },
@@ -79,10 +84,12 @@ describe('decodeOutcomes', () => {
     ['fewer outcomes', '[[1,1,[]]]'],
     ['a seq out of order', '[[2,1,[]],[1,1,[]],[3,1,[]]]'],
     ['an unknown status', '[[1,7,[]],[2,1,[]],[3,1,[]]]'],
-    ['an unknown field', '[[1,0,[],[99,"x"],0,0,0,0],[2,1,[]],[3,1,[]]]'],
-    ['a ragged list', '[[1,0,[],0,[1],0,0,0],[2,1,[]],[3,1,[]]]'],
-    ['an object field value', '[[1,0,[],[0,{}],0,0,0,0],[2,1,[]],[3,1,[]]]'],
-    ['a bad attr op', '[[1,0,[],0,0,0,0,["p","drop",null,null,false]],[2,1,[]],[3,1,[]]]'],
+    ['an unknown field', '[[1,0,[],0,[99,"x"],0,0,0,0],[2,1,[]],[3,1,[]]]'],
+    ['a ragged list', '[[1,0,[],0,0,[1],0,0,0],[2,1,[]],[3,1,[]]]'],
+    ['an object field value', '[[1,0,[],0,[0,{}],0,0,0,0],[2,1,[]],[3,1,[]]]'],
+    ['a bad attr op', '[[1,0,[],0,0,0,0,0,["p","drop",null,null,false]],[2,1,[]],[3,1,[]]]'],
+    ['notes that are not message/location pairs', '[[1,0,[],["x"],0,0,0,0,0],[2,1,[]],[3,1,[]]]'],
+    ['a note without a message', '[[1,0,[],[1,null],0,0,0,0,0],[2,1,[]],[3,1,[]]]'],
     ['non-string logs', '[[1,1,[1]],[2,1,[]],[3,1,[]]]'],
   ])('refuses %s with a BatchFailure', (_what, text) => {
     expect(() => decodeOutcomes(text, jobs)).toThrow(BatchFailure);

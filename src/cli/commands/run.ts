@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { createAttrCipher } from '../../crypto/attr-cipher.js';
 import { loadKey } from '../../crypto/load-key.js';
 import { ExitError, UsageError } from '../../errors.js';
-import { getRun, isOrphaned } from '../../journal/read-runs.js';
+import { getRun, isOrphaned, type RunInfo } from '../../journal/read-runs.js';
 import {
   countItems,
   doneSeqs,
@@ -26,7 +26,7 @@ import { scriptLabel } from '../../store/script-library.js';
 import { usingStore } from '../../store/using-store.js';
 import type { Io } from '../io.js';
 import { loadScript, readText, type LoadedScript } from '../load-script.js';
-import { RunReporter } from '../run-reporter.js';
+import { RunReporter, type RunSummary } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 import { confirmOrDecline } from '../confirm-or-decline.js';
 import { selectionNotes } from '../selection-notes.js';
@@ -48,6 +48,8 @@ export interface RunOptions extends Selection {
   resume?: number;
   force?: boolean;
   concurrency?: number;
+  /** Run again for the users of this run's failed items (`--failed-of RUN_ID`), as a new run. */
+  failedOf?: number;
 }
 
 /** Transactions in flight on a server database; SQLite always has one writer. */
@@ -69,6 +71,23 @@ interface RunPlan {
   resume: { runId: number; done: Set<number>; counts: RunCounts } | null;
 }
 
+/** The script a run ran, as its journal keeps it (text, path, saved name and version). */
+function journaledScript(
+  run: Pick<RunInfo, 'script_path' | 'script_name' | 'script_version'> & { script_text: string },
+): LoadedScript {
+  const path = run.script_path ?? 'script.js';
+  return {
+    source: run.script_text,
+    path,
+    filename: basename(path),
+    saved:
+      run.script_name !== null && run.script_version !== null
+        ? { name: run.script_name, version: run.script_version }
+        : null,
+    label: run.script_name !== null ? scriptLabel(run.script_name, run.script_version ?? 0) : path,
+  };
+}
+
 async function planRun(
   store: StoreDriver,
   scriptArg: string | undefined,
@@ -82,7 +101,18 @@ async function planRun(
     match: options.match,
     delimiter: options.delimiter,
     limit: options.limit,
+    ...(options.failedOf !== undefined ? { failed_of: options.failedOf } : {}),
   };
+  if (options.resume === undefined && options.failedOf !== undefined && scriptArg === undefined) {
+    // Without a script, the failed items run again with the script that failed them.
+    const failed = await getRun(store, options.failedOf);
+    return {
+      script: journaledScript(failed),
+      selection,
+      params: options.param ?? failed.params,
+      resume: null,
+    };
+  }
   if (options.resume === undefined) {
     if (scriptArg === undefined)
       throw new UsageError(
@@ -116,17 +146,7 @@ async function planRun(
   // The journal holds the script that ran: a resume runs that text, from any directory (and
   // after its saved script was removed). A script named on the command line must be the same
   // text, unless --force says to go on with it.
-  const path = run.script_path ?? 'script.js';
-  let script: LoadedScript = {
-    source: run.script_text,
-    path,
-    filename: basename(path),
-    saved:
-      run.script_name !== null && run.script_version !== null
-        ? { name: run.script_name, version: run.script_version }
-        : null,
-    label: run.script_name !== null ? scriptLabel(run.script_name, run.script_version ?? 0) : path,
-  };
+  let script = journaledScript(run);
   if (scriptArg !== undefined) {
     const given = await loadScript(store, scriptArg, io);
     if (sha256(given.source) !== run.script_sha256 && !options.force) {
@@ -178,6 +198,37 @@ export async function runCommand(
     })) {
       io.err(`${note}\n`);
     }
+    for (const warning of picked.warnings) io.err(`usrun: warning: ${warning}\n`);
+    if (total === 0 && !plan.resume) {
+      // Nothing to run: no journal entry, no sandbox; the admin is told, not left with a "run 7".
+      const counts = emptyCounts();
+      if (options.json) {
+        const summary: RunSummary = {
+          ...counts,
+          run_id: null,
+          dry_run: dryRun,
+          status: 'nothing to do',
+          seconds: 0,
+          users_per_second: 0,
+          no_effect: 0,
+          groups: [],
+          session_items: 0,
+        };
+        io.out(`${JSON.stringify({ summary })}\n`);
+      } else {
+        const why =
+          plan.selection.failed_of !== undefined
+            ? `run ${plan.selection.failed_of} has no failed items with a user`
+            : 'the selection matched 0 users';
+        io.out(`nothing to do: ${why}; nothing was run or written\n`);
+      }
+      return {
+        runId: null,
+        status: dryRun ? 'dry-run' : 'completed',
+        counts,
+        exitCode: 0,
+      } satisfies RunOutcome;
+    }
     if (!dryRun && !options.yes && io.stdinIsTTY && io.stderrIsTTY && total > 1) {
       await confirmOrDecline(
         io,
@@ -218,6 +269,7 @@ export async function runCommand(
             };
             runId = await startRun(store, run, counts);
           }
+          reporter.setRunId(runId);
           return runId;
         };
         const resumeHint = () =>
@@ -228,6 +280,7 @@ export async function runCommand(
           dryRun,
           total,
           verbose: options.verbose ?? false,
+          resumed: plan.resume !== null,
         });
         // Signals stay ours until the run is finished and reported: a second Ctrl-C until then
         // still exits 3 with the resume hint, however fast the first one stopped the run.

@@ -1,5 +1,14 @@
 import { hostname } from 'node:os';
-import { getRun, isOrphaned, listRuns, runItems, type RunInfo } from '../../journal/read-runs.js';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { StoreDriver } from '../../store/driver.js';
+import {
+  countRunItems,
+  getRun,
+  isOrphaned,
+  listRuns,
+  runItems,
+  type RunInfo,
+} from '../../journal/read-runs.js';
 import { RUN_KIND_LABEL } from '../../journal/run-record.js';
 import { undoSource } from '../../run/undo-run.js';
 import { commitPlanned, type CommitPlannedResult } from '../../run/commit-planned.js';
@@ -7,25 +16,30 @@ import { ITEM_STATUSES } from '../../model/item-result.js';
 import { UsageError } from '../../errors.js';
 import { scriptLabel } from '../../store/script-library.js';
 import { usingStore } from '../../store/using-store.js';
-import { changeToJson, formatChangeLines } from '../format-change.js';
+import { changeToJson, formatChange, formatChangeLines } from '../format-change.js';
+import { formatGroups, ItemGroups } from '../item-groups.js';
 import { formatTable } from '../format-table.js';
 import type { Io } from '../io.js';
-import { RunReporter, whoOf } from '../run-reporter.js';
+import { groupStyle, RunReporter, whoOf } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 import { RunControl } from '../../run/run-control.js';
 import { confirmOrDecline } from '../confirm-or-decline.js';
 
 /**
  * What a run ran, in a few words: its script (`@name@2` for a saved one), `undo of run 3`,
- * `users import people.csv` …
+ * `users import people.csv` …; a retry names the run whose failed items it ran again.
  */
 function describeRun(
-  run: Pick<RunInfo, 'kind' | 'undo_of' | 'script_path' | 'script_name' | 'script_version'>,
+  run: Pick<RunInfo, 'kind' | 'undo_of' | 'script_path' | 'script_name' | 'script_version' | 'selection'>,
 ): string {
   if (run.kind === 'undo') return `undo of run ${run.undo_of}`;
-  if (run.kind === 'run' && run.script_name !== null && run.script_version !== null)
-    return scriptLabel(run.script_name, run.script_version);
-  if (run.kind === 'run') return run.script_path ?? '';
+  const script =
+    run.script_name !== null && run.script_version !== null
+      ? scriptLabel(run.script_name, run.script_version)
+      : (run.script_path ?? '');
+  const retried = run.selection['failed_of'];
+  if (run.kind === 'run' && typeof retried === 'number') return `${script} (failed of run ${retried})`;
+  if (run.kind === 'run') return script;
   return `${RUN_KIND_LABEL[run.kind] ?? run.kind} ${run.script_path ?? ''}`.trim();
 }
 
@@ -66,26 +80,50 @@ export async function runsListCommand(
   });
 }
 
-/** `usrun runs show RUN_ID`: the run, then its items with changes, logs and errors. */
-export async function runsShowCommand(
-  runId: number,
-  options: { db?: string; json?: boolean; status?: string; script?: boolean },
-  io: Io,
-): Promise<void> {
-  if (options.status !== undefined && !ITEM_STATUSES.includes(options.status as never)) {
+/** Items a page of `runs show` lists when no --limit is given. */
+const SHOW_PAGE = 50;
+
+export interface RunsShowOptions {
+  db?: string;
+  json?: boolean;
+  status?: string;
+  limit?: number;
+  offset?: number;
+  page?: number;
+  script?: boolean;
+}
+
+function checkStatus(status: string | undefined): void {
+  if (status !== undefined && !ITEM_STATUSES.includes(status as never)) {
     throw new UsageError(`--status must be one of ${ITEM_STATUSES.join(', ')}`);
   }
+}
+
+/**
+ * `usrun runs show RUN_ID`: the run; its failures, not-found rows, skips and calls with no effect
+ * grouped by message and location; then a page of its changed items with their changes (or, with
+ * `--status`, a page of the items of that status one by one). `--script` prints the script text.
+ */
+export async function runsShowCommand(runId: number, options: RunsShowOptions, io: Io): Promise<void> {
+  checkStatus(options.status);
+  if (options.page !== undefined && options.offset !== undefined)
+    throw new UsageError('use --page or --offset, not both');
   await usingStore({ location: options.db, readOnly: true }, async (store) => {
     const run = await getRun(store, runId);
     if (options.script) {
       io.out(run.script_text.endsWith('\n') ? run.script_text : `${run.script_text}\n`);
       return;
     }
-    const items = await runItems(store, runId, options.status);
+    const paged = options.limit !== undefined || options.offset !== undefined || options.page !== undefined;
+    const limit = options.limit ?? (options.json && !paged ? undefined : SHOW_PAGE);
+    const offset =
+      options.offset ?? (options.page !== undefined ? (options.page - 1) * (limit ?? SHOW_PAGE) : 0);
     if (options.json) {
       const { script_text: _text, ...info } = run;
       io.out(`${JSON.stringify({ run: info })}\n`);
-      for (const i of items) io.out(`${JSON.stringify({ ...i, changes: i.changes.map(changeToJson) })}\n`);
+      const items = await runItems(store, runId, { status: options.status, limit, offset });
+      for (const i of items)
+        io.out(`${JSON.stringify({ ...i, notes: i.notes ?? [], changes: i.changes.map(changeToJson) })}\n`);
       return;
     }
     const c = io.color;
@@ -98,24 +136,148 @@ export async function runsShowCommand(
     io.out(
       `  ${n.selected} items: ${n.changed} changed, ${n.unchanged} unchanged, ${n.skipped} skipped, ${n.failed} failed, ${n.not_found} not found\n`,
     );
+    if (options.status === undefined) {
+      const groups = new ItemGroups();
+      for (const item of await runItems(store, runId, { problems: true, withoutChanges: true }))
+        groups.add(item, whoOf(item, 'line'));
+      for (const line of formatGroups(groups.list(), groups.ungrouped, groupStyle(c))) io.out(`${line}\n`);
+    }
+    const status = options.status ?? 'changed';
+    const total = await countRunItems(store, runId, status);
+    if (total === 0) return;
+    const items = await runItems(store, runId, { status, limit, offset });
+    if (options.status === undefined)
+      io.out(c.bold(`${total} changed item${total === 1 ? '' : 's'}:`) + '\n');
     for (const item of items) {
       const who = whoOf(item, 'line');
-      const status =
+      const label =
         item.status === 'failed'
           ? c.red(item.status)
           : item.status === 'changed'
             ? c.green(item.status)
             : item.status;
       io.out(
-        `${status} ${who}${item.error ? `: ${item.error.message}${item.error.location ? ` (${item.error.location})` : ''}` : ''}\n`,
+        `${label} ${who}${item.error ? `: ${item.error.message}${item.error.location ? ` (${item.error.location})` : ''}` : ''}\n`,
       );
       for (const change of item.changes) {
         if (change.kind === 'field' && change.auto) continue;
         for (const line of formatChangeLines(change)) io.out(`  ${line}\n`);
       }
+      for (const note of item.notes ?? [])
+        io.out(
+          `  ${c.yellow(`no effect: ${note.message}`)}${note.location ? c.dim(` (${note.location})`) : ''}\n`,
+        );
       for (const line of item.logs) io.out(`  ${c.dim(`log: ${line}`)}\n`);
     }
+    const shownTo = offset + items.length;
+    if (offset > 0 || shownTo < total) {
+      const size = limit ?? SHOW_PAGE;
+      const next =
+        shownTo < total
+          ? `; next: usrun runs show ${run.id}${options.status ? ` --status ${options.status}` : ''} --page ${Math.floor(shownTo / size) + 1}${options.limit ? ` --limit ${size}` : ''}`
+          : '';
+      io.out(
+        c.dim(
+          `${status.replace('_', ' ')} items ${items.length === 0 ? 0 : offset + 1}–${shownTo} of ${total}${next}`,
+        ) + '\n',
+      );
+    }
   });
+}
+
+/** One CSV field, quoted when it has to be (RFC 4180). */
+function csvField(value: string | number | null): string {
+  const text = value === null ? '' : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+const EXPORT_COLUMNS = [
+  'run_id',
+  'seq',
+  'user_id',
+  'username',
+  'profile',
+  'csv_line',
+  'status',
+  'message',
+  'location',
+  'changes',
+  'notes',
+] as const;
+
+/**
+ * `usrun runs export RUN_ID [--out FILE]`: the run's items as CSV, one row each (GAM's action
+ * report): who, status, message and location, the changes in one cell (as `runs show` prints
+ * them: no encrypted value, no password), the calls with no effect. Read a page at a time.
+ */
+export async function runsExportCommand(
+  runId: number,
+  options: { db?: string; out?: string; status?: string },
+  io: Io,
+): Promise<void> {
+  checkStatus(options.status);
+  await usingStore({ location: options.db, readOnly: true }, async (store) => {
+    await getRun(store, runId);
+    const out = options.out;
+    let fd: number | null = null;
+    if (out !== undefined) {
+      try {
+        fd = openSync(out, 'w');
+      } catch (error) {
+        throw new UsageError(`cannot write ${out}: ${(error as Error).message}`);
+      }
+    }
+    try {
+      const rows = await exportItems(store, runId, options.status, (text) =>
+        fd === null ? io.out(text) : writeSync(fd, text),
+      );
+      if (out !== undefined) io.err(`wrote ${rows} item${rows === 1 ? '' : 's'} of run ${runId} to ${out}\n`);
+    } finally {
+      if (fd !== null) closeSync(fd);
+    }
+  });
+}
+
+/** Writes the CSV a page of items at a time (a 100,000-item run is never all in memory); returns the rows. */
+async function exportItems(
+  store: StoreDriver,
+  runId: number,
+  status: string | undefined,
+  write: (text: string) => void,
+): Promise<number> {
+  let rows = 0;
+  write(`${EXPORT_COLUMNS.join(',')}\r\n`);
+  const PAGE = 1000;
+  for (let afterSeq = -1; ;) {
+    const items = await runItems(store, runId, { status, limit: PAGE, afterSeq });
+    afterSeq = items.at(-1)?.seq ?? afterSeq;
+    for (const i of items) {
+      const changes = i.changes
+        .filter((ch) => !(ch.kind === 'field' && ch.auto))
+        .map((ch) => formatChange(ch))
+        .join('; ');
+      const notes = (i.notes ?? [])
+        .map((note) => `${note.message}${note.location ? ` (${note.location})` : ''}`)
+        .join('; ');
+      const values = [
+        runId,
+        i.seq,
+        i.user_id,
+        i.username,
+        i.profile ?? null,
+        i.line,
+        i.status,
+        i.error?.message ?? null,
+        i.error?.location ?? null,
+        changes,
+        notes,
+      ];
+      write(`${values.map(csvField).join(',')}\r\n`);
+      rows += 1;
+    }
+    if (items.length < PAGE) break;
+  }
+  return rows;
 }
 
 /** `usrun runs undo RUN_ID`: restores the run's before values; the undo is a run itself. */
@@ -164,6 +326,7 @@ export async function runsUndoCommand(
           undoSource(store, reader, { targetRunId: target.id, force: options.force ?? false, control }),
         control,
         onItem: (item) => reporter.item(item),
+        onBegin: (id) => reporter.setRunId(id),
       });
     } finally {
       signals.dispose();

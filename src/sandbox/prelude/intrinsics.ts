@@ -42,6 +42,7 @@ export const stringIndexOf = uncurry(String.prototype.indexOf) as (
 ) => number;
 export const regexpExec = uncurry(RegExp.prototype.exec) as (re: RegExp, s: string) => RegExpExecArray | null;
 export const ErrorCtor = Error;
+export const captureStackTrace = Error.captureStackTrace;
 export const TypeErrorCtor = TypeError;
 export const ProxyCtor = Proxy;
 export const AsyncFunctionCtor = Object.getPrototypeOf(async function () {})

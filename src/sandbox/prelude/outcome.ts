@@ -13,6 +13,7 @@ import {
   FAILED_LOCATION,
   FAILED_MESSAGE,
   OUTCOME_LOGS,
+  OUTCOME_NOTES,
   OUTCOME_SEQ,
   OUTCOME_STATUS,
   SKIPPED_REASON,
@@ -37,17 +38,37 @@ function arrayJson(parts: string[]): string {
   return s + ']';
 }
 
-function head(seq: unknown, status: number, logs: string, length: number): string[] {
+function head(seq: unknown, status: number, logs: string, notes: string, length: number): string[] {
   const parts = new List<string>();
   for (let i = 0; i < length; i++) parts[i] = '0';
   parts[OUTCOME_SEQ] = numberJson(seq);
   parts[OUTCOME_STATUS] = '' + status;
   parts[OUTCOME_LOGS] = logs;
+  parts[OUTCOME_NOTES] = notes;
   return parts;
 }
 
+/** The user's notes as flat JSON, a last one counting those not kept; '0' when there are none. */
+export function notesJson(st: UserState | null): string {
+  if (st === null || (st.notes.length === 0 && st.notesDropped === 0)) return '0';
+  const notes = st.notes;
+  let s = '[';
+  for (let i = 0; i < notes.length; i++) {
+    const v = notes[i];
+    s += (i === 0 ? '' : ',') + (typeof v === 'string' ? quote(v) : 'null');
+  }
+  if (st.notesDropped > 0) {
+    const n = st.notesDropped;
+    s +=
+      (notes.length === 0 ? '' : ',') +
+      quote('… ' + n + ' more call' + (n === 1 ? '' : 's') + ' with no effect') +
+      ',null';
+  }
+  return s + ']';
+}
+
 export function doneOutcome(st: UserState): string {
-  const parts = head(st.seq, STATUS_DONE, logsJson(st), DONE_LENGTH);
+  const parts = head(st.seq, STATUS_DONE, logsJson(st), notesJson(st), DONE_LENGTH);
   st.changes = 0;
   const fields = fieldsJson(st);
   if (fields !== '') parts[DONE_FIELDS] = '[' + fields + ']';
@@ -69,7 +90,7 @@ export function doneOutcome(st: UserState): string {
   if (attrs !== '') parts[DONE_ATTRS] = '[' + attrs + ']';
   if (st.changes > MAX_CHANGES) {
     return failedOutcome(
-      st.seq,
+      st,
       logsJson(st),
       'the script made ' + st.changes + ' changes to this user; the cap is ' + MAX_CHANGES + ' per user',
       undefined,
@@ -79,18 +100,18 @@ export function doneOutcome(st: UserState): string {
 }
 
 export function skippedOutcome(st: UserState): string {
-  const parts = head(st.seq, STATUS_SKIPPED, logsJson(st), SKIPPED_REASON);
+  const parts = head(st.seq, STATUS_SKIPPED, logsJson(st), notesJson(st), SKIPPED_REASON);
   if (st.skipped !== undefined && st.skipped !== '') parts[SKIPPED_REASON] = quote(st.skipped);
   return arrayJson(parts);
 }
 
 export function failedOutcome(
-  seq: unknown,
+  st: UserState,
   logs: string,
   message: string,
   location: string | undefined,
 ): string {
-  const parts = head(seq, STATUS_FAILED, logs, FAILED_MESSAGE + 1);
+  const parts = head(st.seq, STATUS_FAILED, logs, notesJson(st), FAILED_MESSAGE + 1);
   parts[FAILED_MESSAGE] = quote(message);
   if (location !== undefined) parts[FAILED_LOCATION] = quote(location);
   return arrayJson(parts);

@@ -238,10 +238,10 @@ function finish(message: string | null): string {
   const st = cur;
   closeCurrent();
   if (st === null) throw typeError('finish: no user is being run');
-  if (message !== null) return failedOutcome(st.seq, logsJson(st), message, undefined);
+  if (message !== null) return failedOutcome(st, logsJson(st), message, undefined);
   if (st.skipped !== undefined) return skippedOutcome(st);
   const f = st.failure;
-  if (f !== null) return failedOutcome(st.seq, logsJson(st), f.message, f.location);
-  if (!st.settled) return failedOutcome(st.seq, logsJson(st), NEVER_SETTLED_MESSAGE, undefined);
+  if (f !== null) return failedOutcome(st, logsJson(st), f.message, f.location);
+  if (!st.settled) return failedOutcome(st, logsJson(st), NEVER_SETTLED_MESSAGE, undefined);
   return doneOutcome(st);
 }

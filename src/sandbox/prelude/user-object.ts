@@ -4,9 +4,19 @@
  * validated, unknown names throw (typos fail), and nothing about it can be redefined. Its
  * prototype reads as Object.prototype, so `user.toString()` and friends behave as usual.
  */
-import { JOB_ATTRS, JOB_CHECK, JOB_FIELDS, JOB_PROFILES, JOB_REPLY, JOB_SEQ } from '../wire-format.js';
 import {
+  JOB_ATTRS,
+  JOB_CHECK,
+  JOB_FIELDS,
+  JOB_PROFILES,
+  JOB_REPLY,
+  JOB_SEQ,
+  NOTE_WIDTH,
+} from '../wire-format.js';
+import {
+  ErrorCtor,
   List,
+  captureStackTrace,
   ObjectPrototype,
   ProxyCtor,
   StringCtor,
@@ -25,7 +35,7 @@ import type { RadiusEntry } from './radius-attributes.js';
 import type { AttrEntry } from './user-attr.js';
 import type { FieldSpec } from './fields.js';
 import type { MethodTable, UserMethodName, UserReaderName } from '../../model/script-api.js';
-import { quote } from './values.js';
+import { findLocation, quote } from './values.js';
 import { assertOpen, readField, writeField } from './fields.js';
 import { profileAdd, profileRemove, profilesView } from './profiles.js';
 import { CHECK, REPLY, radiusAdd, radiusRemove, radiusView } from './radius-attributes.js';
@@ -66,32 +76,85 @@ export function handOutJson(st: UserState, v: unknown, depth: number): unknown {
   return v;
 }
 
+/** Notes kept per user; later ones are counted in `notesDropped`. */
+const MAX_NOTES = 20;
+
+/**
+ * A method's `[updated, message]`, handed to the script; a call that changed nothing is also
+ * noted (message and the script line that made it), so the report can show it: a no-op such as
+ * `profile_add("gld")` for a profile that does not exist must not pass unseen. The same note
+ * twice (a call in a loop) is kept once.
+ */
+function result(st: UserState, r: [boolean, string]): [boolean, string] {
+  if (!r[0]) {
+    if (st.notes.length >= MAX_NOTES * NOTE_WIDTH) st.notesDropped++;
+    else {
+      const location = callerLocation();
+      let seen = false;
+      for (let i = 0; i < st.notes.length && !seen; i += NOTE_WIDTH)
+        seen = st.notes[i] === r[1] && st.notes[i + 1] === location;
+      if (!seen) {
+        push(st.notes, r[1]);
+        push(st.notes, location);
+      }
+    }
+  }
+  return handOut(st, r);
+}
+
+// Where the script called the method: the frame right below the method's own (captured from
+// `result` up, two frames deep: formatting a whole stack per call would slow a loop of no-ops).
+function callerLocation(): string | null {
+  const holder: { stack?: unknown } = { __proto__: null } as never;
+  let limit: unknown;
+  try {
+    limit = ErrorCtor.stackTraceLimit;
+    ErrorCtor.stackTraceLimit = 2;
+  } catch {
+    // Made read-only by the script: capture with its limit.
+  }
+  try {
+    captureStackTrace(holder, result);
+    const stack = holder.stack;
+    return typeof stack === 'string' ? (findLocation(stack) ?? null) : null;
+  } catch {
+    // A stack hook the script planted threw: no location.
+    return null;
+  } finally {
+    try {
+      ErrorCtor.stackTraceLimit = limit as number;
+    } catch {
+      // As above.
+    }
+  }
+}
+
 // Exactly the methods `usrun types` declares (src/model/script-api.ts).
 export const METHODS = {
   __proto__: null as never,
   profile_add(arg: any) {
     const st = userOwner(this, 'user.profile_add');
-    return handOut(st, profileAdd(st, arg));
+    return result(st, profileAdd(st, arg));
   },
   profile_remove(arg: any) {
     const st = userOwner(this, 'user.profile_remove');
-    return handOut(st, profileRemove(st, arg));
+    return result(st, profileRemove(st, arg));
   },
   attribute_add(a: any, b: any, c: any) {
     const st = userOwner(this, 'user.attribute_add');
-    return handOut(st, radiusAdd(REPLY, 'user.attribute_add', st, a, b, c));
+    return result(st, radiusAdd(REPLY, 'user.attribute_add', st, a, b, c));
   },
   attribute_remove(a: any, b: any, c: any) {
     const st = userOwner(this, 'user.attribute_remove');
-    return handOut(st, radiusRemove(REPLY, 'user.attribute_remove', st, a, b, c));
+    return result(st, radiusRemove(REPLY, 'user.attribute_remove', st, a, b, c));
   },
   check_attribute_add(a: any, b: any, c: any) {
     const st = userOwner(this, 'user.check_attribute_add');
-    return handOut(st, radiusAdd(CHECK, 'user.check_attribute_add', st, a, b, c));
+    return result(st, radiusAdd(CHECK, 'user.check_attribute_add', st, a, b, c));
   },
   check_attribute_remove(a: any, b: any, c: any) {
     const st = userOwner(this, 'user.check_attribute_remove');
-    return handOut(st, radiusRemove(CHECK, 'user.check_attribute_remove', st, a, b, c));
+    return result(st, radiusRemove(CHECK, 'user.check_attribute_remove', st, a, b, c));
   },
 } satisfies MethodTable<UserMethodName>;
 for (const k in METHODS) freeze(METHODS[k as UserMethodName]);
@@ -236,6 +299,9 @@ export class UserState {
   /** Characters of text in logs. */
   logChars = 0;
   logsDropped = 0;
+  /** Flat `[message, location|null, …]` of the method calls that changed nothing (wire-format.ts). */
+  notes: (string | null)[] = new List();
+  notesDropped = 0;
   /** Changes counted while the outcome is written (MAX_CHANGES). */
   changes = 0;
   skipped: string | undefined = undefined;
