@@ -46,13 +46,17 @@ export async function migrateStore(store: StoreDriver): Promise<string[]> {
 
 /** The migrations a database has applied, or null when it has no migration table. */
 async function appliedMigrations(store: StoreDriver): Promise<string[] | null> {
-  const tables = await store.db.introspection.getTables({ withInternalKyselyTables: true });
-  if (!tables.some((t) => t.name === 'kysely_migration')) return null;
-  const applied = await store.query<{ name: string }>('SELECT name FROM kysely_migration ORDER BY name');
-  return applied.map((r) => r.name);
+  try {
+    const applied = await store.query<{ name: string }>('SELECT name FROM kysely_migration ORDER BY name');
+    return applied.map((r) => r.name);
+  } catch {
+    // No such table: a new database, or someone else's (`tablesOf` tells which).
+    return null;
+  }
 }
 
-async function otherTables(store: StoreDriver): Promise<string[]> {
+/** Every table and view of the database (read only when it is not usrun's). */
+async function tablesOf(store: StoreDriver): Promise<string[]> {
   const tables = await store.db.introspection.getTables({ withInternalKyselyTables: true });
   return tables.map((t) => t.name);
 }
@@ -74,7 +78,7 @@ async function checkSchema(store: StoreDriver, config: StoreConfig): Promise<voi
     );
   }
   if (!ours) {
-    const tables = applied === null ? await otherTables(store) : ['kysely_migration'];
+    const tables = await tablesOf(store);
     if (tables.length > 0) {
       const shown =
         tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} in all)` : '');

@@ -404,7 +404,7 @@ if (user.obj_id === 6) { user.expiration = '2030-01-02T03:04:05Z'; user.klass = 
         [
           2,
           {
-            message: 'TypeError: user has no field "emial"',
+            message: 'TypeError: user has no field "emial" (did you mean email?)',
             location: locationOf('fields.js', source, 'user.emial', "= 'typo"),
           },
         ],

@@ -49,12 +49,14 @@ function writeProblem(path: string): string | null {
 function openReadOnly(path: string): BetterSqlite3.Database {
   const options = { readonly: true, fileMustExist: true };
   if (existsSync(`${path}-wal`)) return new BetterSqlite3(path, options);
+  let raw: BetterSqlite3.Database | undefined;
   try {
-    const raw = new BetterSqlite3(`${pathToFileURL(resolve(path)).href}?immutable=1`, options);
+    raw = new BetterSqlite3(`${pathToFileURL(resolve(path)).href}?immutable=1`, options);
     raw.prepare('SELECT 1 FROM sqlite_master LIMIT 1').all();
     return raw;
   } catch {
     // URIs off (better-sqlite3 was loaded before this module): a plain read-only open.
+    raw?.close();
     return new BetterSqlite3(path, options);
   }
 }
