@@ -208,13 +208,35 @@ Examples:
       'continue an interrupted run (same script and selection), skipping users already done',
       positiveInt('--resume'),
     )
-    .option('--force', 'with --resume: go on even though the script or CSV file changed')
+    .option(
+      '--join <run_id>',
+      'work on a run another process started (PostgreSQL, MariaDB/MySQL): claim its chunks until all are done',
+      positiveInt('--join'),
+    )
+    .option(
+      '--chunk-size <n>',
+      'on a server database, users (or CSV rows) per chunk that workers claim (default 1000)',
+      positiveInt('--chunk-size'),
+    )
+    .option(
+      '--lease <seconds>',
+      "how long this worker's claim on a chunk lasts unless renewed; a dead worker's chunks are taken over after it (default 30)",
+      positiveInt('--lease'),
+    )
+    .option('--force', 'with --resume or --join: go on even though the script or CSV file changed')
     .addHelpText(
       'after',
       `
 The script sees: user (alias obj), row (CSV row or null), params, console, skip(reason).
 Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found, 2 bad usage or input
-(nothing written), 3 interrupted (resumable).`,
+(nothing written), 3 interrupted (resumable).
+
+Scale-out (PostgreSQL, MariaDB/MySQL): a run is split into chunks; more processes or machines
+join it and share them. A worker killed outright leaves its chunks to the others once its lease
+runs out.
+  $ usrun run heavy.js --all --db postgres://db/radius --yes        # prints: run 7 …
+  $ usrun run --join 7 --db postgres://db/radius                    # on another machine
+  $ usrun runs show 7 --db postgres://db/radius                     # lists the workers`,
     )
     .action(async (script, opts) => {
       // Loaded on demand: only `run` needs the sandbox (isolated-vm); other commands start faster.

@@ -1,10 +1,11 @@
 import { UsageError } from '../errors.js';
 import type { PickedItem } from '../model/picked-item.js';
+import type { SeqRange } from '../model/seq-range.js';
 import type { StoreDriver } from '../store/driver.js';
 import { buildUserWhere } from './build-user-where.js';
 import { matchCsvRowsInChunks, pickKeyColumn } from './match-csv-rows.js';
 import { readCsv } from './read-csv.js';
-import { countUsers, selectUserPages, type UserWhere } from './select-users.js';
+import { countUsers, selectUserIds, selectUserPages, type UserWhere } from './select-users.js';
 
 /** How the admin picked users (SPEC §3); stored with the run so it can be resumed. */
 export interface Selection {
@@ -37,19 +38,25 @@ export function checkSelection(selection: Selection): void {
 /**
  * Resolves a selection into pages of items. Everything that can be wrong with it (filter syntax,
  * a malformed CSV, an unknown key column) fails here, before anything runs or is written.
- * `skip(seq)` leaves out items already done (resume).
+ * `skip(seq)` leaves out items already done (resume); `range` picks only the items whose seq is
+ * in it (a chunk of a shared run: by obj_id for a filter, by row for a CSV file).
  */
 export async function pickItems(
   store: StoreDriver,
   selection: Selection,
-  options: { skip?: (item: PickedItem) => boolean; afterId?: number } = {},
+  options: { skip?: (item: PickedItem) => boolean; range?: SeqRange } = {},
 ): Promise<Picked> {
   checkSelection(selection);
   const where = selection.filter === undefined ? undefined : await buildUserWhere(store, selection.filter);
   const skip = options.skip ?? (() => false);
+  const { range } = options;
   if (selection.csv === undefined) {
     const total = await countUsers(store, where, selection.limit);
-    return { total, pages: userItems(store, where, selection.limit, skip) };
+    // A chunk's range already stops where the run's --limit does.
+    const pages = range
+      ? userItems(store, where, undefined, skip, range)
+      : userItems(store, where, selection.limit, skip);
+    return { total, pages };
   }
   const table = readCsv(
     selection.csv,
@@ -57,7 +64,49 @@ export async function pickItems(
   );
   const key = pickKeyColumn(table.columns, selection.match, selection.csv);
   const rows = selection.limit === undefined ? table.rows : table.rows.slice(0, selection.limit);
-  return { total: rows.length, pages: csvItems(store, key, rows, where, skip) };
+  const part = range ? rows.slice(range.first, range.last + 1) : rows;
+  return { total: rows.length, pages: csvItems(store, key, part, where, skip, range?.first ?? 0) };
+}
+
+/**
+ * Cuts a selection into chunks of about `size` items, as seq ranges: by obj_id for a filter (each
+ * user once), by row for a CSV file. A CSV file that names a user on more than one row is one
+ * chunk: its rows for that user must run in file order, one after another, in one worker.
+ */
+export async function planChunks(store: StoreDriver, selection: Selection, size: number): Promise<SeqRange[]> {
+  const ranges: SeqRange[] = [];
+  if (selection.csv === undefined) {
+    checkSelection(selection);
+    const where = selection.filter === undefined ? undefined : await buildUserWhere(store, selection.filter);
+    let current: number[] = [];
+    for await (const ids of selectUserIds(store, where, selection.limit)) {
+      for (const id of ids) {
+        current.push(id);
+        if (current.length === size) {
+          ranges.push({ first: current[0] as number, last: id });
+          current = [];
+        }
+      }
+    }
+    if (current.length > 0) ranges.push({ first: current[0] as number, last: current[current.length - 1] as number });
+    return ranges;
+  }
+  const picked = await pickItems(store, selection);
+  const users = new Set<number>();
+  let repeated = false;
+  for await (const page of picked.pages) {
+    for (const item of page) {
+      if (item.userId === null || item.verdict) continue;
+      if (users.has(item.userId)) repeated = true;
+      users.add(item.userId);
+    }
+  }
+  if (picked.total === 0) return [];
+  if (repeated) return [{ first: 0, last: picked.total - 1 }];
+  for (let first = 0; first < picked.total; first += size) {
+    ranges.push({ first, last: Math.min(first + size, picked.total) - 1 });
+  }
+  return ranges;
 }
 
 async function* userItems(
@@ -65,8 +114,10 @@ async function* userItems(
   where: UserWhere | undefined,
   limit: number | undefined,
   skip: (item: PickedItem) => boolean,
+  range?: SeqRange,
 ): AsyncGenerator<PickedItem[]> {
-  for await (const page of selectUserPages(store, { where, limit })) {
+  const bounds = range ? { afterId: range.first - 1, untilId: range.last } : {};
+  for await (const page of selectUserPages(store, { where, limit, ...bounds })) {
     // A user appears once in a filtered run, so its obj_id is a seq that stays stable on resume.
     const items = page.map((u) => ({ seq: u.obj_id, userId: u.obj_id, row: null, line: null, userRow: u }));
     yield items.filter((i) => !skip(i));
@@ -79,8 +130,9 @@ async function* csvItems(
   rows: Parameters<typeof matchCsvRowsInChunks>[2],
   where: UserWhere | undefined,
   skip: (item: PickedItem) => boolean,
+  firstSeq: number,
 ): AsyncGenerator<PickedItem[]> {
-  let seq = 0;
+  let seq = firstSeq;
   for await (const chunk of matchCsvRowsInChunks(store, key, rows)) {
     const items: PickedItem[] = chunk.map((m) => {
       const base = { seq: seq++, row: m.values, line: m.line };

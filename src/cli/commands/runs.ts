@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { getRun, isOrphaned, listRuns, runItems, type RunInfo } from '../../journal/read-runs.js';
 import { RUN_KIND_LABEL } from '../../journal/run-record.js';
+import { isLive, runWorkers } from '../../journal/run-chunks.js';
 import { undoSource } from '../../run/undo-run.js';
 import { commitPlanned, type CommitPlannedResult } from '../../run/commit-planned.js';
 import { ITEM_STATUSES } from '../../model/item-result.js';
@@ -28,7 +29,15 @@ export async function runsListCommand(
   await usingStore({ location: options.db }, async (store) => {
     const runs = await listRuns(store, options.limit ?? 50);
     const host = hostname();
-    const status = (r: (typeof runs)[number]) => (isOrphaned(r, host) ? 'killed (resumable)' : r.status);
+    // A shared run lives as long as any of its workers does, whichever process started it.
+    const live = new Set<number>();
+    for (const r of runs) {
+      if (r.status !== 'running') continue;
+      const workers = await runWorkers(store, r.id);
+      if (workers.some((w) => isLive(w, Date.now()))) live.add(r.id);
+    }
+    const status = (r: (typeof runs)[number]) =>
+      isOrphaned(r, host) && !live.has(r.id) ? 'killed (resumable)' : r.status;
     if (options.json) {
       for (const r of runs) io.out(`${JSON.stringify({ ...r, status: status(r) })}\n`);
       return;
@@ -69,14 +78,16 @@ export async function runsShowCommand(
   await usingStore({ location: options.db }, async (store) => {
     const run = await getRun(store, runId);
     const items = await runItems(store, runId, options.status);
+    const workers = await runWorkers(store, runId);
     if (options.json) {
       const { script_text: _text, ...info } = run;
-      io.out(`${JSON.stringify({ run: info })}\n`);
+      io.out(`${JSON.stringify({ run: workers.length > 0 ? { ...info, workers } : info })}\n`);
       for (const i of items) io.out(`${JSON.stringify({ ...i, changes: i.changes.map(changeToJson) })}\n`);
       return;
     }
     const c = io.color;
-    const orphan = isOrphaned(run, hostname()) ? ' (killed: resumable)' : '';
+    const orphan =
+      isOrphaned(run, hostname()) && !workers.some((w) => isLive(w, Date.now())) ? ' (killed: resumable)' : '';
     io.out(`${c.bold(`run ${run.id}`)} ${run.status}${orphan} — ${describeRun(run)}\n`);
     io.out(`  started ${run.started_at} by ${run.os_user}@${run.host}, finished ${run.finished_at ?? '-'}\n`);
     io.out(`  selection ${JSON.stringify(run.selection)}  params ${JSON.stringify(run.params)}\n`);
@@ -85,6 +96,19 @@ export async function runsShowCommand(
     io.out(
       `  ${n.selected} items: ${n.changed} changed, ${n.unchanged} unchanged, ${n.skipped} skipped, ${n.failed} failed, ${n.not_found} not found\n`,
     );
+    if (workers.length > 0) {
+      const now = Date.now();
+      const rows = workers.map((w) => [
+        w.host,
+        String(w.pid),
+        String(w.chunks),
+        String(w.items),
+        w.last_seen.replace('T', ' ').slice(0, 19),
+        w.status === 'running' && !isLive(w, now) ? 'gone (lease ran out)' : w.status,
+      ]);
+      const table = formatTable(['HOST', 'PID', 'CHUNKS', 'ITEMS', 'LAST SEEN (UTC)', 'WORKER'], rows, c);
+      io.out(`  workers:\n${table.trimEnd().replace(/^/gm, '    ')}\n`);
+    }
     for (const item of items) {
       const who = whoOf(item, 'line');
       const status =
