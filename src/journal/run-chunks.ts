@@ -141,7 +141,11 @@ export async function claimChunk(
     return row;
   });
   if (claimed) {
-    const range = { chunk: Number(claimed.chunk), first: Number(claimed.first_seq), last: Number(claimed.last_seq) };
+    const range = {
+      chunk: Number(claimed.chunk),
+      first: Number(claimed.first_seq),
+      last: Number(claimed.last_seq),
+    };
     return { ...range, done: await doneSeqsIn(store, runId, range) };
   }
   const [open] = await store.query<{ n: number; lease: string | null }>(

@@ -73,7 +73,11 @@ export async function pickItems(
  * user once), by row for a CSV file. A CSV file that names a user on more than one row is one
  * chunk: its rows for that user must run in file order, one after another, in one worker.
  */
-export async function planChunks(store: StoreDriver, selection: Selection, size: number): Promise<SeqRange[]> {
+export async function planChunks(
+  store: StoreDriver,
+  selection: Selection,
+  size: number,
+): Promise<SeqRange[]> {
   const ranges: SeqRange[] = [];
   if (selection.csv === undefined) {
     checkSelection(selection);
@@ -88,7 +92,8 @@ export async function planChunks(store: StoreDriver, selection: Selection, size:
         }
       }
     }
-    if (current.length > 0) ranges.push({ first: current[0] as number, last: current[current.length - 1] as number });
+    if (current.length > 0)
+      ranges.push({ first: current[0] as number, last: current[current.length - 1] as number });
     return ranges;
   }
   const picked = await pickItems(store, selection);

@@ -17,7 +17,9 @@ export class StaleRowError extends Error {
  */
 export class GroupLostError extends Error {
   constructor(override readonly cause: unknown) {
-    super(`the database rolled back the whole transaction: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(
+      `the database rolled back the whole transaction: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
     this.name = 'GroupLostError';
   }
 }
@@ -51,11 +53,7 @@ export interface Writer {
 
 const SAVEPOINT = 'usrun_unit';
 
-function createWriter(
-  connection: Connection,
-  capabilities: DialectCapabilities,
-  rehearsal: boolean,
-) {
+function createWriter(connection: Connection, capabilities: DialectCapabilities, rehearsal: boolean) {
   const beginSql = capabilities.beginWriteSql;
   let open = false;
   const begin = async () => {

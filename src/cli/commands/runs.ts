@@ -87,7 +87,9 @@ export async function runsShowCommand(
     }
     const c = io.color;
     const orphan =
-      isOrphaned(run, hostname()) && !workers.some((w) => isLive(w, Date.now())) ? ' (killed: resumable)' : '';
+      isOrphaned(run, hostname()) && !workers.some((w) => isLive(w, Date.now()))
+        ? ' (killed: resumable)'
+        : '';
     io.out(`${c.bold(`run ${run.id}`)} ${run.status}${orphan} — ${describeRun(run)}\n`);
     io.out(`  started ${run.started_at} by ${run.os_user}@${run.host}, finished ${run.finished_at ?? '-'}\n`);
     io.out(`  selection ${JSON.stringify(run.selection)}  params ${JSON.stringify(run.params)}\n`);
