@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { SeqRange } from '../model/seq-range.js';
 import type { SqlStatement, StoreDriver } from '../store/driver.js';
 import { usingWriter, writeAll } from '../store/writer.js';
@@ -267,7 +268,38 @@ export async function runWorkers(store: StoreDriver, runId: number): Promise<Run
   }));
 }
 
-/** True while the worker is working and was last seen within its lease (by `now`'s clock). */
-export function isLive(worker: RunWorker, now: number): boolean {
-  return worker.status === 'running' && Date.parse(worker.last_seen) + worker.lease_ms > now;
+/**
+ * True while the worker is working: it was last seen within its lease (by `now`'s clock), and,
+ * on this host, its process is there (a worker killed outright here is known dead at once).
+ */
+export function isLive(worker: RunWorker, now: number, host = hostname()): boolean {
+  if (worker.status !== 'running') return false;
+  if (worker.host === host && !processExists(worker.pid)) return false;
+  return Date.parse(worker.last_seen) + worker.lease_ms > now;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Workers that are gone (killed on this host, or silent past their lease) are marked so, and the
+ * chunks they held are released: a worker joining or resuming takes them at once.
+ */
+export async function releaseGoneWorkers(store: StoreDriver, runId: number, now: number): Promise<void> {
+  for (const w of await runWorkers(store, runId)) {
+    if (w.status !== 'running' || isLive(w, now)) continue;
+    await leaveRun(
+      store,
+      runId,
+      { worker: w.worker, host: w.host, pid: w.pid, leaseMs: w.lease_ms },
+      'gone',
+      now,
+    );
+  }
 }

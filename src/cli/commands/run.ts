@@ -11,6 +11,7 @@ import {
   chunkCount,
   createChunks,
   isLive,
+  releaseGoneWorkers,
   runWorkers,
   type WorkerIdentity,
 } from '../../journal/run-chunks.js';
@@ -274,7 +275,10 @@ export async function runCommand(
           if (plan.resume || plan.shared) {
             runId = (plan.resume ?? plan.shared)!.runId;
             if (plan.resume || plan.shared?.reopen) await reopenRun(store, runId);
-            if (plan.shared) await addWorker(store, runId, me, Date.now());
+            if (plan.shared) {
+              await releaseGoneWorkers(store, runId, Date.now());
+              await addWorker(store, runId, me, Date.now());
+            }
           } else if (!dryRun) {
             const run = {
               kind: 'run' as const,

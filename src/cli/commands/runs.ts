@@ -106,7 +106,7 @@ export async function runsShowCommand(
         String(w.chunks),
         String(w.items),
         w.last_seen.replace('T', ' ').slice(0, 19),
-        w.status === 'running' && !isLive(w, now) ? 'gone (lease ran out)' : w.status,
+        w.status === 'running' && !isLive(w, now) ? 'gone' : w.status,
       ]);
       const table = formatTable(['HOST', 'PID', 'CHUNKS', 'ITEMS', 'LAST SEEN (UTC)', 'WORKER'], rows, c);
       io.out(`  workers:\n${table.trimEnd().replace(/^/gm, '    ')}\n`);
