@@ -38,6 +38,7 @@ import type { StoreDriver } from '../../store/driver.js';
 import { loadProfileCatalog } from '../../store/profile-attributes.js';
 import { usingStore } from '../../store/using-store.js';
 import type { Io } from '../io.js';
+import { lostConnection } from '../lost-connection.js';
 import { RunReporter } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 
@@ -348,18 +349,15 @@ export async function runCommand(
               );
               throw new ExitError(3);
             }
-            if (store.capabilities.classifyError(error).kind === 'connection-lost') {
-              // Every committed group stays; the open one died with the connection, all or nothing.
-              const hint = resumeHint();
-              io.err(
-                `usrun: lost the connection to ${store.location}: ${error instanceof Error ? error.message : String(error)}\n` +
-                  (hint
-                    ? `usrun: what was committed stays; once the server is back, finish the run with: ${hint}\n`
-                    : ''),
-              );
-              throw new ExitError(3);
-            }
-            throw error;
+            const hint = resumeHint();
+            throw (
+              lostConnection(
+                error,
+                store,
+                io,
+                hint ? { what: 'finish the run with', command: hint } : null,
+              ) ?? error
+            );
           }
           const status: RunStatus = control.status;
           let reported = counts;

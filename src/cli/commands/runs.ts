@@ -10,6 +10,7 @@ import { usingStore } from '../../store/using-store.js';
 import { changeToJson, formatChangeLines } from '../format-change.js';
 import { formatTable } from '../format-table.js';
 import type { Io } from '../io.js';
+import { lostConnection } from '../lost-connection.js';
 import { RunReporter, whoOf } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 import { RunControl } from '../../run/run-control.js';
@@ -154,7 +155,8 @@ export async function runsUndoCommand(
     }
     const reporter = new RunReporter(io, { json: options.json ?? false, dryRun, total, verbose: true });
     const control = new RunControl();
-    const again = `usrun runs undo ${target.id}${options.db ? ` --db ${options.db}` : ''}`;
+    // store.location: a server URL without its password, which is never printed.
+    const again = `usrun runs undo ${target.id}${options.db ? ` --db ${store.location}` : ''}`;
     const signals = watchStopSignals(
       io,
       control,
@@ -178,6 +180,12 @@ export async function runsUndoCommand(
         control,
         onItem: (item) => reporter.item(item),
       });
+    } catch (error) {
+      // Undone users stay undone; running the undo again restores the rest (and skips those).
+      throw (
+        lostConnection(error, store, io, { what: 'finish the undo by running it again', command: again }) ??
+        error
+      );
     } finally {
       signals.dispose();
     }
