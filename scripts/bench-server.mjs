@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { URL } from 'node:url';
 
 export async function benchServer(root, args) {
   const option = (name, fallback) => {
@@ -288,7 +290,7 @@ user.description = 'heavy ' + params.round + (h >= 0 ? '' : '!');
     while (runId === null) {
       const [row] = await cpu.query("SELECT id FROM runs WHERE id > 1 AND status = 'running'");
       if (row) runId = Number(row.id);
-      else await new Promise((r) => setTimeout(r, 20));
+      else await sleep(20);
     }
     const second = usrunRun(['run', '--join', String(runId), '--db', cpuDb]);
     await Promise.all([first, second]);
