@@ -141,7 +141,9 @@ export async function runsUndoCommand(
   const dryRun = options.dryRun ?? false;
   return usingStore({ location: options.db }, async (store) => {
     const target = await getRun(store, targetRunId);
-    if (target.status === 'running' && !isOrphaned(target, hostname())) {
+    const workers = target.status === 'running' ? await runWorkers(store, target.id) : [];
+    const live = workers.some((w) => isLive(w, Date.now()));
+    if (target.status === 'running' && (live || (workers.length === 0 && !isOrphaned(target, hostname())))) {
       throw new UsageError(
         `run ${target.id} is still running (pid ${target.pid}); undo it when it has ended`,
       );
