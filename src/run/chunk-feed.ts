@@ -29,6 +29,12 @@ export interface ChunkFeedOptions {
   first: SeqRange | null;
   /** The run's id; creates the run (and its chunks) the first time for a new run. Memoized. */
   begin: () => Promise<number>;
+  /**
+   * True once the commit path has begun the run. A new run's row is written only after its first
+   * outcomes passed the key check: the first round is its first chunk alone, and asks for no
+   * other (which would create the run) unless the run has begun meanwhile.
+   */
+  begun: () => boolean;
   control: RunControl;
   /** The clock leases are read and written with (tests move it instead of waiting). */
   now: () => number;
@@ -73,6 +79,7 @@ export class ChunkFeed {
       const range = this.first;
       this.first = null;
       yield* this.chunkPages({ chunk: 0, ...range, done: new Set() });
+      if (!this.options.begun()) return;
     }
     while (!control.stopping) {
       const runId = await this.started();
@@ -110,7 +117,10 @@ export class ChunkFeed {
   async waitForWork(): Promise<boolean> {
     const { store, control, now, sleep } = this.options;
     await this.marking;
-    if (this.runId === null) return false;
+    if (this.runId === null) {
+      if (!this.options.begun() || control.stopping) return false;
+      await this.started();
+    }
     while (!control.stopping) {
       const [row] = await store.query<{ n_open: number; free: number; lease: string | null }>(
         `SELECT count(*) AS n_open,
@@ -138,6 +148,8 @@ export class ChunkFeed {
     if (this.renewal) clearInterval(this.renewal);
     this.renewal = null;
     await this.marking;
+    // The run may have begun without this feed asking for it (the first chunk, then a stop).
+    if (this.runId === null && this.options.begun()) this.runId = await this.options.begin();
     if (this.runId === null) return null;
     const runId = this.runId;
     const [row] = await store.query<{ n: number }>(

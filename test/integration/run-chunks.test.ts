@@ -132,6 +132,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
         me,
         first: null,
         begin: () => (joined ??= addWorker(store, runId, me, clock).then(() => runId)),
+        begun: () => joined !== undefined,
         control,
         now: () => clock,
         sleep: async (ms) => {

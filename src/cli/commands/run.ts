@@ -272,7 +272,9 @@ export async function runCommand(
         // The run's row is committed before the first user's changes (so a kill at any moment
         // leaves a resumable run), but only once the first outcomes passed the key check. A new
         // shared run records its chunks with it, the first one this worker's.
+        let begun = false;
         const begin = once(async () => {
+          begun = true;
           if (plan.resume || plan.shared) {
             runId = (plan.resume ?? plan.shared)!.runId;
             if (plan.resume || plan.shared?.reopen) await reopenRun(store, runId);
@@ -301,6 +303,7 @@ export async function runCommand(
                 me,
                 first: chunks[0] ?? null,
                 begin: async () => (await begin()) as number,
+                begun: () => begun,
                 control,
                 now: Date.now,
                 sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
