@@ -1,4 +1,5 @@
-// `npm run bench [-- --users N] [-- --python]`: usrun's throughput on the standard script against two
+// `npm run bench [-- --users N] [-- --python]` (`-- --db postgres://… | mysql://…`: see
+// bench-server.mjs): usrun's throughput on the standard script against two
 // hand-written better-sqlite3 loops doing the same writes on copies of the same database: one
 // transaction per user, and group commit (500 users per transaction, a SAVEPOINT per user, plus
 // the journal rows usrun writes). Prints the rates, the ratios, peak RSS and `usrun --help`'s
@@ -14,6 +15,11 @@ import Database from 'better-sqlite3';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
+if (args.includes('--db')) {
+  // A server database: scripts/bench-server.mjs (PostgreSQL or MariaDB/MySQL, and --join).
+  await (await import('./bench-server.mjs')).benchServer(root, args);
+  process.exit(0);
+}
 const flag = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;

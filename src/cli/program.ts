@@ -363,7 +363,22 @@ includes usrun-script.d.ts, and the editor knows user, its fields and methods.`,
       'continue an interrupted run (same script and selection), skipping users already done',
       positiveInt('--resume'),
     )
-    .option('--force', 'with --resume: go on even though the script or CSV file changed')
+    .option(
+      '--join <run_id>',
+      'work on a run another process started (PostgreSQL, MariaDB/MySQL): claim its chunks until all are done',
+      positiveInt('--join'),
+    )
+    .option(
+      '--chunk-size <n>',
+      'on a server database, users (or CSV rows) per chunk that workers claim (default 1000)',
+      positiveInt('--chunk-size'),
+    )
+    .option(
+      '--lease <seconds>',
+      "how long this worker's claim on a chunk lasts unless renewed; a dead worker's chunks are taken over after it (default 30)",
+      positiveInt('--lease'),
+    )
+    .option('--force', 'with --resume or --join: go on even though the script or CSV file changed')
     .option(
       '--failed-of <run_id>',
       "a new run over the users of that run's failed items (script: the one given, else that run's)",
@@ -380,7 +395,10 @@ A .py script runs as Python (MicroPython, same sandbox): print() for console.log
 keyword arguments for the object form, e.g. user.profile_add(short_name='aaa-01').
 Exit codes: 0 all changed/unchanged/skipped, 1 some failed or not found (or "no" at the [y/N]
 prompt), 2 bad usage or input (nothing written), 3 interrupted (resumable), 130 Ctrl-C at the
-prompt.`,
+prompt.
+Scale-out (PostgreSQL, MariaDB/MySQL): a run is split into chunks; more processes or machines
+join it (--join RUN_ID) and share them. A worker killed outright leaves its chunks to the others
+once its lease runs out; runs show lists the workers.`,
     examples: [
       `usrun run scripts-examples/deactivate-idle-users.js --filter 'is_active eq true and last_login lt "-90d"' --dry-run`,
       'usrun run scripts-examples/session-timeout-from-csv.js --csv scripts-examples/timeouts.csv --yes',
@@ -389,6 +407,7 @@ prompt.`,
       "echo 'user.is_active = false' | usrun run - --filter 'username eq \"bob\"'",
       'usrun run --resume 12',
       'usrun run --failed-of 12 --yes',
+      'usrun run --join 7 --db postgres://usrun@db.example.net/radius',
     ],
     env: ['USRUN_DB', 'USRUN_KEY', 'NO_COLOR'],
     filter: true,

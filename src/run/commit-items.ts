@@ -5,7 +5,8 @@ import { GROUP_KINDS } from '../model/change.js';
 import { describeDbError } from '../store/describe-db-error.js';
 import type { DialectCapabilities } from '../store/driver.js';
 import type { StoredUser } from '../store/load-users.js';
-import { StaleRowError, type Writer } from '../store/writer.js';
+import type { SqlStatement } from '../store/driver.js';
+import { GroupLostError, StaleRowError, type Writer } from '../store/writer.js';
 import type { RunControl } from './run-control.js';
 
 /** An item ready to commit: its result as planned, and the user state it was planned from. */
@@ -44,6 +45,12 @@ export interface CommitOptions {
   begin: () => Promise<number | null>;
   /** The run's counts so far (a resume starts from the journaled ones); updated in place. */
   counts: RunCounts;
+  /**
+   * Statements every group commits with its items, in the same transaction (default: the run's
+   * counts). A statement whose `expectRows` is not met fails the group and ends the run: how a
+   * worker of a shared run proves it still holds the chunks its items belong to.
+   */
+  groupStatements?: (group: readonly ItemResult[], runId: number) => SqlStatement[];
   /** A group commits after this long… */
   groupMs?: number;
   /** …or this many items, whichever comes first. */
@@ -135,6 +142,8 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
   interface Lane {
     writer: Writer;
     group: ItemResult[];
+    /** What each of the group's results was applied from, to apply it again if the group is lost. */
+    planned: PlannedItem[];
     started: number;
     /** Everything done with the lane's writer goes through here, one thing at a time. */
     exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
@@ -142,21 +151,60 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
   const lanes: Lane[] = options.writers.map((writer) => ({
     writer,
     group: [],
+    planned: [],
     started: 0,
     exclusive: serial(),
   }));
 
+  const groupStatements =
+    options.groupStatements ??
+    ((_group: readonly ItemResult[], id: number): SqlStatement[] => [
+      { sql: 'UPDATE runs SET counts = ? WHERE id = ?', params: [JSON.stringify(counts), id] },
+    ]);
+
   const flush = async (lane: Lane): Promise<void> => {
     const id = runId === undefined ? null : await runId;
-    if (lane.group.length > 0 && id !== null) {
-      await lane.writer.unit([
-        { sql: 'UPDATE runs SET counts = ? WHERE id = ?', params: [JSON.stringify(counts), id] },
-      ]);
+    for (let tries = 1; lane.group.length > 0 && id !== null; tries++) {
+      try {
+        await lane.writer.unit(groupStatements(lane.group, id));
+        break;
+      } catch (error) {
+        if (!(error instanceof GroupLostError)) throw error;
+        if (tries >= maxTries) throw error.cause;
+        await applyAgain(lane, error);
+      }
     }
     await lane.writer.commit();
     const done = lane.group;
     lane.group = [];
+    lane.planned = [];
     results.push(done);
+  };
+
+  /**
+   * The server rolled back the lane's whole open group (an InnoDB deadlock): none of its units is
+   * written any more, though each was applied. Apply them again, in order, each from the state it
+   * was planned from (a user changed meanwhile is planned again, as always), and correct the
+   * counts where an item's result came out differently this time.
+   */
+  let losses = 0;
+  const applyAgain = async (lane: Lane, lost: GroupLostError): Promise<void> => {
+    // A rehearsal's group is the whole dry run, of which only the last part is still at hand.
+    if (lane.writer.rehearsal || ++losses > maxTries * 10) throw lost.cause;
+    const planned = lane.planned;
+    const before = lane.group;
+    lane.planned = [];
+    lane.group = [];
+    for (const [i, item] of planned.entries()) {
+      const result = await apply(lane, item);
+      const old = before[i] as ItemResult;
+      if (result.status !== old.status) {
+        counts[old.status] -= 1;
+        counts[result.status] += 1;
+        control.count(result);
+      }
+      lane.group.push(result);
+    }
   };
 
   /** The next item for a lane; a barrier first waits for every lane's group to commit. */
@@ -192,9 +240,13 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
           : [];
       const journal = (r: ItemResult) => (id === null ? [] : itemStatements(id, r, nowIso));
       const statements = [...writes, ...journal(result)];
-      if (statements.length === 0) return result;
+      if (statements.length === 0) {
+        lane.planned.push(planned);
+        return result;
+      }
       try {
         await lane.writer.unit(statements);
+        lane.planned.push(planned);
         if (result.user_id === null && owner && writes.length > 0) {
           // The new user's id, for the report (the journal recorded it in the unit).
           const [row] = await lane.writer.query<{ obj_id: number }>(
@@ -205,6 +257,13 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
         }
         return result;
       } catch (error) {
+        if (error instanceof GroupLostError) {
+          // This unit and every earlier one of the group are gone: apply those again, then this.
+          // (Never counted as done: a group reports its items only once it has committed.)
+          if (tries >= maxTries) throw error.cause;
+          await applyAgain(lane, error);
+          continue;
+        }
         const stale = error instanceof StaleRowError;
         const kind = stale ? null : options.capabilities.classifyError(error).kind;
         if ((stale || kind === 'busy') && tries < maxTries) {
@@ -221,6 +280,7 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
           : describeDbError(error, options.capabilities);
         const failed: ItemResult = { ...result, status: 'failed', changes: [], error: { message } };
         await lane.writer.unit(journal(failed));
+        lane.planned.push({ result: failed, user: null });
         return failed;
       }
     }

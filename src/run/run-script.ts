@@ -5,7 +5,13 @@ import type { Sandbox } from '../sandbox/using-sandbox.js';
 import type { DialectCapabilities } from '../store/driver.js';
 import { loadUsers, type Reader, type StoredUser } from '../store/load-users.js';
 import type { Writer } from '../store/writer.js';
-import { BARRIER, commitItems, type PlannedItem, type PlannedSource } from './commit-items.js';
+import {
+  BARRIER,
+  commitItems,
+  type CommitOptions,
+  type PlannedItem,
+  type PlannedSource,
+} from './commit-items.js';
 import { planUserChanges, RejectedChange, type PlanContext } from './plan-user-changes.js';
 import type { RunControl } from './run-control.js';
 import { toSandboxSnapshot, type AttrDecrypter } from './to-sandbox-snapshot.js';
@@ -29,6 +35,8 @@ export interface RunScriptOptions {
   begin: () => Promise<number | null>;
   control: RunControl;
   counts: RunCounts;
+  /** What each group commits besides its items (a shared run's chunk leases); see commitItems. */
+  groupStatements?: CommitOptions['groupStatements'];
   now?: () => number;
 }
 
@@ -379,6 +387,7 @@ export function runScript(options: RunScriptOptions): AsyncGenerator<ItemResult>
     control,
     begin,
     counts,
+    ...(options.groupStatements ? { groupStatements: options.groupStatements } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
 }

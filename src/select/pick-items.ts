@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { PickedItem } from '../model/picked-item.js';
+import type { SeqRange } from '../model/seq-range.js';
 import type { StoreDriver } from '../store/driver.js';
 import { buildUserWhere } from './build-user-where.js';
 import { filterProfileNames } from './filter-profile-names.js';
@@ -7,7 +8,7 @@ import { parseFilter } from './parse-filter.js';
 import { resolveFilter } from './saved-filters.js';
 import { matchCsvRowsInChunks, pickKeyColumn, repeatedKeys, type RepeatedKey } from './match-csv-rows.js';
 import { readCsv } from './read-csv.js';
-import { countUsers, selectUserPages, type UserWhere } from './select-users.js';
+import { countUsers, selectUserIds, selectUserPages, type UserWhere } from './select-users.js';
 
 /** How the admin picked users (SPEC §3); stored with the run so it can be resumed. */
 export interface Selection {
@@ -55,17 +56,20 @@ export function checkSelection(selection: Selection): void {
 /**
  * Resolves a selection into pages of items. Everything that can be wrong with it (filter syntax,
  * a malformed CSV, an unknown key column) fails here, before anything runs or is written.
- * `skip(seq)` leaves out items already done (resume).
+ * `skip(seq)` leaves out items already done (resume); `range` picks only the items whose seq is
+ * in it (a chunk of a shared run: by obj_id for a filter, by row for a CSV file).
  */
 export async function pickItems(
   store: StoreDriver,
   selection: Selection,
-  options: { skip?: (item: PickedItem) => boolean; afterId?: number } = {},
+  options: { skip?: (item: PickedItem) => boolean; range?: SeqRange } = {},
 ): Promise<Picked> {
   checkSelection(selection);
   const skip = options.skip ?? (() => false);
+  const { range } = options;
+  const inRange = (i: PickedItem) => !range || (i.seq >= range.first && i.seq <= range.last);
   if (selection.failed_of !== undefined) {
-    const items = (await failedItems(store, selection.failed_of)).filter((i) => !skip(i));
+    const items = (await failedItems(store, selection.failed_of)).filter((i) => inRange(i) && !skip(i));
     return {
       total: items.length,
       available: items.length,
@@ -79,13 +83,11 @@ export async function pickItems(
   if (selection.csv === undefined) {
     const available = await countUsers(store, where);
     const total = selection.limit === undefined ? available : Math.min(available, selection.limit);
-    return {
-      total,
-      available,
-      repeated: [],
-      warnings,
-      pages: userItems(store, where, selection.limit, skip),
-    };
+    // A chunk's range already stops where the run's --limit does.
+    const pages = range
+      ? userItems(store, where, undefined, skip, range)
+      : userItems(store, where, selection.limit, skip);
+    return { total, available, repeated: [], warnings, pages };
   }
   const table = readCsv(
     selection.csv,
@@ -98,7 +100,14 @@ export async function pickItems(
     available: table.rows.length,
     repeated: repeatedKeys(store, key, rows),
     warnings,
-    pages: csvItems(store, key, rows, where, skip),
+    pages: csvItems(
+      store,
+      key,
+      range ? rows.slice(range.first, range.last + 1) : rows,
+      where,
+      skip,
+      range?.first ?? 0,
+    ),
   };
 }
 
@@ -154,13 +163,74 @@ async function* pagesOf(items: PickedItem[], size = 500): AsyncGenerator<PickedI
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
+/**
+ * Cuts a selection into chunks of about `size` items, as seq ranges: by obj_id for a filter (each
+ * user once), by row for a CSV file. A CSV file that names a user on more than one row is one
+ * chunk: its rows for that user must run in file order, one after another, in one worker.
+ */
+export async function planChunks(
+  store: StoreDriver,
+  selection: Selection,
+  size: number,
+): Promise<SeqRange[]> {
+  const ranges: SeqRange[] = [];
+  if (selection.failed_of !== undefined) {
+    // The failed items keep their run's seqs: chunks are runs of them, a user named on several
+    // of them (a CSV run) keeps them all in one chunk.
+    const items = await failedItems(store, selection.failed_of);
+    const users = new Set(items.map((i) => i.userId));
+    if (items.length === 0) return [];
+    const seqs = items.map((i) => i.seq);
+    const step = users.size < items.length ? items.length : size;
+    for (let i = 0; i < seqs.length; i += step) {
+      ranges.push({ first: seqs[i] as number, last: seqs[Math.min(i + step, seqs.length) - 1] as number });
+    }
+    return ranges;
+  }
+  if (selection.csv === undefined) {
+    checkSelection(selection);
+    const where = selection.filter === undefined ? undefined : await buildUserWhere(store, selection.filter);
+    let current: number[] = [];
+    for await (const ids of selectUserIds(store, where, selection.limit)) {
+      for (const id of ids) {
+        current.push(id);
+        if (current.length === size) {
+          ranges.push({ first: current[0] as number, last: id });
+          current = [];
+        }
+      }
+    }
+    if (current.length > 0)
+      ranges.push({ first: current[0] as number, last: current[current.length - 1] as number });
+    return ranges;
+  }
+  const picked = await pickItems(store, selection);
+  const users = new Set<number>();
+  let repeated = false;
+  for await (const page of picked.pages) {
+    for (const item of page) {
+      if (item.userId === null || item.verdict) continue;
+      if (users.has(item.userId)) repeated = true;
+      users.add(item.userId);
+    }
+  }
+  if (picked.total === 0) return [];
+  if (repeated) return [{ first: 0, last: picked.total - 1 }];
+  for (let first = 0; first < picked.total; first += size) {
+    ranges.push({ first, last: Math.min(first + size, picked.total) - 1 });
+  }
+  return ranges;
+}
+
 async function* userItems(
   store: StoreDriver,
   where: UserWhere | undefined,
   limit: number | undefined,
   skip: (item: PickedItem) => boolean,
+  range?: SeqRange,
 ): AsyncGenerator<PickedItem[]> {
-  for await (const page of selectUserPages(store, { where, limit })) {
+  const bounds = range ? { afterId: range.first - 1, untilId: range.last } : {};
+  for await (const page of selectUserPages(store, { where, limit, ...bounds })) {
     // A user appears once in a filtered run, so its obj_id is a seq that stays stable on resume.
     const items = page.map((u) => ({ seq: u.obj_id, userId: u.obj_id, row: null, line: null, userRow: u }));
     yield items.filter((i) => !skip(i));
@@ -173,8 +243,9 @@ async function* csvItems(
   rows: Parameters<typeof matchCsvRowsInChunks>[2],
   where: UserWhere | undefined,
   skip: (item: PickedItem) => boolean,
+  firstSeq: number,
 ): AsyncGenerator<PickedItem[]> {
-  let seq = 0;
+  let seq = firstSeq;
   for await (const chunk of matchCsvRowsInChunks(store, key, rows)) {
     const items: PickedItem[] = chunk.map((m) => {
       const base = { seq: seq++, row: m.values, line: m.line };

@@ -12,6 +12,8 @@ export interface SelectUsersOptions {
   pageSize?: number;
   /** Start after this obj_id (resume). */
   afterId?: number;
+  /** Stop at this obj_id (a chunk of a shared run). */
+  untilId?: number;
 }
 
 /**
@@ -33,6 +35,7 @@ export async function* selectUserPages(
       .orderBy('obj_id')
       .limit(Math.min(pageSize, left));
     if (options.where) query = query.where(options.where);
+    if (options.untilId !== undefined) query = query.where('obj_id', '<=', options.untilId);
     const rows = await query.execute();
     if (rows.length === 0) return;
     yield rows;
@@ -53,4 +56,30 @@ export async function countUsers(
   const row = await query.executeTakeFirstOrThrow();
   const n = Number(row.n);
   return limit === undefined ? n : Math.min(n, limit);
+}
+
+/** The obj_ids `where` selects, in order, page by page (no user rows: what chunking needs). */
+export async function* selectUserIds(
+  store: StoreDriver,
+  where: UserWhere | undefined,
+  limit: number | undefined,
+  pageSize = 5000,
+): AsyncGenerator<number[]> {
+  let after = 0;
+  let left = limit ?? Number.POSITIVE_INFINITY;
+  while (left > 0) {
+    let query = store.db
+      .selectFrom('users')
+      .select('obj_id')
+      .where('obj_id', '>', after)
+      .orderBy('obj_id')
+      .limit(Math.min(pageSize, left));
+    if (where) query = query.where(where);
+    const ids = (await query.execute()).map((r) => Number(r.obj_id));
+    if (ids.length === 0) return;
+    yield ids;
+    left -= ids.length;
+    after = ids[ids.length - 1] as number;
+    if (ids.length < pageSize) return;
+  }
 }

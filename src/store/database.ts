@@ -142,6 +142,35 @@ export interface RunChangesTable {
   after: string | null;
 }
 
+/** A chunk of a run's selection (migration 0007): items with seq in [first_seq, last_seq]. */
+export interface RunChunksTable {
+  run_id: number;
+  chunk: number;
+  first_seq: number;
+  last_seq: number;
+  /** `pending` (never claimed), `claimed` (by `worker` until `lease_until`), `done`. */
+  status: string;
+  worker: string | null;
+  /** ISO-8601 UTC; a claim whose lease is in the past may be taken over. */
+  lease_until: string | null;
+  done_at: string | null;
+}
+
+/** A process working on a run (migration 0007): the first one and every `--join`. */
+export interface RunWorkersTable {
+  run_id: number;
+  worker: string;
+  host: string;
+  pid: number;
+  lease_ms: number;
+  started_at: string;
+  last_seen: string;
+  /** `running`, `finished`, `interrupted`, `failed`. */
+  status: string;
+  chunks: number;
+  items: number;
+}
+
 export interface Database {
   users: UsersTable;
   profiles: ProfilesTable;
@@ -156,6 +185,8 @@ export interface Database {
   runs: RunsTable;
   run_items: RunItemsTable;
   run_changes: RunChangesTable;
+  run_chunks: RunChunksTable;
+  run_workers: RunWorkersTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

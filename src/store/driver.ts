@@ -18,8 +18,12 @@ export interface SqlStatement {
 /** How a database error reads to an admin, by kind rather than by one driver's wording. */
 export type DbErrorKind =
   | { kind: 'unique'; table?: string | undefined; column?: string | undefined }
-  /** A lock wait, deadlock or serialization failure: trying again may succeed. */
-  | { kind: 'busy' }
+  /**
+   * A lock wait, deadlock or serialization failure: trying again may succeed. `groupLost`: the
+   * server rolled back the whole transaction, not just the statement (a deadlock in InnoDB), so
+   * every earlier unit of the open group is gone too.
+   */
+  | { kind: 'busy'; groupLost?: boolean }
   | { kind: 'read-only' }
   /** The server cannot be reached (down, wrong host or port, refused). */
   | { kind: 'unreachable' }
@@ -75,6 +79,13 @@ export interface DialectCapabilities {
    * null where a column cannot be altered (SQLite), and a migration rebuilds the table instead.
    */
   readonly dropNotNullSql: ((table: string, column: string, type: string) => string) | null;
+  /**
+   * The locking clause that claims a row no other transaction holds and passes over those that
+   * are held (`FOR UPDATE SKIP LOCKED`: PostgreSQL, MariaDB 10.6+, MySQL 8), so several workers
+   * share one run's chunks; null where the dialect has none (SQLite: one writer per file anyway),
+   * and a run is then not split into chunks and cannot be joined.
+   */
+  readonly skipLockedSql: string | null;
   /** How many writers (connections with a transaction open) may work at once: SQLite has one. */
   readonly maxWriters: number;
   /**

@@ -223,6 +223,42 @@ const buildMigrations = ({
       await db.schema.alterTable('runs').addColumn('script_version', 'integer').execute();
     },
   },
+  '0007_run_chunks': {
+    // Scale-out (`usrun run --join`): a run on a server database is cut into chunks of its
+    // selection (seq ranges) that workers claim under a lease, and each worker has a row of its
+    // own. No foreign key to runs: InnoDB would take a lock on the run's row for every claim and
+    // renewal, which is what parallel writers must not contend on.
+    async up(db: Kysely<any>) {
+      await t(
+        db.schema
+          .createTable('run_chunks')
+          .addColumn('run_id', 'integer', (c) => c.notNull())
+          .addColumn('chunk', 'integer', (c) => c.notNull())
+          .addColumn('first_seq', 'integer', (c) => c.notNull())
+          .addColumn('last_seq', 'integer', (c) => c.notNull())
+          .addColumn('status', 'varchar(16)', (c) => c.notNull())
+          .addColumn('worker', 'varchar(64)')
+          .addColumn('lease_until', 'varchar(32)')
+          .addColumn('done_at', 'varchar(32)')
+          .addPrimaryKeyConstraint('run_chunks_pk', ['run_id', 'chunk']),
+      ).execute();
+      await t(
+        db.schema
+          .createTable('run_workers')
+          .addColumn('run_id', 'integer', (c) => c.notNull())
+          .addColumn('worker', 'varchar(64)', (c) => c.notNull())
+          .addColumn('host', 'varchar(255)', (c) => c.notNull())
+          .addColumn('pid', 'integer', (c) => c.notNull())
+          .addColumn('lease_ms', 'integer', (c) => c.notNull())
+          .addColumn('started_at', 'varchar(32)', (c) => c.notNull())
+          .addColumn('last_seen', 'varchar(32)', (c) => c.notNull())
+          .addColumn('status', 'varchar(16)', (c) => c.notNull())
+          .addColumn('chunks', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('items', 'integer', (c) => c.notNull().defaultTo(0))
+          .addPrimaryKeyConstraint('run_workers_pk', ['run_id', 'worker']),
+      ).execute();
+    },
+  },
   '0009_operator_output': {
     // The script's calls that had no effect (`profile_add("gld")` for a profile that does not
     // exist), per item: the report groups them and `runs show` shows them.

@@ -1,4 +1,4 @@
-import type { Connection, SqlStatement, SqlValue, StoreDriver } from './driver.js';
+import type { Connection, DialectCapabilities, SqlStatement, SqlValue, StoreDriver } from './driver.js';
 
 /** A unit's statement changed another number of rows than it expected (a row's version moved). */
 export class StaleRowError extends Error {
@@ -8,6 +8,19 @@ export class StaleRowError extends Error {
   ) {
     super(`expected ${statement.expectRows} changed row(s), got ${changed}`);
     this.name = 'StaleRowError';
+  }
+}
+
+/**
+ * The server rolled back the whole open group (an InnoDB deadlock): not one of its units is
+ * written any more, and the writer has no transaction open. The group must be applied again.
+ */
+export class GroupLostError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(
+      `the database rolled back the whole transaction: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
+    this.name = 'GroupLostError';
   }
 }
 
@@ -30,7 +43,8 @@ export interface Writer {
   /**
    * Applies the statements as one all-or-nothing unit, opening a group first when none is open.
    * On any error the unit is rolled back to its savepoint and the error rethrown; the group stays
-   * usable. A statement whose `expectRows` is not met throws `StaleRowError`.
+   * usable. A statement whose `expectRows` is not met throws `StaleRowError`. When the server
+   * rolled back the whole transaction instead, `GroupLostError`: nothing of the group is left.
    */
   unit(statements: readonly SqlStatement[]): Promise<void>;
   /** Commits the open group (a rehearsal keeps it open). No-op without an open group. */
@@ -39,7 +53,8 @@ export interface Writer {
 
 const SAVEPOINT = 'usrun_unit';
 
-function createWriter(connection: Connection, beginSql: string, rehearsal: boolean) {
+function createWriter(connection: Connection, capabilities: DialectCapabilities, rehearsal: boolean) {
+  const beginSql = capabilities.beginWriteSql;
   let open = false;
   const begin = async () => {
     if (open) return;
@@ -61,6 +76,11 @@ function createWriter(connection: Connection, beginSql: string, rehearsal: boole
           if (s.expectRows !== undefined && changed !== s.expectRows) throw new StaleRowError(s, changed);
         }
       } catch (error) {
+        const kind = capabilities.classifyError(error);
+        if (kind.kind === 'busy' && kind.groupLost) {
+          open = false;
+          throw new GroupLostError(error);
+        }
         await connection.execute(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
         await connection.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
         throw error;
@@ -91,7 +111,7 @@ export async function usingWriter<T>(
   fn: (writer: Writer) => Promise<T>,
 ): Promise<T> {
   return store.withConnection(async (connection) => {
-    const writer = createWriter(connection, store.capabilities.beginWriteSql, options.rehearsal);
+    const writer = createWriter(connection, store.capabilities, options.rehearsal);
     // A rehearsal is one transaction from the start, so every read sees one snapshot plus its own units.
     if (options.rehearsal) await writer.unit([]);
     let result: T;

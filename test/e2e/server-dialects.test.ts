@@ -241,3 +241,65 @@ describe('a server that cannot be used: one clear line naming the URL without pa
     },
   );
 });
+
+/** Makes every write to a user's row take a while, so a test can cut the connection half-way. */
+const SLOW_USERS: Record<'postgres' | 'mysql', string[]> = {
+  postgres: [
+    `CREATE FUNCTION usrun_test_slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.03); RETURN NEW; END $$`,
+    'CREATE TRIGGER usrun_test_slow BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION usrun_test_slow()',
+  ],
+  mysql: [
+    'CREATE TRIGGER usrun_test_slow BEFORE UPDATE ON users FOR EACH ROW SET @usrun_test_slow = SLEEP(0.03)',
+  ],
+};
+
+describe.each(['postgres', 'mysql'] as const)(
+  '%s: the connection lost in the middle of an undo',
+  (dialect) => {
+    it(
+      'stops with a clear message and exit 3; undone users stay undone, all or nothing; running the undo again finishes it',
+      async () => {
+        const db = await testStore(dialect, { demo: USERS });
+        const script = writeFile(tmp.dir, `undo-lost-${dialect}.js`, SCRIPT);
+        const before = await data(db);
+        const run = await usrun(['run', script, '--db', db, '--all', '--yes']);
+        expect(run.code, run.stderr).toBe(0);
+        for (const statement of SLOW_USERS[dialect]) await dbQuery(db, statement);
+
+        const undo = usrun(['runs', 'undo', '1', '--db', db, '--yes']);
+        const undone = () =>
+          count(db, "SELECT count(*) AS n FROM run_items WHERE run_id = 2 AND status = 'changed'").catch(
+            () => 0,
+          );
+        const deadline = Date.now() + 60_000;
+        while ((await undone()) < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        await CUT[dialect](db);
+        await closeCachedStores();
+        const cut = await undo;
+        expect(cut.code).toBe(3);
+        expect(cut.stderr).toContain(`usrun: lost the connection to ${db}`);
+        expect(cut.stderr).toContain(
+          `usrun: what was committed stays; once the server is back, finish the undo by running it again: usrun runs undo 1 --db ${db}`,
+        );
+        expect(cut.stderr).not.toContain('unexpected error');
+        const partial = await undone();
+        expect(partial).toBeGreaterThanOrEqual(10);
+        expect(partial).toBeLessThan(USERS);
+        // All or nothing per user: exactly the users the undo journaled are back as they were.
+        expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(
+          USERS - partial,
+        );
+        expect(await dbQuery(db, 'SELECT status FROM runs WHERE id = 2')).toEqual([
+          { status: 'interrupted' },
+        ]);
+
+        const again = await usrun(['runs', 'undo', '1', '--db', db, '--yes']);
+        expect(again.stderr).toBe('');
+        expect(again.code).toBe(0);
+        await dbQuery(db, 'DROP TRIGGER usrun_test_slow' + (dialect === 'postgres' ? ' ON users' : ''));
+        expect(await data(db)).toEqual(before);
+      },
+      LONG,
+    );
+  },
+);

@@ -27,7 +27,13 @@ const IDENTITY: Record<string, string> = {
   runs: 'id',
 };
 
-const DELETE_ALL = [...ALL_TABLES].reverse().map((t) => `DELETE FROM ${t}`);
+/**
+ * A shared run's chunks and workers (migration 0007): emptied with the rest, but left out of
+ * dumps and snapshots — leases and last-seen times are when, not what.
+ */
+const WORK_TABLES = ['run_chunks', 'run_workers'];
+
+const DELETE_ALL = [...WORK_TABLES, ...[...ALL_TABLES].reverse()].map((t) => `DELETE FROM ${t}`);
 
 /**
  * Empties every table and resets the id generators: what differs per dialect. (DELETE, not

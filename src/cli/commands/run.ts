@@ -1,9 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { createAttrCipher } from '../../crypto/attr-cipher.js';
 import { loadKey } from '../../crypto/load-key.js';
 import { ExitError, UsageError } from '../../errors.js';
 import { getRun, isOrphaned, type RunInfo } from '../../journal/read-runs.js';
+import {
+  addWorker,
+  chunkCount,
+  createChunks,
+  isLive,
+  releaseGoneWorkers,
+  runWorkers,
+  type WorkerIdentity,
+} from '../../journal/run-chunks.js';
 import {
   countItems,
   doneSeqs,
@@ -14,18 +24,22 @@ import {
   type RunStatus,
 } from '../../journal/run-record.js';
 import { emptyCounts, type RunCounts } from '../../model/item-result.js';
+import type { PickedItem } from '../../model/picked-item.js';
 import { checkKeyNeededByOutcomes } from '../../run/check-key-needed.js';
 import { RunControl } from '../../run/run-control.js';
+import { ChunkFeed, runInChunks } from '../../run/chunk-feed.js';
 import { runScript } from '../../run/run-script.js';
-import { usingWriters, type Writer } from '../../store/writer.js';
+import { StaleRowError, usingWriters, type Writer } from '../../store/writer.js';
 import { usingSandbox } from '../../sandbox/using-sandbox.js';
-import { pickItems, type Selection } from '../../select/pick-items.js';
+import { pickItems, planChunks, type Selection } from '../../select/pick-items.js';
+import type { SeqRange } from '../../model/seq-range.js';
 import type { StoreDriver } from '../../store/driver.js';
 import { loadProfileCatalog } from '../../store/profile-attributes.js';
 import { scriptLabel } from '../../store/script-library.js';
 import { usingStore } from '../../store/using-store.js';
 import type { Io } from '../io.js';
 import { loadScript, readText, type LoadedScript } from '../load-script.js';
+import { lostConnection } from '../lost-connection.js';
 import { RunReporter, type RunSummary } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 import { confirmOrDecline } from '../confirm-or-decline.js';
@@ -50,10 +64,20 @@ export interface RunOptions extends Selection {
   concurrency?: number;
   /** Run again for the users of this run's failed items (`--failed-of RUN_ID`), as a new run. */
   failedOf?: number;
+  /** Work on a run another process started (`--join RUN_ID`): claim its chunks. */
+  join?: number;
+  /** Items per chunk of a run on a server database (`--chunk-size`). */
+  chunkSize?: number;
+  /** Seconds a claim on a chunk lasts without renewal (`--lease`). */
+  lease?: number;
 }
 
 /** Transactions in flight on a server database; SQLite always has one writer. */
 const DEFAULT_CONCURRENCY = 4;
+/** Items per chunk: small enough to share out, large enough that claims cost nothing. */
+const DEFAULT_CHUNK_SIZE = 1000;
+/** A worker renews its leases every third of this; a dead one's chunks wait this long. */
+const DEFAULT_LEASE_S = 30;
 
 /** The result of a run command, for tests and the exit code. */
 export interface RunOutcome {
@@ -69,7 +93,12 @@ interface RunPlan {
   selection: Selection & { csv_sha256?: string };
   params: Record<string, string>;
   resume: { runId: number; done: Set<number>; counts: RunCounts } | null;
+  /** A run split into chunks that this process joins (or resumes): it claims chunks. */
+  shared: { runId: number; reopen: boolean } | null;
 }
+
+const JOIN_NEEDS_SERVER =
+  'a run is shared between workers on a PostgreSQL or MariaDB/MySQL database only: workers claim its chunks with SELECT … FOR UPDATE SKIP LOCKED, which SQLite does not have (and a SQLite file takes one writer at a time, so a second process would only wait)';
 
 /** The script a run ran, as its journal keeps it (text, path, saved name and version). */
 function journaledScript(
@@ -103,7 +132,14 @@ async function planRun(
     limit: options.limit,
     ...(options.failedOf !== undefined ? { failed_of: options.failedOf } : {}),
   };
-  if (options.resume === undefined && options.failedOf !== undefined && scriptArg === undefined) {
+  if (options.join !== undefined && options.resume !== undefined) {
+    throw new UsageError('--join and --resume: give one of them');
+  }
+  const again = options.join ?? options.resume;
+  if (options.join !== undefined && store.capabilities.skipLockedSql === null) {
+    throw new UsageError(`--join: ${JOIN_NEEDS_SERVER}`);
+  }
+  if (again === undefined && options.failedOf !== undefined && scriptArg === undefined) {
     // Without a script, the failed items run again with the script that failed them.
     const failed = await getRun(store, options.failedOf);
     return {
@@ -111,9 +147,10 @@ async function planRun(
       selection,
       params: options.param ?? failed.params,
       resume: null,
+      shared: null,
     };
   }
-  if (options.resume === undefined) {
+  if (again === undefined) {
     if (scriptArg === undefined)
       throw new UsageError(
         'missing the script: usrun run SCRIPT.js|@NAME[@VERSION]|- --filter … (or --resume RUN_ID)',
@@ -124,15 +161,17 @@ async function planRun(
       selection,
       params: options.param ?? {},
       resume: null,
+      shared: null,
     };
   }
+  const flag = options.join !== undefined ? '--join' : '--resume';
   if (Object.values(selection).some((v) => v !== undefined) || options.param) {
     throw new UsageError(
-      "--resume continues with the run's own selection and params: leave out --filter, --csv, --all, --param …",
+      `${flag} continues with the run's own selection and params: leave out --filter, --csv, --all, --param …`,
     );
   }
-  if (options.dryRun) throw new UsageError('--resume cannot be combined with --dry-run');
-  const run = await getRun(store, options.resume);
+  if (options.dryRun) throw new UsageError(`${flag} cannot be combined with --dry-run`);
+  const run = await getRun(store, again);
   const orphaned = isOrphaned(run, hostname());
   if (run.kind === 'undo')
     throw new UsageError(`run ${run.id} is an undo; run \`usrun runs undo ${run.undo_of}\` again instead`);
@@ -140,9 +179,25 @@ async function planRun(
     throw new UsageError(
       `run ${run.id} is a ${run.kind} run, not a script run; run that command again instead`,
     );
-  if (run.status === 'completed') throw new UsageError(`run ${run.id} already completed: nothing to resume`);
-  if (run.status === 'running' && !orphaned)
+  const what = options.join !== undefined ? 'join' : 'resume';
+  if (run.status === 'completed') throw new UsageError(`run ${run.id} already completed: nothing to ${what}`);
+  const chunked = store.capabilities.skipLockedSql !== null && (await chunkCount(store, run.id)) > 0;
+  if (options.join !== undefined && !chunked) {
+    throw new UsageError(
+      `run ${run.id} was not split into chunks (it ran before this database could share runs, or it picked nothing): resume it with --resume ${run.id} instead`,
+    );
+  }
+  if (chunked && options.resume !== undefined) {
+    const live = (await runWorkers(store, run.id)).filter((w) => isLive(w, Date.now()));
+    if (live.length > 0) {
+      const who = live.map((w) => `pid ${w.pid} on ${w.host}`).join(', ');
+      throw new UsageError(
+        `run ${run.id} is still running (${who}): add a worker with --join ${run.id}, or resume it once they have stopped`,
+      );
+    }
+  } else if (!chunked && run.status === 'running' && !orphaned) {
     throw new UsageError(`run ${run.id} is still running (pid ${run.pid} on ${run.host})`);
+  }
   // The journal holds the script that ran: a resume runs that text, from any directory (and
   // after its saved script was removed). A script named on the command line must be the same
   // text, unless --force says to go on with it.
@@ -168,8 +223,17 @@ async function planRun(
     script,
     selection: journaled,
     params: run.params,
-    resume: { runId: run.id, done: await doneSeqs(store, run.id), counts: await countItems(store, run.id) },
+    resume: chunked
+      ? null
+      : { runId: run.id, done: await doneSeqs(store, run.id), counts: await countItems(store, run.id) },
+    shared: chunked ? { runId: run.id, reopen: run.status !== 'running' } : null,
   };
+}
+
+/** Runs `fn` once; later calls get the first call's promise. */
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined;
+  return () => (result ??= fn());
 }
 
 /**
@@ -191,7 +255,13 @@ export async function runCommand(
     const plan = await planRun(store, scriptArg, options, io);
     const done = plan.resume?.done;
     const picked = await pickItems(store, plan.selection, done ? { skip: (i) => done.has(i.seq) } : {});
-    const total = done ? Math.max(0, picked.total - done.size) : picked.total;
+    // On a server database a new run is cut into chunks that other processes may claim (--join).
+    const chunks: SeqRange[] =
+      plan.resume || plan.shared || dryRun || store.capabilities.skipLockedSql === null
+        ? []
+        : await planChunks(store, plan.selection, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+    const journaled = plan.shared ? (await countItems(store, plan.shared.runId)).selected : 0;
+    const total = done ? Math.max(0, picked.total - done.size) : Math.max(0, picked.total - journaled);
     for (const note of selectionNotes(picked, {
       limit: plan.selection.limit,
       csv: plan.selection.csv !== undefined,
@@ -199,7 +269,7 @@ export async function runCommand(
       io.err(`${note}\n`);
     }
     for (const warning of picked.warnings) io.err(`usrun: warning: ${warning}\n`);
-    if (total === 0 && !plan.resume) {
+    if (total === 0 && !plan.resume && !plan.shared) {
       // Nothing to run: no journal entry, no sandbox; the admin is told, not left with a "run 7".
       const counts = emptyCounts();
       if (options.json) {
@@ -252,12 +322,25 @@ export async function runCommand(
         const counts = plan.resume ? { ...plan.resume.counts } : emptyCounts();
         const control = new RunControl(maxErrors);
         let runId: number | null = null;
+        const me: WorkerIdentity = {
+          worker: randomBytes(8).toString('hex'),
+          host: hostname(),
+          pid: process.pid,
+          leaseMs: (options.lease ?? DEFAULT_LEASE_S) * 1000,
+        };
         // The run's row is committed before the first user's changes (so a kill at any moment
-        // leaves a resumable run), but only once the first outcomes passed the key check.
-        const begin = async () => {
-          if (plan.resume) {
-            runId = plan.resume.runId;
-            await reopenRun(store, runId);
+        // leaves a resumable run), but only once the first outcomes passed the key check. A new
+        // shared run records its chunks with it, the first one this worker's.
+        let begun = false;
+        const begin = once(async () => {
+          begun = true;
+          if (plan.resume || plan.shared) {
+            runId = (plan.resume ?? plan.shared)!.runId;
+            if (plan.resume || plan.shared?.reopen) await reopenRun(store, runId);
+            if (plan.shared) {
+              await releaseGoneWorkers(store, runId, Date.now());
+              await addWorker(store, runId, me, Date.now());
+            }
           } else if (!dryRun) {
             const run = {
               kind: 'run' as const,
@@ -268,10 +351,25 @@ export async function runCommand(
               params: plan.params,
             };
             runId = await startRun(store, run, counts);
+            if (chunks.length > 0) await createChunks(store, runId, chunks, me, Date.now());
           }
           reporter.setRunId(runId);
           return runId;
-        };
+        });
+        const feed =
+          plan.shared || chunks.length > 0
+            ? new ChunkFeed({
+                store,
+                selection: plan.selection,
+                me,
+                first: chunks[0] ?? null,
+                begin: async () => (await begin()) as number,
+                begun: () => begun,
+                control,
+                now: Date.now,
+                sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+              })
+            : null;
         const resumeHint = () =>
           // store.location: a server URL without its password, which is never printed.
           runId === null ? null : `usrun run --resume ${runId}${options.db ? ` --db ${store.location}` : ''}`;
@@ -280,45 +378,63 @@ export async function runCommand(
           dryRun,
           total,
           verbose: options.verbose ?? false,
-          resumed: plan.resume !== null,
+          resumed: plan.resume !== null || plan.shared !== null,
         });
         // Signals stay ours until the run is finished and reported: a second Ctrl-C until then
         // still exits 3 with the resume hint, however fast the first one stopped the run.
         const signals = watchStopSignals(io, control, (text) => reporter.note(text), resumeHint);
         try {
           try {
-            const items = runScript({
-              writers,
-              reader: dryRun ? (writers[0] as Writer) : store,
-              capabilities: store.capabilities,
-              sandbox,
-              pages: picked.pages,
-              profiles: new Map(catalog.map((p) => [p.id, p])),
-              cipher,
-              checkFirst: (outcomes) => checkKeyNeededByOutcomes(outcomes, cipher !== null),
-              begin,
-              control,
-              counts,
-            });
+            const run = (pages: AsyncIterable<PickedItem[]>) =>
+              runScript({
+                writers,
+                reader: dryRun ? (writers[0] as Writer) : store,
+                capabilities: store.capabilities,
+                sandbox,
+                pages,
+                profiles: new Map(catalog.map((p) => [p.id, p])),
+                cipher,
+                checkFirst: (outcomes) => checkKeyNeededByOutcomes(outcomes, cipher !== null),
+                begin,
+                control,
+                counts,
+                ...(feed ? { groupStatements: feed.groupStatements } : {}),
+              });
+            const items = feed ? runInChunks(feed, run) : run(picked.pages);
             for await (const result of items) reporter.item(result);
           } catch (error) {
-            if (runId !== null) await finishRun(store, runId, 'interrupted', counts).catch(() => undefined);
-            if (store.capabilities.classifyError(error).kind === 'connection-lost') {
-              // Every committed group stays; the open one died with the connection, all or nothing.
-              const hint = resumeHint();
+            if (feed) await feed.finish('interrupted').catch(() => undefined);
+            else if (runId !== null)
+              await finishRun(store, runId, 'interrupted', counts).catch(() => undefined);
+            if (error instanceof StaleRowError && feed) {
+              // A group's proof that its chunks were still this worker's failed: another worker
+              // took one over (this one had not renewed its lease in time), so the group rolled back.
               io.err(
-                `usrun: lost the connection to ${store.location}: ${error instanceof Error ? error.message : String(error)}\n` +
-                  (hint
-                    ? `usrun: what was committed stays; once the server is back, finish the run with: ${hint}\n`
-                    : ''),
+                `usrun: this worker lost a chunk of run ${runId} to another worker (its lease of ${me.leaseMs / 1000} s ran out before it was renewed); what it had not committed is that worker's now\n`,
               );
               throw new ExitError(3);
             }
-            throw error;
+            const hint = resumeHint();
+            throw (
+              lostConnection(
+                error,
+                store,
+                io,
+                hint ? { what: 'finish the run with', command: hint } : null,
+              ) ?? error
+            );
           }
-          const status = control.status;
-          if (runId !== null) await finishRun(store, runId, status, counts);
-          reporter.summary({ ...counts, run_id: runId, dry_run: dryRun, status });
+          const status: RunStatus = control.status;
+          let reported = counts;
+          if (feed) {
+            // A shared run: the summary is the run's (every worker's items), as the journal has it.
+            const end = await feed.finish(status);
+            if (end) reported = end.counts;
+            if (end?.status === 'running' && !options.json) {
+              io.err(`usrun: this worker left run ${runId}; other workers are still at it\n`);
+            }
+          } else if (runId !== null) await finishRun(store, runId, status, counts);
+          reporter.summary({ ...reported, run_id: runId, dry_run: dryRun, status });
           if (status === 'interrupted' && runId !== null && !options.json) {
             io.err(`usrun: run ${runId} interrupted; continue it with: ${resumeHint()}\n`);
           } else if (status === 'stopped' && !options.json) {
@@ -326,8 +442,14 @@ export async function runCommand(
               `usrun: stopped after ${control.failures} failed user${control.failures === 1 ? '' : 's'} (--max-errors); resume with: ${resumeHint()}\n`,
             );
           }
-          const exitCode = status === 'interrupted' ? 3 : counts.failed > 0 || counts.not_found > 0 ? 1 : 0;
-          return { runId, status: dryRun ? 'dry-run' : status, counts, exitCode } satisfies RunOutcome;
+          const exitCode =
+            status === 'interrupted' ? 3 : reported.failed > 0 || reported.not_found > 0 ? 1 : 0;
+          return {
+            runId,
+            status: dryRun ? 'dry-run' : status,
+            counts: reported,
+            exitCode,
+          } satisfies RunOutcome;
         } finally {
           signals.dispose();
         }

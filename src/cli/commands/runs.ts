@@ -10,6 +10,7 @@ import {
   type RunInfo,
 } from '../../journal/read-runs.js';
 import { RUN_KIND_LABEL } from '../../journal/run-record.js';
+import { isLive, runWorkers } from '../../journal/run-chunks.js';
 import { undoSource } from '../../run/undo-run.js';
 import { commitPlanned, type CommitPlannedResult } from '../../run/commit-planned.js';
 import { ITEM_STATUSES } from '../../model/item-result.js';
@@ -20,6 +21,7 @@ import { changeToJson, formatChange, formatChangeLines } from '../format-change.
 import { formatGroups, ItemGroups } from '../item-groups.js';
 import { formatTable } from '../format-table.js';
 import type { Io } from '../io.js';
+import { lostConnection } from '../lost-connection.js';
 import { groupStyle, RunReporter, whoOf } from '../run-reporter.js';
 import { watchStopSignals } from '../watch-stop-signals.js';
 import { RunControl } from '../../run/run-control.js';
@@ -51,7 +53,15 @@ export async function runsListCommand(
   await usingStore({ location: options.db, readOnly: true }, async (store) => {
     const runs = await listRuns(store, options.limit ?? 50);
     const host = hostname();
-    const status = (r: (typeof runs)[number]) => (isOrphaned(r, host) ? 'killed (resumable)' : r.status);
+    // A shared run lives as long as any of its workers does, whichever process started it.
+    const live = new Set<number>();
+    for (const r of runs) {
+      if (r.status !== 'running') continue;
+      const workers = await runWorkers(store, r.id);
+      if (workers.some((w) => isLive(w, Date.now()))) live.add(r.id);
+    }
+    const status = (r: (typeof runs)[number]) =>
+      isOrphaned(r, host) && !live.has(r.id) ? 'killed (resumable)' : r.status;
     if (options.json) {
       for (const r of runs) io.out(`${JSON.stringify({ ...r, status: status(r) })}\n`);
       return;
@@ -114,20 +124,24 @@ export async function runsShowCommand(runId: number, options: RunsShowOptions, i
       io.out(run.script_text.endsWith('\n') ? run.script_text : `${run.script_text}\n`);
       return;
     }
+    const workers = await runWorkers(store, runId);
     const paged = options.limit !== undefined || options.offset !== undefined || options.page !== undefined;
     const limit = options.limit ?? (options.json && !paged ? undefined : SHOW_PAGE);
     const offset =
       options.offset ?? (options.page !== undefined ? (options.page - 1) * (limit ?? SHOW_PAGE) : 0);
     if (options.json) {
       const { script_text: _text, ...info } = run;
-      io.out(`${JSON.stringify({ run: info })}\n`);
+      io.out(`${JSON.stringify({ run: workers.length > 0 ? { ...info, workers } : info })}\n`);
       const items = await runItems(store, runId, { status: options.status, limit, offset });
       for (const i of items)
         io.out(`${JSON.stringify({ ...i, notes: i.notes ?? [], changes: i.changes.map(changeToJson) })}\n`);
       return;
     }
     const c = io.color;
-    const orphan = isOrphaned(run, hostname()) ? ' (killed: resumable)' : '';
+    const orphan =
+      isOrphaned(run, hostname()) && !workers.some((w) => isLive(w, Date.now()))
+        ? ' (killed: resumable)'
+        : '';
     io.out(`${c.bold(`run ${run.id}`)} ${run.status}${orphan} — ${describeRun(run)}\n`);
     io.out(`  started ${run.started_at} by ${run.os_user}@${run.host}, finished ${run.finished_at ?? '-'}\n`);
     io.out(`  selection ${JSON.stringify(run.selection)}  params ${JSON.stringify(run.params)}\n`);
@@ -136,6 +150,19 @@ export async function runsShowCommand(runId: number, options: RunsShowOptions, i
     io.out(
       `  ${n.selected} items: ${n.changed} changed, ${n.unchanged} unchanged, ${n.skipped} skipped, ${n.failed} failed, ${n.not_found} not found\n`,
     );
+    if (workers.length > 0) {
+      const now = Date.now();
+      const rows = workers.map((w) => [
+        w.host,
+        String(w.pid),
+        String(w.chunks),
+        String(w.items),
+        w.last_seen.replace('T', ' ').slice(0, 19),
+        w.status === 'running' && !isLive(w, now) ? 'gone' : w.status,
+      ]);
+      const table = formatTable(['HOST', 'PID', 'CHUNKS', 'ITEMS', 'LAST SEEN (UTC)', 'WORKER'], rows, c);
+      io.out(`  workers:\n${table.trimEnd().replace(/^/gm, '    ')}\n`);
+    }
     if (options.status === undefined) {
       const groups = new ItemGroups();
       for (const item of await runItems(store, runId, { problems: true, withoutChanges: true }))
@@ -289,7 +316,9 @@ export async function runsUndoCommand(
   const dryRun = options.dryRun ?? false;
   return usingStore({ location: options.db }, async (store) => {
     const target = await getRun(store, targetRunId);
-    if (target.status === 'running' && !isOrphaned(target, hostname())) {
+    const workers = target.status === 'running' ? await runWorkers(store, target.id) : [];
+    const live = workers.some((w) => isLive(w, Date.now()));
+    if (target.status === 'running' && (live || (workers.length === 0 && !isOrphaned(target, hostname())))) {
       throw new UsageError(
         `run ${target.id} is still running (pid ${target.pid}); undo it when it has ended`,
       );
@@ -303,7 +332,8 @@ export async function runsUndoCommand(
     }
     const reporter = new RunReporter(io, { json: options.json ?? false, dryRun, total, verbose: true });
     const control = new RunControl();
-    const again = `usrun runs undo ${target.id}${options.db ? ` --db ${options.db}` : ''}`;
+    // store.location: a server URL without its password, which is never printed.
+    const again = `usrun runs undo ${target.id}${options.db ? ` --db ${store.location}` : ''}`;
     const signals = watchStopSignals(
       io,
       control,
@@ -328,6 +358,12 @@ export async function runsUndoCommand(
         onItem: (item) => reporter.item(item),
         onBegin: (id) => reporter.setRunId(id),
       });
+    } catch (error) {
+      // Undone users stay undone; running the undo again restores the rest (and skips those).
+      throw (
+        lostConnection(error, store, io, { what: 'finish the undo by running it again', command: again }) ??
+        error
+      );
     } finally {
       signals.dispose();
     }

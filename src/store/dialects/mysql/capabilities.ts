@@ -51,6 +51,7 @@ export const mysqlCapabilities: DialectCapabilities = {
   // rolls back the whole transaction (every earlier unit of the group and its savepoint), not
   // just the statement, which the group commit cannot take (PostgreSQL keeps the savepoint).
   dropNotNullSql: (table, column, type) => `ALTER TABLE ${table} MODIFY ${column} ${type} NULL`,
+  skipLockedSql: 'FOR UPDATE SKIP LOCKED',
   maxWriters: 1,
   booleanLiteral: (value) => (value ? '1' : '0'),
   // %f has microseconds: cut to milliseconds, the form timestamps are stored in.

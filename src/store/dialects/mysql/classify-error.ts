@@ -34,7 +34,9 @@ export function classifyMysqlError(error: unknown): DbErrorKind {
     const known = UNIQUE_KEYS[dot >= 0 ? key.slice(dot + 1) : key];
     return { kind: 'unique', table: known?.table, column: known?.column };
   }
-  if (errno === 1205 || errno === 1213) return { kind: 'busy' };
+  // A deadlock rolls back the whole transaction; a lock wait timeout only the statement.
+  if (errno === 1213) return { kind: 'busy', groupLost: true };
+  if (errno === 1205) return { kind: 'busy' };
   if (errno === 1290 || errno === 1792) return { kind: 'read-only' };
   if (errno === 1045 || errno === 1044) return { kind: 'auth' };
   if (errno === 1049) return { kind: 'no-database' };

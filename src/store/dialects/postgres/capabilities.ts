@@ -63,6 +63,7 @@ export const postgresCapabilities: DialectCapabilities = {
   profileVersionTriggers,
   // Row locks: writers on their own connections commit in parallel (the pool has room for them).
   dropNotNullSql: (table, column) => `ALTER TABLE ${table} ALTER COLUMN ${column} DROP NOT NULL`,
+  skipLockedSql: 'FOR UPDATE SKIP LOCKED',
   maxWriters: 8,
   booleanLiteral: (value) => (value ? 'TRUE' : 'FALSE'),
   nowIsoText: `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,

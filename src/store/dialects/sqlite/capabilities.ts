@@ -53,6 +53,7 @@ export const sqliteCapabilities: DialectCapabilities = {
   // SQLite has no ALTER COLUMN: migrations rebuild the table.
   dropNotNullSql: null,
   // One writer: a second connection's transaction would only wait for the first one's lock.
+  skipLockedSql: null,
   maxWriters: 1,
   booleanLiteral: (value) => (value ? '1' : '0'),
   nowIsoText: `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
