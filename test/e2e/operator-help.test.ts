@@ -86,9 +86,10 @@ describe('help', () => {
           if (word.startsWith('scripts-examples/')) expect(existsSync(join(ROOT, word)), word).toBe(true);
         }
         // A run's script: a file that exists, a saved script (@name) or stdin (-); a resume and
-        // a retry of failed items may leave it out.
+        // a join and a retry of failed items may leave it out.
         const script = words[i] ?? '';
-        const scriptOptional = words.includes('--resume') || script === '--failed-of';
+        const scriptOptional =
+          words.includes('--resume') || words.includes('--join') || script === '--failed-of';
         if (command.name() === 'run' && !scriptOptional && !/^(@|-$)/.test(script)) {
           expect(existsSync(join(ROOT, script)), `the script of "${example}"`).toBe(true);
         }
