@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { SeqRange } from '../model/seq-range.js';
+import type { RunWorkersTable } from '../store/database.js';
 import type { SqlStatement, StoreDriver } from '../store/driver.js';
 import { usingWriter, writeAll } from '../store/writer.js';
 
@@ -19,17 +20,7 @@ export interface ChunkWait {
 }
 
 /** One process working on a run, as `runs show` lists it. */
-export interface RunWorker {
-  worker: string;
-  host: string;
-  pid: number;
-  lease_ms: number;
-  started_at: string;
-  last_seen: string;
-  status: string;
-  chunks: number;
-  items: number;
-}
+export type RunWorker = Omit<RunWorkersTable, 'run_id'>;
 
 /** Who a worker is: an id unique to the process, and where it runs. */
 export interface WorkerIdentity {
