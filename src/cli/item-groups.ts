@@ -54,11 +54,14 @@ export class ItemGroups {
   private readonly groups = new Map<string, ItemGroup>();
   /** Items whose group was not kept (more than MAX_GROUPS distinct messages), by kind. */
   readonly ungrouped: Record<GroupKind, number> = { failed: 0, not_found: 0, skipped: 0, no_effect: 0 };
+  private noEffectItems = 0;
 
   /** Adds an item; returns, for each of its groups, the group and the item's place in it (1-based). */
   add(item: ItemResult, who: string): { group: ItemGroup; nth: number }[] {
     const added: { group: ItemGroup; nth: number }[] = [];
-    for (const entry of groupEntries(item)) {
+    const entries = groupEntries(item);
+    if (entries.some((e) => e.kind === 'no_effect')) this.noEffectItems += 1;
+    for (const entry of entries) {
       const key = `${entry.kind}\u0000${entry.message}\u0000${entry.location ?? ''}`;
       let group = this.groups.get(key);
       if (!group) {
@@ -83,11 +86,9 @@ export class ItemGroups {
     );
   }
 
-  /** Calls with no effect, counted per item. */
+  /** Items with at least one call with no effect (an item with two such calls counts once). */
   get noEffect(): number {
-    let n = this.ungrouped.no_effect;
-    for (const g of this.groups.values()) if (g.kind === 'no_effect') n += g.count;
-    return n;
+    return this.noEffectItems;
   }
 }
 
@@ -106,13 +107,18 @@ export function formatGroups(
   groups: readonly ItemGroup[],
   ungrouped: Readonly<Record<GroupKind, number>>,
   style: { dim: (s: string) => string; heading: (kind: GroupKind, s: string) => string },
-  maxPerKind = 10,
+  options: {
+    maxPerKind?: number;
+    /** Items per kind when they are not the sum of its groups (an item with two no-effect calls). */
+    items?: Partial<Record<GroupKind, number>>;
+  } = {},
 ): string[] {
+  const maxPerKind = options.maxPerKind ?? 10;
   const lines: string[] = [];
   for (const kind of ORDER) {
     const ofKind = groups.filter((g) => g.kind === kind);
     if (ofKind.length === 0 && ungrouped[kind] === 0) continue;
-    const total = ofKind.reduce((n, g) => n + g.count, 0) + ungrouped[kind];
+    const total = options.items?.[kind] ?? ofKind.reduce((n, g) => n + g.count, 0) + ungrouped[kind];
     const unit = kind === 'no_effect' ? 'user' : 'item';
     lines.push(style.heading(kind, `${HEADINGS[kind]} (${total} ${unit}${total === 1 ? '' : 's'}):`));
     for (const g of ofKind.slice(0, maxPerKind)) {

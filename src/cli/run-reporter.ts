@@ -147,6 +147,7 @@ export class RunReporter {
           ...(problems ? { skipped: 0, no_effect: 0 } : { failed: 0, not_found: 0 }),
         },
         groupStyle(color),
+        { items: { no_effect: this.groups.noEffect } },
       );
       for (const line of lines) io[problems ? 'err' : 'out'](`${line}\n`);
     }

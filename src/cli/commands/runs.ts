@@ -167,7 +167,10 @@ export async function runsShowCommand(runId: number, options: RunsShowOptions, i
       const groups = new ItemGroups();
       for (const item of await runItems(store, runId, { problems: true, withoutChanges: true }))
         groups.add(item, whoOf(item, 'line'));
-      for (const line of formatGroups(groups.list(), groups.ungrouped, groupStyle(c))) io.out(`${line}\n`);
+      for (const line of formatGroups(groups.list(), groups.ungrouped, groupStyle(c), {
+        items: { no_effect: groups.noEffect },
+      }))
+        io.out(`${line}\n`);
     }
     const status = options.status ?? 'changed';
     const total = await countRunItems(store, runId, status);
