@@ -3,11 +3,9 @@ import type { PickedItem } from '../model/picked-item.js';
 import type { SeqRange } from '../model/seq-range.js';
 import type { StoreDriver } from '../store/driver.js';
 import { buildUserWhere } from './build-user-where.js';
-import { filterProfileNames } from './filter-profile-names.js';
-import { parseFilter } from './parse-filter.js';
-import { resolveFilter } from './saved-filters.js';
 import { matchCsvRowsInChunks, pickKeyColumn, repeatedKeys, type RepeatedKey } from './match-csv-rows.js';
 import { readCsv } from './read-csv.js';
+import { unknownProfiles } from './unknown-profiles.js';
 import { countUsers, selectUserIds, selectUserPages, type UserWhere } from './select-users.js';
 
 /** How the admin picked users (SPEC §3); stored with the run so it can be resumed. */
@@ -109,21 +107,6 @@ export async function pickItems(
       range?.first ?? 0,
     ),
   };
-}
-
-/** A warning for each profile the filter names by short_name that does not exist. */
-async function unknownProfiles(store: StoreDriver, filter: string): Promise<string[]> {
-  const names = filterProfileNames(parseFilter(await resolveFilter(store.db, filter)));
-  if (names.length === 0) return [];
-  const known = (
-    await store.db.selectFrom('profiles').select('short_name').orderBy('short_name').execute()
-  ).map((p) => p.short_name);
-  return names
-    .filter((n) => !known.includes(n))
-    .map(
-      (n) =>
-        `the filter names profile "${n}", which does not exist (profiles: ${known.join(', ') || 'none'}); no user can match it`,
-    );
 }
 
 /**

@@ -104,7 +104,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
       expect(r.stdout).toContain('… and 27 more like this');
     });
 
-    it('a filter naming an unknown profile says so; a run over 0 users writes no journal entry', async () => {
+    it('a filter naming an unknown profile says so (run and users list); a run over 0 users writes no journal entry', async () => {
       const db = await freshDb();
       const script = writeFile(tmp.dir, 'any.js', "user.description = 'x';\n");
       const r = await usrun(['run', script, '--db', db, '--filter', 'profiles[short_name eq "gld"]']);
@@ -113,6 +113,11 @@ describe.each(DIALECTS)('%s', (dialect) => {
         'usrun: warning: the filter names profile "gld", which does not exist (profiles: gold, silver); no user can match it',
       );
       expect(r.stdout).toBe('nothing to do: the selection matched 0 users; nothing was run or written\n');
+      const listed = await usrun(['users', 'list', '--db', db, '--filter', 'profiles[short_name eq "gld"]']);
+      expect(listed.code).toBe(0);
+      expect(listed.stderr).toContain(
+        'usrun: warning: the filter names profile "gld", which does not exist (profiles: gold, silver); no user can match it',
+      );
       const none = await usrun(['run', script, '--db', db, '--filter', 'username eq "nobody"', '--json']);
       expect(none.code).toBe(0);
       expect(ndjson(none.stdout)).toEqual([

@@ -3,6 +3,7 @@ import { UsageError } from '../../errors.js';
 import { readCsv } from '../../select/read-csv.js';
 import { countUsers, selectUserPages } from '../../select/select-users.js';
 import { formatCount } from '../selection-notes.js';
+import { unknownProfiles } from '../../select/unknown-profiles.js';
 import { buildUserWhere } from '../../select/build-user-where.js';
 import { importUsers } from '../../run/import-users.js';
 import { reportJournaled } from '../report-journaled.js';
@@ -24,6 +25,11 @@ export interface UsersListOptions {
 export async function usersListCommand(options: UsersListOptions, io: Io): Promise<number> {
   return usingStore({ location: options.db, readOnly: true }, async (store) => {
     const where = options.filter === undefined ? undefined : await buildUserWhere(store, options.filter);
+    // Said before the (maybe empty) listing, as `run` says it before a run.
+    if (options.filter !== undefined) {
+      for (const warning of await unknownProfiles(store, options.filter))
+        io.err(`usrun: warning: ${warning}\n`);
+    }
     const rows: string[][] = [];
     let count = 0;
     for await (const page of selectUserPages(store, { where, limit: options.limit })) {

@@ -1,0 +1,19 @@
+import type { StoreDriver } from '../store/driver.js';
+import { filterProfileNames } from './filter-profile-names.js';
+import { parseFilter } from './parse-filter.js';
+import { resolveFilter } from './saved-filters.js';
+
+/** A warning for each profile the filter names by short_name that does not exist. */
+export async function unknownProfiles(store: StoreDriver, filter: string): Promise<string[]> {
+  const names = filterProfileNames(parseFilter(await resolveFilter(store.db, filter)));
+  if (names.length === 0) return [];
+  const known = (
+    await store.db.selectFrom('profiles').select('short_name').orderBy('short_name').execute()
+  ).map((p) => p.short_name);
+  return names
+    .filter((n) => !known.includes(n))
+    .map(
+      (n) =>
+        `the filter names profile "${n}", which does not exist (profiles: ${known.join(', ') || 'none'}); no user can match it`,
+    );
+}
