@@ -1,12 +1,41 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
-/** The FreeRADIUS rlm_sql driver and dialect for each kind of usrun database. */
-const SERVERS: Record<string, { driver: string; dialect: string; port: number }> = {
-  postgres: { driver: 'rlm_sql_postgresql', dialect: 'postgresql', port: 5432 },
-  postgresql: { driver: 'rlm_sql_postgresql', dialect: 'postgresql', port: 5432 },
-  mysql: { driver: 'rlm_sql_mysql', dialect: 'mysql', port: 3306 },
-  mariadb: { driver: 'rlm_sql_mysql', dialect: 'mysql', port: 3306 },
+/** How FreeRADIUS reaches a kind of server database. */
+interface Server {
+  driver: string;
+  dialect: string;
+  port: number;
+  /** Connection parameters of the URL that go into `radius_db`, if the driver takes any. */
+  parameters: (url: URL) => string[];
+  /** Where the driver looks for a password besides the password file, if anywhere. */
+  passwordHint: string | null;
+}
+
+const POSTGRESQL: Server = {
+  driver: 'rlm_sql_postgresql',
+  dialect: 'postgresql',
+  port: 5432,
+  // libpq takes its parameters (sslmode…) in radius_db.
+  parameters: (url) => postgresParameters(url),
+  passwordHint: 'Without it, libpq looks in ~freerad/.pgpass (or PGPASSWORD, PGPASSFILE).',
+};
+const MYSQL: Server = {
+  driver: 'rlm_sql_mysql',
+  dialect: 'mysql',
+  port: 3306,
+  // mysql2's URL options have no FreeRADIUS equivalent here (TLS goes in the module's
+  // mysql { tls { … } } section).
+  parameters: () => [],
+  passwordHint: null,
+};
+
+/** The FreeRADIUS rlm_sql driver and dialect for each kind of usrun database URL. */
+const SERVERS: Record<string, Server> = {
+  postgres: POSTGRESQL,
+  postgresql: POSTGRESQL,
+  mysql: MYSQL,
+  mariadb: MYSQL,
 };
 
 /** A value inside a FreeRADIUS double-quoted string. */
@@ -73,9 +102,7 @@ export function freeradiusSqlConfig(location: string, options: SqlConfigOptions 
     if (!database) throw new UsageError(`the database URL names no database (…/${'<name>'})`);
     const host = decodeURIComponent(url.hostname);
     const login = options.login ?? decodeURIComponent(url.username);
-    // PostgreSQL takes libpq parameters (sslmode…) in radius_db; mysql2's URL options have no
-    // FreeRADIUS equivalent here (TLS goes in the module's mysql { tls { … } } section).
-    const parameters = server.dialect === 'postgresql' ? postgresParameters(url) : [];
+    const parameters = server.parameters(url);
     const db =
       parameters.length > 0
         ? [`dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`, ...parameters].join(' ')
@@ -89,9 +116,7 @@ export function freeradiusSqlConfig(location: string, options: SqlConfigOptions 
       ...(login ? [`\tlogin = ${quoted(login)}`] : []),
       `\t# The password is not printed. FreeRADIUS reads it from \${confdir}/${PASSWORD_FILE} when`,
       `\t# that file exists: one line, password = "…", readable by root and freerad only.${
-        server.dialect === 'postgresql'
-          ? `\n\t# Without it, libpq looks in ~freerad/.pgpass (or PGPASSWORD, PGPASSFILE).`
-          : ''
+        server.passwordHint ? `\n\t# ${server.passwordHint}` : ''
       }`,
       `\t$-INCLUDE \${confdir}/${PASSWORD_FILE}`,
       `\tradius_db = ${quoted(db)}`,
