@@ -38,6 +38,25 @@ export interface ItemResult {
   notes?: ItemNote[];
 }
 
+/**
+ * An item planned by the host itself (an import, a profile edit): `changed` when it has changes,
+ * else `unchanged`, with no logs and no error. `fields` names whom it is about.
+ */
+export function plannedItem(seq: number, fields: Partial<ItemResult>, changes: Change[]): ItemResult {
+  return {
+    seq,
+    user_id: null,
+    username: null,
+    row: null,
+    line: null,
+    status: changes.length > 0 ? 'changed' : 'unchanged',
+    changes,
+    logs: [],
+    error: null,
+    ...fields,
+  };
+}
+
 export type RunCounts = Record<ItemStatus, number> & { selected: number };
 
 export function emptyCounts(): RunCounts {

@@ -1,5 +1,5 @@
 import type { CsvTable } from '../model/csv-table.js';
-import type { ItemResult } from '../model/item-result.js';
+import { plannedItem, type ItemResult } from '../model/item-result.js';
 import { sha256 } from '../journal/run-record.js';
 import type { StoreDriver } from '../store/driver.js';
 import { planUsersImport, type ImportResult, type UsersImportPlan } from '../store/import-users.js';
@@ -46,17 +46,11 @@ function importSteps(plan: UsersImportPlan, reader: Reader, now: string): PlanSt
       user = id === undefined ? null : (preloaded.get(id) ?? null);
     }
     const changes = planImportRow(row, plan.fields, user, now);
-    const result: ItemResult = {
+    const result = plannedItem(
       seq,
-      user_id: user?.id ?? null,
-      username: row.username,
-      row: row.cells,
-      line: row.line,
-      status: changes.length > 0 ? 'changed' : 'unchanged',
+      { user_id: user?.id ?? null, username: row.username, row: row.cells, line: row.line },
       changes,
-      logs: [],
-      error: null,
-    };
+    );
     return { result, user };
   });
 }

@@ -1,5 +1,5 @@
 import type { RadiusRow } from '../model/change.js';
-import type { ItemResult } from '../model/item-result.js';
+import { plannedItem } from '../model/item-result.js';
 import type { Reader } from '../store/load-users.js';
 import { groupRowChanges, loadProfile } from '../store/profile-attributes.js';
 import type { PlannedItem } from './commit-items.js';
@@ -20,18 +20,7 @@ export async function planProfileEdit(
   const current = (kind === 'reply' ? own?.attributes : own?.check_attributes) ?? [];
   const outcome = edit(kind, current);
   const changes = outcome.updated ? groupRowChanges(kind, shortName, current, outcome.rows) : [];
-  const result: ItemResult = {
-    seq: 0,
-    user_id: null,
-    username: null,
-    profile: shortName,
-    row: null,
-    line: null,
-    status: changes.length > 0 ? 'changed' : 'unchanged',
-    changes,
-    logs: [],
-    error: null,
-  };
+  const result = plannedItem(0, { profile: shortName }, changes);
   const profile = own ? { short_name: own.short_name, version: own.version } : null;
   return { planned: { result, user: null, profile }, outcome };
 }

@@ -1,6 +1,6 @@
 import type { Change } from '../model/change.js';
 import type { FreeradiusTables } from '../model/freeradius-tables.js';
-import type { ItemResult } from '../model/item-result.js';
+import { plannedItem } from '../model/item-result.js';
 import type { ImportTarget, RadiusImportPlan } from '../model/radius-import-plan.js';
 import { loadUsers, type Reader, type StoredUser } from '../store/load-users.js';
 import { readImportTarget } from '../store/read-import-target.js';
@@ -140,19 +140,6 @@ function userChanges(
   return changes;
 }
 
-const item = (seq: number, fields: Partial<ItemResult>, changes: Change[]): ItemResult => ({
-  seq,
-  user_id: null,
-  username: null,
-  row: null,
-  line: null,
-  status: changes.length > 0 ? 'changed' : 'unchanged',
-  changes,
-  logs: [],
-  error: null,
-  ...fields,
-});
-
 /**
  * The items of a FreeRADIUS import, from a plan without problems (made from `target`): one per
  * groupname (the profile created if new, with its new radgroupreply/radgroupcheck rows, guarded
@@ -193,7 +180,7 @@ export function radiusImportSteps(
         stored = fresh.profiles.get(groupname);
       }
       return {
-        result: item(s, { profile: groupname }, profileChanges(groupPlan, groupname)),
+        result: plannedItem(s, { profile: groupname }, profileChanges(groupPlan, groupname)),
         user: null,
         profile: stored ? { short_name: groupname, version: stored.version } : null,
       };
@@ -240,7 +227,7 @@ export function radiusImportSteps(
           : null;
       }
       const changes = userChanges(userPlan, username, state.profileIds, now);
-      return { result: item(s, { user_id: user?.id ?? null, username }, changes), user };
+      return { result: plannedItem(s, { user_id: user?.id ?? null, username }, changes), user };
     });
   }
   return steps;
