@@ -4,7 +4,7 @@ import { countItems } from './run-record.js';
 import type { RunsTable } from '../store/database.js';
 import type { ItemNote, ItemResult, RunCounts } from '../model/item-result.js';
 import type { StoreDriver } from '../store/driver.js';
-import { changesBySeq } from './changes-by-seq.js';
+import { readChangesBySeq } from './changes-by-seq.js';
 
 type RunRow = Omit<Selectable<RunsTable>, 'script_text'>;
 
@@ -113,16 +113,7 @@ export async function runItems(
     // Only the changes of the items read: a page of a 100,000-user run reads a page of changes.
     const first = (items[0] as (typeof items)[number]).seq;
     const last = (items[items.length - 1] as (typeof items)[number]).seq;
-    const changes = await store.db
-      .selectFrom('run_changes')
-      .selectAll()
-      .where('run_id', '=', runId)
-      .where('seq', '>=', first)
-      .where('seq', '<=', last)
-      .orderBy('seq')
-      .orderBy('n')
-      .execute();
-    bySeq = changesBySeq(changes);
+    bySeq = await readChangesBySeq(store, runId, first, last);
   }
   return items.map((i) => {
     const row =

@@ -3,7 +3,7 @@ import { loadUsers, type Reader, type StoredUser } from '../store/load-users.js'
 import { BARRIER, type PlannedItem, type PlannedSource } from './commit-items.js';
 import type { RunControl } from './run-control.js';
 import type { StoreDriver } from '../store/driver.js';
-import { changesBySeq } from '../journal/changes-by-seq.js';
+import { readChangesBySeq } from '../journal/changes-by-seq.js';
 import { planUndo } from '../journal/plan-undo.js';
 import { loadProfile, type StoredProfile } from '../store/profile-attributes.js';
 
@@ -40,16 +40,7 @@ async function* changedItemsNewestFirst(store: StoreDriver, runId: number): Asyn
       .execute();
     if (items.length === 0) return;
     const last = items[items.length - 1]?.seq ?? 0;
-    const rows = await store.db
-      .selectFrom('run_changes')
-      .select(['seq', 'kind', 'target', 'before', 'after'])
-      .where('run_id', '=', runId)
-      .where('seq', '<', before)
-      .where('seq', '>=', last)
-      .orderBy('seq')
-      .orderBy('n')
-      .execute();
-    const bySeq = changesBySeq(rows);
+    const bySeq = await readChangesBySeq(store, runId, last, items[0]?.seq ?? last);
     yield items.map((i) => ({ ...i, changes: bySeq.get(i.seq) ?? [] }));
     before = last;
   }
