@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectOutput, tempDir, USRUN } from '../helpers/cli.js';
-import { dbQuery, dumpDb } from '../helpers/db.js';
+import { dataInAnyCommitOrder, dbCount, dbQuery, dumpDb } from '../helpers/db.js';
 import { dropTestDbs, testStore } from '../helpers/dialects.js';
 import { usrun } from '../helpers/in-process.js';
 import { writeFile } from '../helpers/run-fixtures.js';
@@ -32,20 +32,8 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-type Dump = Record<string, Record<string, unknown>[]>;
-
-/** Data tables only, without what depends on when or in which order users were committed. */
-async function data(db: string): Promise<Dump> {
-  const dump = (await dumpDb(db, { journal: false })) as Dump;
-  dump['user_attrs'] = (dump['user_attrs'] ?? []).map((a) => ({ ...a, created_at: '*', updated_at: '*' }));
-  dump['reply_attributes'] = (dump['reply_attributes'] ?? [])
-    .map((a) => ({ ...a, id: '*' }))
-    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-  return dump;
-}
-
-const count = async (db: string, sql: string, params: (string | number)[] = []) =>
-  Number((await dbQuery<{ n: number }>(db, sql, params))[0]?.n ?? 0);
+const data = dataInAnyCommitOrder;
+const count = dbCount;
 
 async function until(what: string, check: () => Promise<boolean>, ms = 90_000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectOutput, runCli, tempDir, USRUN } from '../helpers/cli.js';
-import { closeCachedStores, dbQuery, dumpDb } from '../helpers/db.js';
+import { closeCachedStores, dataInAnyCommitOrder, dbCount, dbQuery } from '../helpers/db.js';
 import { dropTestDbs, SERVERS, testDbUrl, testStore } from '../helpers/dialects.js';
 import { usrun } from '../helpers/in-process.js';
 import { writeFile } from '../helpers/run-fixtures.js';
@@ -31,21 +31,8 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-type Dump = Record<string, Record<string, unknown>[]>;
-
-/** Data tables only, without the attr timestamps a run sets to "now" and the ids of new rows. */
-async function data(db: string): Promise<Dump> {
-  const dump = (await dumpDb(db, { journal: false })) as Dump;
-  dump['user_attrs'] = (dump['user_attrs'] ?? []).map((a) => ({ ...a, created_at: '*', updated_at: '*' }));
-  // New rows get ids in commit order, which lanes (--resume runs with the default) do not fix.
-  dump['reply_attributes'] = (dump['reply_attributes'] ?? [])
-    .map((a) => ({ ...a, id: '*' }))
-    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-  return dump;
-}
-
-const count = async (db: string, sql: string, params: (string | number)[] = []) =>
-  Number((await dbQuery<{ n: number }>(db, sql, params))[0]?.n);
+const data = dataInAnyCommitOrder;
+const count = dbCount;
 
 describe.each(['postgres', 'mysql'] as const)('%s through bin/usrun', (dialect) => {
   let db: string;

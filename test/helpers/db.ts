@@ -139,6 +139,29 @@ export function dumpDb(
   return withDb(location, (store) => readTables(store, options.journal === false ? DATA_TABLES : ALL_TABLES));
 }
 
+/**
+ * The data tables (no journal) as a run leaves them, whatever order its users were committed in
+ * (lanes, several workers): without the attr timestamps a run sets to "now" and the ids new
+ * reply rows got, which follow commit order.
+ */
+export async function dataInAnyCommitOrder(location: string): Promise<Record<string, Row[]>> {
+  const dump = (await dumpDb(location, { journal: false })) as Record<string, Row[]>;
+  dump['user_attrs'] = (dump['user_attrs'] ?? []).map((a) => ({ ...a, created_at: '*', updated_at: '*' }));
+  dump['reply_attributes'] = (dump['reply_attributes'] ?? [])
+    .map((a) => ({ ...a, id: '*' }))
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  return dump;
+}
+
+/** The single number a `SELECT COUNT(*) AS n …` returns. */
+export async function dbCount(
+  location: string,
+  sql: string,
+  params: readonly SqlValue[] = [],
+): Promise<number> {
+  return Number((await dbQuery<{ n: number }>(location, sql, params))[0]?.n ?? 0);
+}
+
 /** Every table's rows, to put back later with `restoreDb`. */
 export type Snapshot = Record<string, Row[]>;
 
