@@ -13,7 +13,7 @@ import { countItems, finishRun, type RunStatus } from '../journal/run-record.js'
 import type { ItemResult, RunCounts } from '../model/item-result.js';
 import type { PickedItem } from '../model/picked-item.js';
 import type { SeqRange } from '../model/seq-range.js';
-import { pickItems, type Selection } from '../select/pick-items.js';
+import { chunkPages, type ChunkPages, type Selection } from '../select/pick-items.js';
 import type { SqlStatement, StoreDriver } from '../store/driver.js';
 import type { RunControl } from './run-control.js';
 
@@ -67,6 +67,7 @@ export class ChunkFeed {
   private renewal: ReturnType<typeof setInterval> | null = null;
   private marking: Promise<void> = Promise.resolve();
   private runId: number | null = null;
+  private selectionPages: Promise<ChunkPages> | undefined;
 
   constructor(private readonly options: ChunkFeedOptions) {
     this.first = options.first;
@@ -188,11 +189,11 @@ export class ChunkFeed {
   private async *chunkPages(claim: ClaimedChunk): AsyncGenerator<PickedItem[]> {
     const chunk: Active = { ...claim, handed: 0, committed: 0, exhausted: false };
     this.active.set(chunk.chunk, chunk);
-    const picked = await pickItems(this.options.store, this.options.selection, {
-      range: claim,
-      skip: (item) => claim.done.has(item.seq),
-    });
-    for await (const page of picked.pages) {
+    // The selection is prepared once per worker, not once per chunk (the CSV file read again,
+    // all users counted again, for each of a thousand chunks).
+    this.selectionPages ??= chunkPages(this.options.store, this.options.selection);
+    const pages = (await this.selectionPages)(claim, (item) => claim.done.has(item.seq));
+    for await (const page of pages) {
       if (page.length === 0) continue;
       chunk.handed += page.length;
       yield page;

@@ -54,20 +54,17 @@ export function checkSelection(selection: Selection): void {
 /**
  * Resolves a selection into pages of items. Everything that can be wrong with it (filter syntax,
  * a malformed CSV, an unknown key column) fails here, before anything runs or is written.
- * `skip(seq)` leaves out items already done (resume); `range` picks only the items whose seq is
- * in it (a chunk of a shared run: by obj_id for a filter, by row for a CSV file).
+ * `skip(seq)` leaves out items already done (resume).
  */
 export async function pickItems(
   store: StoreDriver,
   selection: Selection,
-  options: { skip?: (item: PickedItem) => boolean; range?: SeqRange } = {},
+  options: { skip?: (item: PickedItem) => boolean } = {},
 ): Promise<Picked> {
   checkSelection(selection);
   const skip = options.skip ?? (() => false);
-  const { range } = options;
-  const inRange = (i: PickedItem) => !range || (i.seq >= range.first && i.seq <= range.last);
   if (selection.failed_of !== undefined) {
-    const items = (await failedItems(store, selection.failed_of)).filter((i) => inRange(i) && !skip(i));
+    const items = (await failedItems(store, selection.failed_of)).filter((i) => !skip(i));
     return {
       total: items.length,
       available: items.length,
@@ -81,32 +78,57 @@ export async function pickItems(
   if (selection.csv === undefined) {
     const available = await countUsers(store, where);
     const total = selection.limit === undefined ? available : Math.min(available, selection.limit);
-    // A chunk's range already stops where the run's --limit does.
-    const pages = range
-      ? userItems(store, where, undefined, skip, range)
-      : userItems(store, where, selection.limit, skip);
-    return { total, available, repeated: [], warnings, pages };
+    return {
+      total,
+      available,
+      repeated: [],
+      warnings,
+      pages: userItems(store, where, selection.limit, skip),
+    };
   }
-  const table = readCsv(
-    selection.csv,
-    selection.delimiter === undefined ? {} : { delimiter: selection.delimiter },
-  );
-  const key = pickKeyColumn(table.columns, selection.match, selection.csv);
-  const rows = selection.limit === undefined ? table.rows : table.rows.slice(0, selection.limit);
+  const { table, key, rows } = csvRows(selection, selection.csv);
   return {
     total: rows.length,
     available: table.rows.length,
     repeated: repeatedKeys(store, key, rows),
     warnings,
-    pages: csvItems(
-      store,
-      key,
-      range ? rows.slice(range.first, range.last + 1) : rows,
-      where,
-      skip,
-      range?.first ?? 0,
-    ),
+    pages: csvItems(store, key, rows, where, skip, 0),
   };
+}
+
+/** A selection's CSV rows (cut to --limit), with the table and its key column. */
+function csvRows(selection: Selection, csv: string) {
+  const table = readCsv(csv, selection.delimiter === undefined ? {} : { delimiter: selection.delimiter });
+  const key = pickKeyColumn(table.columns, selection.match, csv);
+  const rows = selection.limit === undefined ? table.rows : table.rows.slice(0, selection.limit);
+  return { table, key, rows };
+}
+
+/** The pages of one chunk of a shared run: the items whose seq lies in `range`. */
+export type ChunkPages = (
+  range: SeqRange,
+  skip: (item: PickedItem) => boolean,
+) => AsyncIterable<PickedItem[]>;
+
+/**
+ * Prepares a shared run's selection once for all the chunks a worker claims: the filter compiled,
+ * the CSV file read, the failed items of a retry listed — nothing counted or warned about again
+ * (the run did that when it started). Chunks are by obj_id for a filter, by row for a CSV file,
+ * by the retried items' seqs for `--failed-of`.
+ */
+export async function chunkPages(store: StoreDriver, selection: Selection): Promise<ChunkPages> {
+  checkSelection(selection);
+  const inRange = (i: PickedItem, range: SeqRange) => i.seq >= range.first && i.seq <= range.last;
+  if (selection.failed_of !== undefined) {
+    const items = await failedItems(store, selection.failed_of);
+    return (range, skip) => pagesOf(items.filter((i) => inRange(i, range) && !skip(i)));
+  }
+  const where = selection.filter === undefined ? undefined : await buildUserWhere(store, selection.filter);
+  // A chunk's range already stops where the run's --limit does.
+  if (selection.csv === undefined) return (range, skip) => userItems(store, where, undefined, skip, range);
+  const { key, rows } = csvRows(selection, selection.csv);
+  return (range, skip) =>
+    csvItems(store, key, rows.slice(range.first, range.last + 1), where, skip, range.first);
 }
 
 /**
