@@ -63,7 +63,9 @@ describe('mysql: a deadlock that rolls back the whole group', () => {
                   (
                     await dbQuery<{ n: number }>(
                       db,
-                      "SELECT count(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
+                      // This session's wait only: other test files share the server.
+                      "SELECT count(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_mysql_thread_id = ?",
+                      [other.threadId],
                     )
                   )[0]?.n,
                 );
