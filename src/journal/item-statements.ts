@@ -1,4 +1,4 @@
-import type { SqlStatement } from '../store/driver.js';
+import type { SqlStatement, SqlValue } from '../store/driver.js';
 import type { ItemResult } from '../model/item-result.js';
 import { userById, userByName, type OwnerRef } from '../store/change-statements.js';
 
@@ -7,22 +7,59 @@ export function createsUser(item: Pick<ItemResult, 'changes'>): boolean {
   return item.changes.some((c) => c.kind === 'user' && c.after !== null && c.before === null);
 }
 
+/** At most this many rows go into one INSERT (far below every dialect's limit on parameters). */
+const MAX_ROWS = 256;
+
+/** One row of a multi-row INSERT: its `(…)` text and its parameters. */
+interface Row {
+  sql: string;
+  params: SqlValue[];
+}
+
 /**
- * The journal rows of one item: its `run_items` row and one `run_changes` row per change. Pure.
- * An item that created its user records the new id by the user's (unique) username, in the same
- * unit right after the insert, so undo finds the row by id like any other.
+ * `rows` as INSERTs of at most MAX_ROWS rows each, in pieces whose sizes are powers of two (a
+ * group of 500 items is 256 + 128 + 64 + 32 + 16 + 4), so a run prepares a handful of distinct
+ * statements, not one per group size.
  */
-export function itemStatements(runId: number, item: ItemResult, nowIso: string): SqlStatement[] {
-  const user: OwnerRef =
-    item.user_id !== null
-      ? userById(item.user_id)
-      : item.username !== null && createsUser(item)
-        ? userByName(item.username)
-        : { sql: '?', params: [null] };
-  const statements: SqlStatement[] = [
-    {
-      sql: `INSERT INTO run_items (run_id, seq, user_id, username, profile, row_json, status, error, logs, notes, finished_at)
-            VALUES (?, ?, ${user.sql}, ?, ?, ?, ?, ?, ?, ?, ?)`,
+function insertRows(head: string, rows: readonly Row[]): SqlStatement[] {
+  const statements: SqlStatement[] = [];
+  for (let i = 0; i < rows.length;) {
+    let size = MAX_ROWS;
+    while (size > rows.length - i) size /= 2;
+    const piece = rows.slice(i, i + size);
+    statements.push({
+      sql: `${head} VALUES ${piece.map((r) => r.sql).join(', ')}`,
+      params: piece.flatMap((r) => r.params),
+    });
+    i += size;
+  }
+  return statements;
+}
+
+/**
+ * The journal rows of a group of items: a `run_items` row each and one `run_changes` row per
+ * change, as a few multi-row INSERTs (the journal is on the hot path of every user). Pure. They
+ * go into the same transaction as the items' own changes, so the journal and the data commit
+ * together. An item that created its user records the new id by the user's (unique) username,
+ * so undo finds the row by id like any other. BEFORE is a reserved word in MySQL: quoted the
+ * standard way (MySQL sessions run with ANSI_QUOTES).
+ */
+export function journalStatements(
+  runId: number,
+  items: readonly ItemResult[],
+  nowIso: string,
+): SqlStatement[] {
+  const itemRows: Row[] = [];
+  const changeRows: Row[] = [];
+  for (const item of items) {
+    const user: OwnerRef =
+      item.user_id !== null
+        ? userById(item.user_id)
+        : item.username !== null && createsUser(item)
+          ? userByName(item.username)
+          : { sql: '?', params: [null] };
+    itemRows.push({
+      sql: `(?, ?, ${user.sql}, ?, ?, ?, ?, ?, ?, ?, ?)`,
       params: [
         runId,
         item.seq,
@@ -36,26 +73,32 @@ export function itemStatements(runId: number, item: ItemResult, nowIso: string):
         item.notes && item.notes.length > 0 ? JSON.stringify(item.notes) : null,
         nowIso,
       ],
-    },
-  ];
-  if (item.changes.length > 0) {
-    // One multi-row INSERT: the journal is on the hot path of every changed user. A profile's
-    // item has no user: its rows' user_id is null (migration 0005). BEFORE is a reserved word in
-    // MySQL: quoted the standard way (MySQL sessions run with ANSI_QUOTES).
-    const rows = item.changes.map(() => `(?, ?, ?, ${user.sql}, ?, ?, ?, ?)`).join(', ');
-    statements.push({
-      sql: `INSERT INTO run_changes (run_id, seq, n, user_id, kind, target, "before", "after") VALUES ${rows}`,
-      params: item.changes.flatMap((c, n) => [
-        runId,
-        item.seq,
-        n,
-        ...user.params,
-        c.kind,
-        c.target,
-        c.before === null ? null : JSON.stringify(c.before),
-        c.after === null ? null : JSON.stringify(c.after),
-      ]),
     });
+    // A profile's item has no user: its rows' user_id is null (migration 0005).
+    item.changes.forEach((c, n) =>
+      changeRows.push({
+        sql: `(?, ?, ?, ${user.sql}, ?, ?, ?, ?)`,
+        params: [
+          runId,
+          item.seq,
+          n,
+          ...user.params,
+          c.kind,
+          c.target,
+          c.before === null ? null : JSON.stringify(c.before),
+          c.after === null ? null : JSON.stringify(c.after),
+        ],
+      }),
+    );
   }
-  return statements;
+  return [
+    ...insertRows(
+      'INSERT INTO run_items (run_id, seq, user_id, username, profile, row_json, status, error, logs, notes, finished_at)',
+      itemRows,
+    ),
+    ...insertRows(
+      'INSERT INTO run_changes (run_id, seq, n, user_id, kind, target, "before", "after")',
+      changeRows,
+    ),
+  ];
 }

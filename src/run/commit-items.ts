@@ -1,4 +1,4 @@
-import { createsUser, itemStatements } from '../journal/item-statements.js';
+import { createsUser, journalStatements } from '../journal/item-statements.js';
 import type { ItemResult, RunCounts } from '../model/item-result.js';
 import { changeStatements, type ProfileVersion, userById, userByName } from '../store/change-statements.js';
 import { GROUP_KINDS } from '../model/change.js';
@@ -114,12 +114,13 @@ function serial(): <T>(fn: () => Promise<T>) => Promise<T> {
 }
 
 /**
- * The one commit path of run, resume and undo. Each item's changes and journal rows are one
- * unit (a SAVEPOINT) in a group transaction that commits many items at once: after `groupMs`,
- * after `groupSize` items, whenever the source has nothing ready (a slow script still commits
- * user by user), at a barrier, and at the end or a stop. The run's counts are written in the same
- * transaction, so the journal always agrees with the data, and a crash loses at most the open
- * group(s) — whose items have no journal rows, so `--resume` runs them again.
+ * The one commit path of run, resume and undo. Each item's changes are one unit (a SAVEPOINT)
+ * in a group transaction that commits many items at once: after `groupMs`, after `groupSize`
+ * items, whenever the source has nothing ready (a slow script still commits user by user), at a
+ * barrier, and at the end or a stop. The group's journal rows (a few multi-row INSERTs) and the
+ * run's counts are written in the same transaction just before it commits, so the journal always
+ * agrees with the data, and a crash loses at most the open group(s) — whose items have no
+ * journal rows, so `--resume` runs them again.
  *
  * With several writers (lanes), each takes the next item from the shared source and commits its
  * own groups, so a server database has several transactions in flight; a barrier waits for every
@@ -166,7 +167,12 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
     const id = runId === undefined ? null : await runId;
     for (let tries = 1; lane.group.length > 0 && id !== null; tries++) {
       try {
-        await lane.writer.unit(groupStatements(lane.group, id));
+        // The group's journal rows (stamped with its commit time) and counts, then COMMIT.
+        const nowIso = new Date(now()).toISOString();
+        await lane.writer.unit([
+          ...journalStatements(id, lane.group, nowIso),
+          ...groupStatements(lane.group, id),
+        ]);
         break;
       } catch (error) {
         if (!(error instanceof GroupLostError)) throw error;
@@ -218,7 +224,7 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
     });
 
   const apply = async (lane: Lane, first: PlannedItem): Promise<ItemResult> => {
-    const id = await begin();
+    await begin();
     let planned = first;
     for (let tries = 1; ; tries++) {
       const { result, user, profile } = planned;
@@ -238,14 +244,13 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
               captureId: options.capabilities.captureId,
             })
           : [];
-      const journal = (r: ItemResult) => (id === null ? [] : itemStatements(id, r, nowIso));
-      const statements = [...writes, ...journal(result)];
-      if (statements.length === 0) {
+      // The item's journal rows are written with its group's (flush).
+      if (writes.length === 0) {
         lane.planned.push(planned);
         return result;
       }
       try {
-        await lane.writer.unit(statements);
+        await lane.writer.unit(writes);
         lane.planned.push(planned);
         if (result.user_id === null && owner && writes.length > 0) {
           // The new user's id, for the report (the journal recorded it in the unit).
@@ -279,7 +284,6 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
             : `someone else changed this user while the script ran (${tries} tries); run it again`
           : describeDbError(error, options.capabilities);
         const failed: ItemResult = { ...result, status: 'failed', changes: [], error: { message } };
-        await lane.writer.unit(journal(failed));
         lane.planned.push({ result: failed, user: null });
         return failed;
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { changeToJson, formatChangeLines } from '../../src/cli/format-change.js';
-import { itemStatements } from '../../src/journal/item-statements.js';
+import { journalStatements } from '../../src/journal/item-statements.js';
 import { planUndo } from '../../src/journal/plan-undo.js';
 import type { Change } from '../../src/model/change.js';
 import type { ItemResult } from '../../src/model/item-result.js';
@@ -92,7 +92,7 @@ describe('the journal kinds of imports', () => {
       logs: [],
       error: null,
     };
-    const [runItem, runChanges] = itemStatements(1, item, 'now');
+    const [runItem, runChanges] = journalStatements(1, [item], 'now');
     expect(runItem?.sql).toContain('VALUES (?, ?, (SELECT obj_id FROM users WHERE username = ?), ?');
     expect(runChanges?.params.slice(0, 4)).toEqual([1, 4, 0, 'bob']);
   });
