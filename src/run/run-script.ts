@@ -56,6 +56,13 @@ const AHEAD_MS = 300;
  */
 const WARMUP_ITEMS = 100;
 const WARMUP_MS = 250;
+/**
+ * The commit path never waits on I/O while outcomes are at hand (SQLite answers synchronously),
+ * so without a break the event loop would not run: the next batch's jobs would sit half-written
+ * in the pipe to the sandbox, and its outcomes unread, until the buffer ran dry — and then the
+ * host would wait for a whole batch. A turn of the event loop this often keeps both flowing.
+ */
+const YIELD_MS = 2;
 
 /** Users sent to the sandbox together, and their outcomes as they stream back. */
 interface Batch {
@@ -122,6 +129,7 @@ class ScriptSource implements PlannedSource {
   private lastSlice = 0;
   private lastSize = MIN_BATCH;
   private lastHandOut = 0;
+  private lastYield = 0;
   private readonly abort = new AbortController();
   private readonly now: () => number;
 
@@ -144,7 +152,13 @@ class ScriptSource implements PlannedSource {
       if (!this.warm) {
         this.warm = stopping || this.buffer.length >= WARMUP_ITEMS || this.now() - this.started >= WARMUP_MS;
       }
-      if (this.warm && this.buffer.length > 0) return this.handOut();
+      if (this.warm && this.buffer.length > 0) {
+        if (this.now() - this.lastYield >= YIELD_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          this.lastYield = this.now();
+        }
+        return this.handOut();
+      }
       if (stopping) this.abort.abort();
       else await this.fill();
       const batch = this.batches[0];
