@@ -84,6 +84,19 @@ export async function finishRun(
     .execute();
 }
 
+/**
+ * Records that a run stopped on an error (`interrupted`), as far as the database still lets it:
+ * a second try after a failed first, because a server that dropped the run's connection may have
+ * dropped a pooled one too, which the pool replaces only once a query has failed on it. A run
+ * that cannot be marked stays `running`, which `runs list` shows as resumable once its process
+ * is gone.
+ */
+export async function markInterrupted(store: StoreDriver, runId: number, counts: RunCounts): Promise<void> {
+  await finishRun(store, runId, 'interrupted', counts)
+    .catch(() => finishRun(store, runId, 'interrupted', counts))
+    .catch(() => undefined);
+}
+
 /** Marks an interrupted run as running again in this process (resume). */
 export async function reopenRun(store: StoreDriver, runId: number): Promise<void> {
   await store.db

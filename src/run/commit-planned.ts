@@ -1,4 +1,4 @@
-import { finishRun, startRun, type NewRun, type RunStatus } from '../journal/run-record.js';
+import { finishRun, markInterrupted, startRun, type NewRun, type RunStatus } from '../journal/run-record.js';
 import { emptyCounts, type ItemResult, type RunCounts } from '../model/item-result.js';
 import type { StoreDriver } from '../store/driver.js';
 import type { Reader } from '../store/load-users.js';
@@ -61,7 +61,7 @@ export async function commitPlanned(
       for await (const item of items) options.onItem(item);
     });
   } catch (error) {
-    if (runId !== null) await finishRun(store, runId, 'interrupted', counts).catch(() => undefined);
+    if (runId !== null) await markInterrupted(store, runId, counts);
     throw error;
   }
   const status = control.status;

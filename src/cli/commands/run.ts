@@ -18,6 +18,7 @@ import {
   countItems,
   doneSeqs,
   finishRun,
+  markInterrupted,
   reopenRun,
   sha256,
   startRun,
@@ -404,8 +405,7 @@ export async function runCommand(
             for await (const result of items) reporter.item(result);
           } catch (error) {
             if (feed) await feed.finish('interrupted').catch(() => undefined);
-            else if (runId !== null)
-              await finishRun(store, runId, 'interrupted', counts).catch(() => undefined);
+            else if (runId !== null) await markInterrupted(store, runId, counts);
             if (error instanceof StaleRowError && feed) {
               // A group's proof that its chunks were still this worker's failed: another worker
               // took one over (this one had not renewed its lease in time), so the group rolled back.
