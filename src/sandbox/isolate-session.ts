@@ -34,6 +34,11 @@ export class IsolateSession {
     return new IsolateSession(setup, announce, await IsolateRunner.create(setup));
   }
 
+  /** Bytes the isolate holds outside its V8 heap (strings handed in): what its collector does not see. */
+  externalBytes(): number {
+    return this.runner?.externalBytes() ?? 0;
+  }
+
   /** Disposes the isolate (a later batch makes a new one). */
   dispose(): void {
     this.runner?.dispose();

@@ -6,6 +6,8 @@
 import { expect, it } from 'vitest';
 import type { SandboxJob } from '../../src/sandbox/protocol.js';
 import { usingSandbox } from '../../src/sandbox/using-sandbox.js';
+import { encodeJobs } from '../../src/sandbox/encode-jobs.js';
+import { IsolateSession } from '../../src/sandbox/isolate-session.js';
 
 const STANDARD = `user.email = user.username + '@example.net';
 user.profile_add('gold');
@@ -69,4 +71,35 @@ it('runs 40 overlapping batches of the standard script, in order', async () => {
       { id: 1, priority: 2 },
     ]);
   });
+});
+
+it("leaves no batch's text behind outside the isolate's heap, where its collector would not see it", async () => {
+  const session = await IsolateSession.start({
+    source: STANDARD,
+    filename: 'standard.js',
+    params: {},
+    profiles: [{ id: 1, short_name: 'gold', name: 'Gold' }],
+    timeoutMs: 2000,
+    memoryMb: 128,
+    maxLogLines: 100,
+  });
+  try {
+    // 20 batches of 500 users: about 6 MB of job text handed to the isolate in all.
+    for (let b = 0; b < 20; b++) {
+      const jobs = Array.from({ length: 500 }, (_, i) => job(b * 500 + i));
+      let outcomes = 0;
+      await session.runBatch(
+        encodeJobs(jobs),
+        jobs.length,
+        0,
+        (json) => (outcomes += (JSON.parse(json) as unknown[]).length),
+        () => false,
+      );
+      expect(outcomes).toBe(500);
+    }
+    // Handed in as external strings, each batch stayed there until the isolate neared its limit.
+    expect(session.externalBytes()).toBeLessThan(1024 * 1024);
+  } finally {
+    session.dispose();
+  }
 });

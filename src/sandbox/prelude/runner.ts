@@ -2,7 +2,7 @@
  * Prelude: the entry module. It installs the globals the script sees and exports `init`, which
  * returns the functions the sandbox process drives for each user of a batch:
  *
- * - `load(lines)` once per batch (one job per line, see ../wire-format.ts);
+ * - `load([lines])` once per batch (one job per line, see ../wire-format.ts);
  * - `begin(index)` starts the script for job `index`. Its call into the isolate ends only when
  *   V8 has drained the microtask queue (isolated-vm runs it at the end of every call, inside the
  *   call's timeout), so everything the script queued, awaited or chained has run by then;
@@ -173,8 +173,9 @@ function setPythonScript(): void {
   scriptFn = pythonScript;
 }
 
-/** Takes a new batch; returns its number of jobs. */
-function load(lines: string): number {
+/** Takes a new batch (its lines, in a one-element array); returns its number of jobs. */
+function load(wrapped: readonly [string]): number {
+  const lines = wrapped[0];
   closeCurrent();
   batch = lines;
   starts = new List();
