@@ -109,6 +109,53 @@ describe.each(DIALECTS)('%s', (dialect) => {
     });
   });
 
+  it('a waiting worker sees within a fifth of a second that another worker finished the last chunk', async () => {
+    const db = await testStore(dialect, { demo: 40 });
+    const runId = await newRun(db);
+    await withDb(db, async (store) => {
+      const other = worker('other');
+      await createChunks(store, runId, RANGES, other, T0);
+      // The other worker holds every chunk, its lease far off.
+      await store.withConnection((c) =>
+        c.execute(
+          "UPDATE run_chunks SET status = 'claimed', worker = 'other', lease_until = ? WHERE run_id = ?",
+          [new Date(T0 + LEASE).toISOString(), runId],
+        ),
+      );
+      const me = worker('me');
+      let clock = T0 + 1000;
+      const sleeps: number[] = [];
+      let joined: Promise<number> | undefined;
+      const feed = new ChunkFeed({
+        store,
+        selection: { all: true },
+        me,
+        first: null,
+        begin: () => (joined ??= addWorker(store, runId, me, clock).then(() => runId)),
+        begun: () => joined !== undefined,
+        control: new RunControl(),
+        now: () => clock,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          clock += ms;
+          // The other worker, alive (its lease far off), finishes every chunk meanwhile.
+          if (sleeps.length === 1) {
+            await store.withConnection((c) =>
+              c.execute("UPDATE run_chunks SET status = 'done', lease_until = NULL WHERE run_id = ?", [
+                runId,
+              ]),
+            );
+          }
+        },
+      });
+      for await (const page of feed.round()) expect(page).toEqual([]);
+      expect(await feed.waitForWork()).toBe(false);
+      expect(sleeps).toHaveLength(1);
+      expect(sleeps[0]).toBeLessThanOrEqual(200);
+      await feed.finish('completed');
+    });
+  });
+
   it('a worker waits on the injected clock for a held chunk, takes it over, and completes the run', async () => {
     const db = await testStore(dialect, { demo: 40 });
     const runId = await newRun(db);
