@@ -12,6 +12,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { URL } from 'node:url';
+import { CHANGES, changeValues } from './bench-journal.mjs';
 
 export async function benchServer(root, args) {
   const option = (name, fallback) => {
@@ -133,14 +134,6 @@ user.attr.set('plan', { tier: 'gold', since: 2026 });
     const loadAfterUsrun = load();
 
     // 2 and 3. The same writes by hand, `lanes` connections each taking the next users.
-    const CHANGES = [
-      ['field', 'email'],
-      ['field', 'last_update'],
-      ['profile', 'gold'],
-      ['reply', 'Session-Timeout'],
-      ['check', 'Max-Daily-Session'],
-      ['attr', 'plan'],
-    ];
     const upsertAttr = postgres
       ? `INSERT INTO user_attrs (user_id, name, value, is_encrypted, expires_at, created_at, updated_at) VALUES (?, 'plan', ?, FALSE, NULL, ?, ?)
          ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, expires_at = NULL, updated_at = excluded.updated_at`
@@ -197,15 +190,14 @@ user.attr.set('plan', { tier: 'gold', since: 2026 });
           );
           await db.query(
             `INSERT INTO run_changes (run_id, seq, n, user_id, kind, target, "before", "after") VALUES ${CHANGES.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-            CHANGES.flatMap(([kind, target], n) => [
+            changeValues(u.username, now).flatMap(([before, after], n) => [
               runId,
               u.id,
               n,
               u.id,
-              kind,
-              target,
-              '"before"',
-              '"after"',
+              ...CHANGES[n],
+              before,
+              after,
             ]),
           );
         }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { CHANGES, changeValues } from './bench-journal.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -205,19 +206,13 @@ function handLoop(path, { groupSize, journal }) {
      VALUES (?, ?, ?, ?, NULL, 'changed', NULL, NULL, ?)`,
   );
   const changes = db.prepare(
-    `INSERT INTO run_changes (run_id, seq, n, user_id, kind, target, before, after) VALUES ${Array(6)
+    `INSERT INTO run_changes (run_id, seq, n, user_id, kind, target, before, after) VALUES ${Array(
+      CHANGES.length,
+    )
       .fill('(?, ?, ?, ?, ?, ?, ?, ?)')
       .join(', ')}`,
   );
   const counts = db.prepare('UPDATE runs SET counts = ? WHERE id = ?');
-  const CHANGES = [
-    ['field', 'email'],
-    ['field', 'last_update'],
-    ['profile', 'gold'],
-    ['reply', 'Session-Timeout'],
-    ['check', 'Max-Daily-Session'],
-    ['attr', 'plan'],
-  ];
   const one = (u, now) => {
     setEmail.run(`${u.username}@bench.example`, now, u.obj_id);
     addProfile.run(u.obj_id, gold);
@@ -228,15 +223,14 @@ function handLoop(path, { groupSize, journal }) {
     if (journal) {
       item.run(runId, u.obj_id, u.obj_id, u.username, now);
       changes.run(
-        ...CHANGES.flatMap(([kind, target], n) => [
+        ...changeValues(u.username, now).flatMap(([before, after], n) => [
           runId,
           u.obj_id,
           n,
           u.obj_id,
-          kind,
-          target,
-          '"before"',
-          '"after"',
+          ...CHANGES[n],
+          before,
+          after,
         ]),
       );
     }
