@@ -96,6 +96,23 @@ export async function chunkCount(store: StoreDriver, runId: number): Promise<num
 }
 
 /**
+ * The number of chunks of a run that is `running` in a live process: its creator writes the run's
+ * row and then, a moment later, its chunks, so a worker joining in between finds none yet. Looks
+ * again every 50 ms (`sleep`), for up to two seconds, before answering 0.
+ */
+export async function chunksOfStartingRun(
+  store: StoreDriver,
+  runId: number,
+  sleep: (ms: number) => Promise<void>,
+): Promise<number> {
+  for (let waited = 0; ; waited += 50) {
+    const n = await chunkCount(store, runId);
+    if (n > 0 || waited >= 2000) return n;
+    await sleep(50);
+  }
+}
+
+/**
  * Claims the first chunk that is not done and that nobody holds: never claimed, released, or
  * whose holder's lease ran out before `now` (a dead worker). `SELECT … FOR UPDATE SKIP LOCKED`
  * passes over a chunk another worker is claiming this instant, so two workers never get the same

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   addWorker,
+  chunksOfStartingRun,
   claimChunk,
   createChunks,
   holdStatements,
@@ -106,6 +107,26 @@ describe.each(DIALECTS)('%s', (dialect) => {
       const got = chunks.filter((c): c is number => c !== null);
       expect(new Set(got).size).toBe(got.length);
       expect(got.every((c) => c >= 1)).toBe(true);
+    });
+  });
+
+  it('a worker joining a run between its row and its chunks waits for the chunks (up to 2 s)', async () => {
+    const db = await testStore(dialect, { demo: 40 });
+    const runId = await newRun(db);
+    await withDb(db, async (store) => {
+      const sleeps: number[] = [];
+      // The creator writes the chunks while the joiner sleeps for the first time.
+      const found = await chunksOfStartingRun(store, runId, async (ms) => {
+        sleeps.push(ms);
+        if (sleeps.length === 1) await createChunks(store, runId, RANGES, worker('creator'), T0);
+      });
+      expect(found).toBe(RANGES.length);
+      expect(sleeps).toEqual([50]);
+      // A run that never gets chunks: 0 after two seconds of (injected) waiting.
+      const other = await newRun(db);
+      let waited = 0;
+      expect(await chunksOfStartingRun(store, other, async (ms) => void (waited += ms))).toBe(0);
+      expect(waited).toBe(2000);
     });
   });
 

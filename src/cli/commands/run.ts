@@ -8,6 +8,7 @@ import { getRun, isOrphaned, type RunInfo } from '../../journal/read-runs.js';
 import {
   addWorker,
   chunkCount,
+  chunksOfStartingRun,
   createChunks,
   isLive,
   releaseGoneWorkers,
@@ -182,7 +183,13 @@ async function planRun(
     );
   const what = options.join !== undefined ? 'join' : 'resume';
   if (run.status === 'completed') throw new UsageError(`run ${run.id} already completed: nothing to ${what}`);
-  const chunked = store.capabilities.skipLockedSql !== null && (await chunkCount(store, run.id)) > 0;
+  const chunks =
+    store.capabilities.skipLockedSql === null
+      ? 0
+      : options.join !== undefined && run.status === 'running' && !orphaned
+        ? await chunksOfStartingRun(store, run.id, (ms) => new Promise((resolve) => setTimeout(resolve, ms)))
+        : await chunkCount(store, run.id);
+  const chunked = chunks > 0;
   if (options.join !== undefined && !chunked) {
     throw new UsageError(
       `run ${run.id} was not split into chunks (it ran before this database could share runs, or it picked nothing): resume it with --resume ${run.id} instead`,
