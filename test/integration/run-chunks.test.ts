@@ -12,6 +12,7 @@ import { emptyCounts, type ItemResult } from '../../src/model/item-result.js';
 import { ChunkFeed } from '../../src/run/chunk-feed.js';
 import { RunControl } from '../../src/run/run-control.js';
 import { planChunks } from '../../src/select/pick-items.js';
+import type { StoreDriver } from '../../src/store/driver.js';
 import { StaleRowError, writeAll } from '../../src/store/writer.js';
 import { dbQuery, withDb } from '../helpers/db.js';
 import { DIALECTS, dropTestDbs, testStore } from '../helpers/dialects.js';
@@ -42,6 +43,30 @@ async function newRun(db: string): Promise<number> {
       emptyCounts(),
     ),
   );
+}
+
+/**
+ * The feed of worker `me` joining run `runId` on an injected clock (starting at T0 + 1 s) that
+ * each `sleep` moves on by what it was asked to wait.
+ */
+function joiningFeed(store: StoreDriver, runId: number, sleep: (ms: number) => Promise<void>): ChunkFeed {
+  const me = worker('me');
+  let clock = T0 + 1000;
+  let joined: Promise<number> | undefined;
+  return new ChunkFeed({
+    store,
+    selection: { all: true },
+    me,
+    first: null,
+    begin: () => (joined ??= addWorker(store, runId, me, clock).then(() => runId)),
+    begun: () => joined !== undefined,
+    control: new RunControl(),
+    now: () => clock,
+    sleep: async (ms) => {
+      clock += ms;
+      await sleep(ms);
+    },
+  });
 }
 
 describe.each(DIALECTS)('%s', (dialect) => {
@@ -143,31 +168,15 @@ describe.each(DIALECTS)('%s', (dialect) => {
           [new Date(T0 + LEASE).toISOString(), runId],
         ),
       );
-      const me = worker('me');
-      let clock = T0 + 1000;
       const sleeps: number[] = [];
-      let joined: Promise<number> | undefined;
-      const feed = new ChunkFeed({
-        store,
-        selection: { all: true },
-        me,
-        first: null,
-        begin: () => (joined ??= addWorker(store, runId, me, clock).then(() => runId)),
-        begun: () => joined !== undefined,
-        control: new RunControl(),
-        now: () => clock,
-        sleep: async (ms) => {
-          sleeps.push(ms);
-          clock += ms;
-          // The other worker, alive (its lease far off), finishes every chunk meanwhile.
-          if (sleeps.length === 1) {
-            await store.withConnection((c) =>
-              c.execute("UPDATE run_chunks SET status = 'done', lease_until = NULL WHERE run_id = ?", [
-                runId,
-              ]),
-            );
-          }
-        },
+      const feed = joiningFeed(store, runId, async (ms) => {
+        sleeps.push(ms);
+        // The other worker, alive (its lease far off), finishes every chunk meanwhile.
+        if (sleeps.length === 1) {
+          await store.withConnection((c) =>
+            c.execute("UPDATE run_chunks SET status = 'done', lease_until = NULL WHERE run_id = ?", [runId]),
+          );
+        }
       });
       for await (const page of feed.round()) expect(page).toEqual([]);
       expect(await feed.waitForWork()).toBe(false);
@@ -189,25 +198,8 @@ describe.each(DIALECTS)('%s', (dialect) => {
           [runId, new Date(T0).toISOString()],
         ),
       );
-      const me = worker('me');
-      let clock = T0 + 1000;
       let slept = 0;
-      const control = new RunControl();
-      let joined: Promise<number> | undefined;
-      const feed = new ChunkFeed({
-        store,
-        selection: { all: true },
-        me,
-        first: null,
-        begin: () => (joined ??= addWorker(store, runId, me, clock).then(() => runId)),
-        begun: () => joined !== undefined,
-        control,
-        now: () => clock,
-        sleep: async (ms) => {
-          slept += ms;
-          clock += ms;
-        },
-      });
+      const feed = joiningFeed(store, runId, async (ms) => void (slept += ms));
       const round = async () => {
         const seqs: number[] = [];
         for await (const page of feed.round()) {
@@ -220,7 +212,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
       expect(first).toEqual(Array.from({ length: 30 }, (_, i) => i + 11));
       expect(await feed.waitForWork()).toBe(true);
       // It slept (on the injected clock) until the dead worker's lease was past.
-      expect(clock).toBeGreaterThan(T0 + LEASE);
+      expect(T0 + 1000 + slept).toBeGreaterThan(T0 + LEASE);
       expect(slept).toBeLessThan(LEASE + 2000);
       const second = await round();
       expect(second).toEqual([1, 2, 4, 5, 6, 7, 8, 9, 10]);

@@ -47,16 +47,18 @@ function job(seq: number): SandboxJob {
   };
 }
 
+const SETUP = {
+  source: STANDARD,
+  filename: 'standard.js',
+  params: {},
+  profiles: [{ id: 1, short_name: 'gold', name: 'Gold' }],
+  timeoutMs: 2000,
+  memoryMb: 128,
+  maxLogLines: 100,
+};
+
 it('runs 40 overlapping batches of the standard script, in order', async () => {
-  const setup = {
-    source: STANDARD,
-    filename: 'standard.js',
-    params: {},
-    profiles: [{ id: 1, short_name: 'gold', name: 'Gold' }],
-    timeoutMs: 2000,
-    memoryMb: 128,
-    maxLogLines: 100,
-  };
+  const setup = SETUP;
   const batches = Array.from({ length: 40 }, (_, b) =>
     Array.from({ length: 500 }, (_, i) => job(b * 500 + i)),
   );
@@ -74,15 +76,7 @@ it('runs 40 overlapping batches of the standard script, in order', async () => {
 });
 
 it("leaves no batch's text behind outside the isolate's heap, where its collector would not see it", async () => {
-  const session = await IsolateSession.start({
-    source: STANDARD,
-    filename: 'standard.js',
-    params: {},
-    profiles: [{ id: 1, short_name: 'gold', name: 'Gold' }],
-    timeoutMs: 2000,
-    memoryMb: 128,
-    maxLogLines: 100,
-  });
+  const session = await IsolateSession.start(SETUP);
   try {
     // 20 batches of 500 users: about 6 MB of job text handed to the isolate in all.
     for (let b = 0; b < 20; b++) {
