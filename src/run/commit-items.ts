@@ -253,7 +253,7 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
         await lane.writer.unit(writes);
         lane.planned.push(planned);
         if (result.user_id === null && owner && writes.length > 0) {
-          // The new user's id, for the report (the journal recorded it in the unit).
+          // The new user's id, for the report and the item's journal row (written at the flush).
           const [row] = await lane.writer.query<{ obj_id: number }>(
             'SELECT obj_id FROM users WHERE username = ?',
             [result.username],
