@@ -2,7 +2,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { connectionProblem } from '../../connection-problem.js';
 import type { Database } from '../../database.js';
-import type { OpenOptions, StoreDriver } from '../../driver.js';
+import type { Connection, OpenOptions, SqlValue, StoreDriver } from '../../driver.js';
 import { kyselyConnections, numberedPlaceholders } from '../kysely-connections.js';
 import { redactUrl } from '../server-location.js';
 import { postgresCapabilities } from './capabilities.js';
@@ -51,6 +51,55 @@ export async function openPostgres(url: string, _options: OpenOptions): Promise<
     db,
     capabilities: postgresCapabilities,
     ...kyselyConnections(db, numberedPlaceholders),
+    withConnection: (fn) => withClient(pool, fn),
     close: () => db.destroy(),
   };
+}
+
+/** At most this many statement texts get a name (and their `$n` form kept), per process. */
+const MAX_NAMED = 1000;
+const named = new Map<string, { text: string; name: string }>();
+
+/**
+ * A statement of usrun's hot path by its name: each session parses and plans it once and then
+ * only binds and runs it, where an unnamed statement is parsed and planned again every time —
+ * most of the server's work for a one-row write. Texts past MAX_NAMED run unnamed.
+ */
+function prepared(sql: string): { text: string; name?: string } {
+  const known = named.get(sql);
+  if (known) return known;
+  const text = numberedPlaceholders(sql);
+  if (named.size >= MAX_NAMED) return { text };
+  const entry = { text, name: `usrun_${named.size + 1}` };
+  named.set(sql, entry);
+  return entry;
+}
+
+/**
+ * Lends a pooled client for `fn` (the writer's connection). Its writes with parameters run as
+ * named statements; anything else (SAVEPOINT, COMMIT, reads) as before. A client whose
+ * connection was lost is dropped from the pool instead of lent again.
+ */
+async function withClient<T>(pool: pg.Pool, fn: (connection: Connection) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const connection: Connection = {
+    query: async <R>(sql: string, params: readonly SqlValue[] = []) =>
+      (await client.query(numberedPlaceholders(sql), [...params])).rows as R[],
+    execute: async (sql, params = []) => {
+      const result =
+        params.length === 0
+          ? await client.query(sql)
+          : await client.query({ ...prepared(sql), values: [...params] });
+      return result.rowCount ?? 0;
+    },
+  };
+  try {
+    return await fn(connection);
+  } catch (error) {
+    if (postgresCapabilities.classifyError(error).kind === 'connection-lost') lost = error as Error;
+    throw error;
+  } finally {
+    client.release(lost);
+  }
 }
