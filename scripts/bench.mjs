@@ -170,7 +170,7 @@ function handLoop(path, { groupSize, journal }) {
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  db.pragma('synchronous = NORMAL');
+  db.pragma('synchronous = FULL');
   db.pragma('cache_size = -65536');
   db.pragma('wal_autocheckpoint = 10000');
   const gold = db.prepare("SELECT id FROM profiles WHERE short_name = 'gold'").get().id;
