@@ -5,14 +5,25 @@ import { compileFilter } from './compile-filter.js';
 import { filterComparesAttrValues } from './filter-compares-attr-values.js';
 import { parseFilter } from './parse-filter.js';
 import { resolveFilter } from './saved-filters.js';
+import type { FilterNode } from './filter-ast.js';
 import type { UserWhere } from './select-users.js';
+
+/** A `--filter` read once: its condition, and its parsed form (for `unknownProfiles`). */
+export interface UserFilter {
+  where: UserWhere;
+  ast: FilterNode;
+}
 
 /**
  * `--filter` text (an expression or `@saved-name`) → a condition for the users table.
  * Syntax errors throw `FilterSyntaxError` (exit 2) with a caret under the expression; a filter
  * that compares values of attrs stored encrypted is refused: they cannot be compared.
  */
-export async function buildUserWhere(store: StoreDriver, text: string, now = new Date()): Promise<UserWhere> {
+export async function buildUserWhere(
+  store: StoreDriver,
+  text: string,
+  now = new Date(),
+): Promise<UserFilter> {
   const expression = await resolveFilter(store.db, text);
   const ast = parseFilter(expression);
   const compared = filterComparesAttrValues(ast);
@@ -27,5 +38,5 @@ export async function buildUserWhere(store: StoreDriver, text: string, now = new
     }
   }
   const condition = compileFilter(ast, { capabilities: store.capabilities, now });
-  return () => condition;
+  return { where: () => condition, ast };
 }

@@ -1,11 +1,10 @@
 import type { StoreDriver } from '../store/driver.js';
+import type { FilterNode } from './filter-ast.js';
 import { filterProfileNames } from './filter-profile-names.js';
-import { parseFilter } from './parse-filter.js';
-import { resolveFilter } from './saved-filters.js';
 
-/** A warning for each profile the filter names by short_name that does not exist. */
-export async function unknownProfiles(store: StoreDriver, filter: string): Promise<string[]> {
-  const names = filterProfileNames(parseFilter(await resolveFilter(store.db, filter)));
+/** A warning for each profile the (parsed) filter names by short_name that does not exist. */
+export async function unknownProfiles(store: StoreDriver, filter: FilterNode): Promise<string[]> {
+  const names = filterProfileNames(filter);
   if (names.length === 0) return [];
   const known = (
     await store.db.selectFrom('profiles').select('short_name').orderBy('short_name').execute()

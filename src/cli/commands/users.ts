@@ -24,11 +24,11 @@ export interface UsersListOptions {
 /** `usrun users list`: users matching a filter, as a table or NDJSON. */
 export async function usersListCommand(options: UsersListOptions, io: Io): Promise<number> {
   return usingStore({ location: options.db, readOnly: true }, async (store) => {
-    const where = options.filter === undefined ? undefined : await buildUserWhere(store, options.filter);
+    const filter = options.filter === undefined ? undefined : await buildUserWhere(store, options.filter);
+    const where = filter?.where;
     // Said before the (maybe empty) listing, as `run` says it before a run.
-    if (options.filter !== undefined) {
-      for (const warning of await unknownProfiles(store, options.filter))
-        io.err(`usrun: warning: ${warning}\n`);
+    if (filter !== undefined) {
+      for (const warning of await unknownProfiles(store, filter.ast)) io.err(`usrun: warning: ${warning}\n`);
     }
     const rows: string[][] = [];
     let count = 0;
