@@ -1,7 +1,6 @@
 import type { DialectCapabilities } from '../../driver.js';
+import { PROFILE_VERSION, USER_VERSION, type VersionedTable } from '../../versioned-tables.js';
 import { classifyMysqlError } from './classify-error.js';
-
-const CHILD_TABLES = ['user_profiles', 'reply_attributes', 'check_attributes', 'user_attrs'];
 
 /**
  * MySQL and MariaDB forbid a trigger to update its own table, so `parent` bumps its version in
@@ -9,7 +8,7 @@ const CHILD_TABLES = ['user_profiles', 'reply_attributes', 'check_attributes', '
  * trigger unchanged (the version moved). Cascaded deletes fire no triggers in InnoDB; the parent
  * row is gone.
  */
-function versionTriggers(parent: string, key: string, children: readonly string[], foreignKey: string) {
+function versionTriggers({ parent, key, children, foreignKey }: VersionedTable) {
   return [
     `CREATE TRIGGER ${parent}_version_bump BEFORE UPDATE ON ${parent} FOR EACH ROW
    SET NEW.version = IF(NEW.version = OLD.version, OLD.version + 1, NEW.version)`,
@@ -24,14 +23,6 @@ function versionTriggers(parent: string, key: string, children: readonly string[
   ];
 }
 
-const userVersionTriggers = versionTriggers('users', 'obj_id', CHILD_TABLES, 'user_id');
-const profileVersionTriggers = versionTriggers(
-  'profiles',
-  'id',
-  ['profile_reply_attributes', 'profile_check_attributes'],
-  'profile_id',
-);
-
 /**
  * MariaDB 10.11 cannot index an expression. Case-insensitive lookups of these columns go through
  * an invisible generated column `<column>_lower` with an index of its own (SELECT * leaves it out).
@@ -44,8 +35,8 @@ export const mysqlCapabilities: DialectCapabilities = {
   castNumber: (col) => `CAST(${col} AS DOUBLE)`,
   clusteredTableSuffix: '',
   beginWriteSql: 'BEGIN',
-  userVersionTriggers,
-  profileVersionTriggers,
+  userVersionTriggers: versionTriggers(USER_VERSION),
+  profileVersionTriggers: versionTriggers(PROFILE_VERSION),
   // One writer. InnoDB takes a shared lock on the `runs` row for each journal row's foreign key,
   // so two writers' groups deadlock as soon as both update the run's counts; and a deadlock
   // rolls back the whole transaction (every earlier unit of the group and its savepoint), not

@@ -1,7 +1,6 @@
 import type { DialectCapabilities } from '../../driver.js';
+import { PROFILE_VERSION, USER_VERSION, type VersionedTable } from '../../versioned-tables.js';
 import { classifyPostgresError } from './classify-error.js';
-
-const CHILD_TABLES = ['user_profiles', 'reply_attributes', 'check_attributes', 'user_attrs'];
 
 /**
  * PostgreSQL keeps `parent.version` with a BEFORE UPDATE trigger on `parent` (a write that does
@@ -9,13 +8,7 @@ const CHILD_TABLES = ['user_profiles', 'reply_attributes', 'check_attributes', '
  * triggers on the child tables. The child triggers' UPDATE passes the parent's trigger
  * unchanged: it moves the version.
  */
-function versionTriggers(
-  parent: string,
-  key: string,
-  children: readonly string[],
-  foreignKey: string,
-  childFunction: string,
-) {
+function versionTriggers({ parent, key, children, foreignKey }: VersionedTable, childFunction: string) {
   return [
     `CREATE FUNCTION usrun_${parent}_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
    BEGIN
@@ -38,29 +31,14 @@ function versionTriggers(
   ];
 }
 
-const userVersionTriggers = versionTriggers(
-  'users',
-  'obj_id',
-  CHILD_TABLES,
-  'user_id',
-  'usrun_child_version_bump',
-);
-const profileVersionTriggers = versionTriggers(
-  'profiles',
-  'id',
-  ['profile_reply_attributes', 'profile_check_attributes'],
-  'profile_id',
-  'usrun_profile_child_version_bump',
-);
-
 export const postgresCapabilities: DialectCapabilities = {
   booleansAsIntegers: false,
   jsonScalar: (col) => `(${col}::jsonb #>> '{}')`,
   castNumber: (col) => `CAST(${col} AS double precision)`,
   clusteredTableSuffix: '',
   beginWriteSql: 'BEGIN',
-  userVersionTriggers,
-  profileVersionTriggers,
+  userVersionTriggers: versionTriggers(USER_VERSION, 'usrun_child_version_bump'),
+  profileVersionTriggers: versionTriggers(PROFILE_VERSION, 'usrun_profile_child_version_bump'),
   // Row locks: writers on their own connections commit in parallel (the pool has room for them).
   dropNotNullSql: (table, column) => `ALTER TABLE ${table} ALTER COLUMN ${column} DROP NOT NULL`,
   skipLockedSql: 'FOR UPDATE SKIP LOCKED',

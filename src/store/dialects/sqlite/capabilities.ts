@@ -1,13 +1,12 @@
 import type { DialectCapabilities } from '../../driver.js';
+import { PROFILE_VERSION, USER_VERSION, type VersionedTable } from '../../versioned-tables.js';
 import { classifySqliteError } from './classify-error.js';
-
-const CHILD_TABLES = ['user_profiles', 'reply_attributes', 'check_attributes', 'user_attrs'];
 
 /**
  * Triggers keeping `version` of `parent` (key `key`): moved by any write to its row, and to the
  * rows of `children` that name it in `foreignKey`. Recursive triggers are off, so one level only.
  */
-function versionTriggers(parent: string, key: string, children: readonly string[], foreignKey: string) {
+function versionTriggers({ parent, key, children, foreignKey }: VersionedTable) {
   const bump = (where: string) =>
     `BEGIN UPDATE ${parent} SET version = version + 1 WHERE ${key} ${where}; END`;
   return [
@@ -24,17 +23,6 @@ function versionTriggers(parent: string, key: string, children: readonly string[
   ];
 }
 
-/** SQLite's triggers keeping `users.version`. */
-const userVersionTriggers = versionTriggers('users', 'obj_id', CHILD_TABLES, 'user_id');
-
-/** The same for `profiles.version`, over the profile's own reply and check rows. */
-const profileVersionTriggers = versionTriggers(
-  'profiles',
-  'id',
-  ['profile_reply_attributes', 'profile_check_attributes'],
-  'profile_id',
-);
-
 /** SQLite's `lower()` folds ASCII letters only. */
 function asciiLower(text: string): string {
   return text.replace(/[A-Z]+/g, (m) => m.toLowerCase());
@@ -48,8 +36,8 @@ export const sqliteCapabilities: DialectCapabilities = {
   // Take the write lock when the group starts: a deferred transaction that reads first could
   // find another writer ahead of it at its first write, and fail there instead of waiting.
   beginWriteSql: 'BEGIN IMMEDIATE',
-  userVersionTriggers,
-  profileVersionTriggers,
+  userVersionTriggers: versionTriggers(USER_VERSION),
+  profileVersionTriggers: versionTriggers(PROFILE_VERSION),
   // SQLite has no ALTER COLUMN: migrations rebuild the table.
   dropNotNullSql: null,
   // One writer: a second connection's transaction would only wait for the first one's lock.
