@@ -248,36 +248,27 @@ user.description = 'heavy ' + params.round + (h >= 0 ? '' : '!');
     );
     const cpuDb = urlOf(names.cpu);
     const chunk = String(Math.max(10, Math.ceil(cpuUsers / 16)));
+    const heavyRun = (round) =>
+      usrunRun([
+        'run',
+        heavy,
+        '--all',
+        '--yes',
+        '--db',
+        cpuDb,
+        '--chunk-size',
+        chunk,
+        '--param',
+        `round=${round}`,
+      ]);
     t = Date.now();
-    await usrunRun([
-      'run',
-      heavy,
-      '--all',
-      '--yes',
-      '--db',
-      cpuDb,
-      '--chunk-size',
-      chunk,
-      '--param',
-      'round=1',
-    ]);
+    await heavyRun(1);
     const oneSecs = (Date.now() - t) / 1000;
     const loadOne = load();
     // Again over the same users, changing each again (round 2), with two workers.
     const cpu = await connect(cpuDb);
     t = Date.now();
-    const first = usrunRun([
-      'run',
-      heavy,
-      '--all',
-      '--yes',
-      '--db',
-      cpuDb,
-      '--chunk-size',
-      chunk,
-      '--param',
-      'round=2',
-    ]);
+    const first = heavyRun(2);
     let runId = null;
     while (runId === null) {
       const [row] = await cpu.query("SELECT id FROM runs WHERE id > 1 AND status = 'running'");
