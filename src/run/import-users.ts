@@ -3,7 +3,7 @@ import { plannedItem, type ItemResult } from '../model/item-result.js';
 import { sha256 } from '../journal/run-record.js';
 import type { StoreDriver } from '../store/driver.js';
 import { planUsersImport, type ImportResult, type UsersImportPlan } from '../store/import-users.js';
-import { loadUsers, type Reader, type StoredUser } from '../store/load-users.js';
+import { loadUserByName, loadUsers, type Reader, type StoredUser } from '../store/load-users.js';
 import type { PlannedItem } from './commit-items.js';
 import { commitPlanned, type CommitPlannedResult } from './commit-planned.js';
 import { listSource, type PlanStep } from './list-source.js';
@@ -35,12 +35,7 @@ function importSteps(plan: UsersImportPlan, reader: Reader, now: string): PlanSt
     }
     let user: StoredUser | null;
     if (again) {
-      const [found] = await reader.query<{ obj_id: number }>('SELECT obj_id FROM users WHERE username = ?', [
-        row.username,
-      ]);
-      user = found
-        ? ((await loadUsers(reader, [Number(found.obj_id)])).get(Number(found.obj_id)) ?? null)
-        : null;
+      user = await loadUserByName(reader, row.username);
     } else {
       const id = plan.existing.get(row.username);
       user = id === undefined ? null : (preloaded.get(id) ?? null);

@@ -2,7 +2,7 @@ import type { Change } from '../model/change.js';
 import type { FreeradiusTables } from '../model/freeradius-tables.js';
 import { plannedItem } from '../model/item-result.js';
 import type { ImportTarget, RadiusImportPlan } from '../model/radius-import-plan.js';
-import { loadUsers, type Reader, type StoredUser } from '../store/load-users.js';
+import { loadUserByName, loadUsers, type Reader, type StoredUser } from '../store/load-users.js';
 import { readImportTarget } from '../store/read-import-target.js';
 import { BARRIER, type PlannedItem } from './commit-items.js';
 import type { PlanStep } from './list-source.js';
@@ -218,13 +218,7 @@ export function radiusImportSteps(
         // Someone changed this user since it was read: plan its rows again from what is there.
         const tables = tablesOf(source, username);
         userPlan = indexPlan(planRadiusImport(tables, await readImportTarget(reader, tables)));
-        const [found] = await reader.query<{ obj_id: number }>(
-          'SELECT obj_id FROM users WHERE username = ?',
-          [username],
-        );
-        user = found
-          ? ((await loadUsers(reader, [Number(found.obj_id)])).get(Number(found.obj_id)) ?? null)
-          : null;
+        user = await loadUserByName(reader, username);
       }
       const changes = userChanges(userPlan, username, state.profileIds, now);
       return { result: plannedItem(s, { user_id: user?.id ?? null, username }, changes), user };

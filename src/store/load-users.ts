@@ -136,3 +136,12 @@ export async function loadUsers(
   }
   return users;
 }
+
+/** The user with this username as it is now (for an item planned again), or null. */
+export async function loadUserByName(reader: Reader, username: string): Promise<StoredUser | null> {
+  const [found] = await reader.query<{ obj_id: number }>('SELECT obj_id FROM users WHERE username = ?', [
+    username,
+  ]);
+  if (!found) return null;
+  return (await loadUsers(reader, [Number(found.obj_id)])).get(Number(found.obj_id)) ?? null;
+}
