@@ -50,7 +50,8 @@ export async function openPostgres(url: string, _options: OpenOptions): Promise<
     location,
     db,
     capabilities: postgresCapabilities,
-    ...kyselyConnections(db, numberedPlaceholders),
+    // Reads go through kysely's pool; the writer's lent connection is a pool client of its own.
+    query: kyselyConnections(db, numberedPlaceholders).query,
     withConnection: (fn) => withClient(pool, fn),
     close: () => db.destroy(),
   };
