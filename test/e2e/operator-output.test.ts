@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ndjson, tempDir } from '../helpers/cli.js';
-import { dbQuery, restoreDb, snapshotDb, type Snapshot } from '../helpers/db.js';
-import { DIALECTS, dropTestDbs, testStore } from '../helpers/dialects.js';
+import { dbQuery } from '../helpers/db.js';
+import { fixtureDb } from '../helpers/fixture-db.js';
+import { DIALECTS, dropTestDbs } from '../helpers/dialects.js';
 import { usrun } from '../helpers/in-process.js';
 import { HAS_SCRIPT_PTY, runCliInPty } from '../helpers/pty.js';
 import { addProfiles, addUsers, writeFile } from '../helpers/run-fixtures.js';
@@ -25,11 +26,7 @@ const USERS = 30;
 const name = (id: number) => `u${String(id).padStart(2, '0')}`;
 
 describe.each(DIALECTS)('%s', (dialect) => {
-  let template = '';
-  let snapshot: Snapshot | undefined;
-
-  beforeAll(async () => {
-    template = await testStore(dialect);
+  const freshDb = fixtureDb(dialect, async (template) => {
     await addProfiles(template, [
       [1, 'gold', 'Gold'],
       [2, 'silver', 'Silver'],
@@ -39,12 +36,6 @@ describe.each(DIALECTS)('%s', (dialect) => {
       Array.from({ length: USERS }, (_, i) => ({ obj_id: i + 1, username: name(i + 1) })),
     );
   });
-
-  async function freshDb(): Promise<string> {
-    snapshot ??= await snapshotDb(template);
-    await restoreDb(template, snapshot);
-    return template;
-  }
 
   const runsCount = async (db: string) =>
     Number((await dbQuery(db, 'SELECT count(*) AS n FROM runs'))[0]?.['n']);

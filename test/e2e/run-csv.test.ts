@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/cli.js';
-import { dbQuery, dumpDb, restoreDb, snapshotDb, type Snapshot } from '../helpers/db.js';
-import { DIALECTS, dropTestDbs, testStore } from '../helpers/dialects.js';
+import { dbQuery, dumpDb } from '../helpers/db.js';
+import { fixtureDb } from '../helpers/fixture-db.js';
+import { DIALECTS, dropTestDbs } from '../helpers/dialects.js';
 import { usrun } from '../helpers/in-process.js';
 import { addUsers, runJson, userRows, writeFile } from '../helpers/run-fixtures.js';
 
@@ -15,11 +16,7 @@ afterAll(async () => {
 });
 
 describe.each(DIALECTS)('%s', (dialect) => {
-  let template = '';
-  let snapshot: Snapshot;
-
-  beforeAll(async () => {
-    template = await testStore(dialect);
+  const freshDb = fixtureDb(dialect, async (template) => {
     await addUsers(template, [
       { obj_id: 1, username: 'alice', email: 'alice@example.org', external_id: 'EXT-1', klass: 'staff' },
       { obj_id: 2, username: 'bob', email: 'Bob@Example.org', external_id: 'EXT-2', klass: 'residential' },
@@ -33,14 +30,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
       'note.js',
       "console.log(JSON.stringify(row));\nuser.description = (user.description ?? '') + '[' + row.note + ']';\n",
     );
-    snapshot = await snapshotDb(template);
   });
-
-  /** The file's database, back to the fixtures (what copying a SQLite file did). */
-  async function freshDb(): Promise<string> {
-    await restoreDb(template, snapshot);
-    return template;
-  }
 
   const descriptions = async (db: string) =>
     Object.fromEntries(

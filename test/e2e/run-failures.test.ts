@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/cli.js';
-import { dbQuery, dumpDb, restoreDb, snapshotDb, type Snapshot } from '../helpers/db.js';
-import { DIALECTS, dropTestDbs, testStore } from '../helpers/dialects.js';
+import { dbQuery, dumpDb } from '../helpers/db.js';
+import { fixtureDb } from '../helpers/fixture-db.js';
+import { DIALECTS, dropTestDbs } from '../helpers/dialects.js';
 import {
   addMembership,
   addProfiles,
@@ -28,11 +29,7 @@ afterAll(async () => {
 });
 
 describe.each(DIALECTS)('%s', (dialect) => {
-  let template = '';
-  let snapshot: Snapshot | undefined;
-
-  beforeAll(async () => {
-    template = await testStore(dialect);
+  const freshDb = fixtureDb(dialect, async (template) => {
     await addProfiles(template, [
       [1, 'aaa-01', 'Basic'],
       [2, 'gold', 'Gold'],
@@ -49,13 +46,6 @@ describe.each(DIALECTS)('%s', (dialect) => {
     );
     for (let id = 1; id <= USERS; id++) await addMembership(template, id, 1);
   });
-
-  /** The file's database, back to the fixtures (what copying a SQLite file did). */
-  async function freshDb(): Promise<string> {
-    snapshot ??= await snapshotDb(template);
-    await restoreDb(template, snapshot);
-    return template;
-  }
 
   const statuses = (run: { items: Record<string, any>[] }) =>
     run.items.map((i) => [i['user_id'], i['status']]);

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/cli.js';
-import { dbQuery, restoreDb, snapshotDb, type Snapshot } from '../helpers/db.js';
-import { DIALECTS, dropTestDbs, testStore } from '../helpers/dialects.js';
+import { dbQuery } from '../helpers/db.js';
+import { fixtureDb } from '../helpers/fixture-db.js';
+import { DIALECTS, dropTestDbs } from '../helpers/dialects.js';
 import {
   addMembership,
   addProfiles,
@@ -27,11 +28,7 @@ afterAll(async () => {
 });
 
 describe.each(DIALECTS)('%s', (dialect) => {
-  let template = '';
-  let snapshot: Snapshot | undefined;
-
-  beforeAll(async () => {
-    template = await testStore(dialect);
+  const freshDb = fixtureDb(dialect, async (template) => {
     await addProfiles(template, [
       [1, 'aaa-01', 'Basic'],
       [2, 'aaa-02', 'Standard'],
@@ -59,13 +56,6 @@ describe.each(DIALECTS)('%s', (dialect) => {
     await addRadius(template, 'check_attributes', 3, 'Max-Daily-Session', '==', '14400');
     await addRadius(template, 'check_attributes', 3, 'Max-Daily-Session', '>=', '100');
   });
-
-  /** The file's database, back to the fixtures (what copying a SQLite file did). */
-  async function freshDb(): Promise<string> {
-    snapshot ??= await snapshotDb(template);
-    await restoreDb(template, snapshot);
-    return template;
-  }
 
   /** `file:line:col` of the first `token` on the (only) line of `source` containing `lineText`. */
   function locationOf(file: string, source: string, lineText: string, token: string): string {

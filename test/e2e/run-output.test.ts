@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/cli.js';
-import { dbQuery, dumpDb, restoreDb, snapshotDb, type Snapshot } from '../helpers/db.js';
-import { DIALECTS, dropTestDbs, testStore } from '../helpers/dialects.js';
+import { dbQuery, dumpDb } from '../helpers/db.js';
+import { fixtureDb } from '../helpers/fixture-db.js';
+import { DIALECTS, dropTestDbs } from '../helpers/dialects.js';
 import { usrun } from '../helpers/in-process.js';
 import { HAS_SCRIPT_PTY, runCliInPty } from '../helpers/pty.js';
 import { addMembership, addProfiles, addUsers, runJson, writeFile } from '../helpers/run-fixtures.js';
@@ -24,11 +25,8 @@ afterAll(async () => {
 describe.each(DIALECTS)('%s', (dialect) => {
   let outScript = '';
   let rowsCsv = '';
-  let template = '';
-  let snapshot: Snapshot | undefined;
 
-  beforeAll(async () => {
-    template = await testStore(dialect);
+  const freshDb = fixtureDb(dialect, async (template) => {
     await addProfiles(template, [
       [1, 'aaa-01', 'Basic'],
       [2, 'gold', 'Gold'],
@@ -58,13 +56,6 @@ if (user.email !== user.email.toLowerCase()) user.email = user.email.toLowerCase
     // One row of each status: changed, unchanged, skipped, failed, not_found.
     rowsCsv = writeFile(tmp.dir, 'rows.csv', 'username,note\nalice,a\nbob,b\ncarol,c\ndave,d\nnobody,n\n');
   });
-
-  /** The file's database, back to the fixtures (what copying a SQLite file did). */
-  async function freshDb(): Promise<string> {
-    snapshot ??= await snapshotDb(template);
-    await restoreDb(template, snapshot);
-    return template;
-  }
 
   const ITEM_KEYS = ['changes', 'error', 'logs', 'notes', 'row', 'status', 'user_id', 'username'];
   const COUNT_KEYS = ['selected', 'changed', 'unchanged', 'skipped', 'failed', 'not_found'] as const;
