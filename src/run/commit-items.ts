@@ -58,10 +58,12 @@ export interface CommitOptions {
   /** How often an item whose user changed under it is planned again before it fails. */
   maxTries?: number;
   now?: () => number;
+  /** Resolves after `ms` (the clock of `now`); a test injects its own. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const GROUP_MS = 200;
-const GROUP_SIZE = 500;
+const GROUP_SIZE = 1000;
 const MAX_TRIES = 3;
 
 /** Results as lanes commit them, read by one consumer. */
@@ -103,6 +105,10 @@ class ResultQueue {
   }
 }
 
+function realSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
 /** Runs `fn`s one at a time, in call order. */
 function serial(): <T>(fn: () => Promise<T>) => Promise<T> {
   let tail: Promise<unknown> = Promise.resolve();
@@ -116,8 +122,8 @@ function serial(): <T>(fn: () => Promise<T>) => Promise<T> {
 /**
  * The one commit path of run, resume and undo. Each item's changes are one unit (a SAVEPOINT)
  * in a group transaction that commits many items at once: after `groupMs`, after `groupSize`
- * items, whenever the source has nothing ready (a slow script still commits user by user), at a
- * barrier, and at the end or a stop. The group's journal rows (a few multi-row INSERTs) and the
+ * items, when the source has nothing ready for the rest of `groupMs` (a slow script still commits
+ * user by user), at a barrier, and at the end or a stop. The group's journal rows (a few multi-row INSERTs) and the
  * run's counts are written in the same transaction just before it commits, so the journal always
  * agrees with the data, and a crash loses at most the open group(s) — whose items have no
  * journal rows, so `--resume` runs them again.
@@ -135,6 +141,20 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
   const groupMs = options.groupMs ?? GROUP_MS;
   const groupSize = options.groupSize ?? GROUP_SIZE;
   const maxTries = options.maxTries ?? MAX_TRIES;
+  const sleep = options.sleep ?? realSleep;
+  /** True when `promise` settles within `ms`, false when the time runs out first. */
+  const settlesWithin = async (promise: Promise<unknown>, ms: number): Promise<boolean> => {
+    if (ms <= 0) return false;
+    let settled = false;
+    await Promise.race([
+      promise.then(
+        () => (settled = true),
+        () => (settled = true),
+      ),
+      sleep(ms),
+    ]);
+    return settled;
+  };
   const results = new ResultQueue();
   const pulls = serial();
   let runId: Promise<number | null> | undefined;
@@ -294,10 +314,17 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
   const run = async (lane: Lane): Promise<void> => {
     for (;;) {
       if (control.halted || abandoned) break;
-      if (lane.group.length > 0 && (!source.ready || now() - lane.started >= groupMs)) {
-        await lane.exclusive(() => flush(lane));
-      }
-      const next = await pull();
+      if (lane.group.length > 0 && now() - lane.started >= groupMs) await lane.exclusive(() => flush(lane));
+      let next: PlannedItem | null;
+      if (lane.group.length > 0 && !source.ready) {
+        // Nothing at hand: wait for the next item no longer than the group has left, then commit
+        // what is done (a slow script still commits user by user, each within groupMs).
+        const pending = pull();
+        if (!(await settlesWithin(pending, groupMs - (now() - lane.started)))) {
+          await lane.exclusive(() => flush(lane));
+        }
+        next = await pending;
+      } else next = await pull();
       if (next === null || control.halted || abandoned) break;
       const result = await lane.exclusive(async () => {
         const r = await apply(lane, next);

@@ -78,6 +78,7 @@ async function commitAll(
     groupSize?: number;
     groupMs?: number;
     now?: () => number;
+    sleep?: (ms: number) => Promise<void>;
     maxTries?: number;
     onResult?: (r: ItemResult) => void;
     /** A dry run: no journal, everything rolled back at the end. */
@@ -152,7 +153,7 @@ describe('group commit', () => {
     expect(counts).toMatchObject({ selected: 4, changed: 3, failed: 1 });
   });
 
-  it('commits after groupSize items, after groupMs (injected clock), and when nothing is ready', async () => {
+  it('commits after groupSize items, after groupMs (injected clock), and when nothing comes for the rest of groupMs', async () => {
     // What another connection sees committed as each result comes out (results are yielded once
     // their group has committed).
     const committedAt = (prefix: string, source: PlannedSource, options = {}) => {
@@ -185,10 +186,28 @@ describe('group commit', () => {
     };
     expect(await committedAt('t', timed, { groupMs: 200, now: () => clock })).toEqual([3, 3, 3, 5, 5]);
 
-    // Nothing ready: each item commits on its own, before the source is waited on.
-    expect(await committedAt('w', listSource(await planAll('w', [1, 2, 3]), { ready: false }))).toEqual([
-      1, 2, 3,
-    ]);
+    // Nothing ready, and the next item takes longer than the group has left (the clock stands at
+    // 0: 200 ms left): each item commits on its own, before its next one comes.
+    const slow = listSource(await planAll('w', [1, 2, 3]), { ready: false });
+    const take = slow.next;
+    let release = () => {};
+    let calls = 0;
+    slow.next = () =>
+      calls++ === 0 ? take() : new Promise((resolve) => (release = () => void take().then(resolve)));
+    const slept: number[] = [];
+    const timedOut = async (ms: number) => {
+      slept.push(ms);
+      // Once the group has committed, the item comes.
+      setImmediate(() => release());
+    };
+    expect(await committedAt('w', slow, { now: () => 0, sleep: timedOut })).toEqual([1, 2, 3]);
+    // (The third wait is for the end of the items.)
+    expect(slept).toEqual([200, 200, 200]);
+
+    // Nothing ready, but the next item comes within the group's time: one group.
+    const quick = listSource(await planAll('q', [1, 2, 3]), { ready: false });
+    const never = () => new Promise<void>(() => {});
+    expect(await committedAt('q', quick, { now: () => 0, sleep: never })).toEqual([3, 3, 3]);
   });
 
   it('a crash loses the open group only, and the journal agrees with the data', async () => {
