@@ -122,11 +122,11 @@ function serial(): <T>(fn: () => Promise<T>) => Promise<T> {
 /**
  * The one commit path of run, resume and undo. Each item's changes are one unit (a SAVEPOINT)
  * in a group transaction that commits many items at once: after `groupMs`, after `groupSize`
- * items, when the source has nothing ready for the rest of `groupMs` (a slow script still commits
- * user by user), at a barrier, and at the end or a stop. The group's journal rows (a few multi-row INSERTs) and the
- * run's counts are written in the same transaction just before it commits, so the journal always
- * agrees with the data, and a crash loses at most the open group(s) — whose items have no
- * journal rows, so `--resume` runs them again.
+ * items, when the source has nothing for the rest of `groupMs` (a slow script still commits user
+ * by user), at a barrier, and at the end or a stop. The group's journal rows (a few multi-row
+ * INSERTs) and the run's counts are written in the same transaction just before it commits, so
+ * the journal always agrees with the data, and a crash loses at most the open group(s) — whose
+ * items have no journal rows, so `--resume` runs them again.
  *
  * With several writers (lanes), each takes the next item from the shared source and commits its
  * own groups, so a server database has several transactions in flight; a barrier waits for every
@@ -320,9 +320,8 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
         // Nothing at hand: wait for the next item no longer than the group has left, then commit
         // what is done (a slow script still commits user by user, each within groupMs).
         const pending = pull();
-        if (!(await settlesWithin(pending, groupMs - (now() - lane.started)))) {
-          await lane.exclusive(() => flush(lane));
-        }
+        const came = await settlesWithin(pending, groupMs - (now() - lane.started));
+        if (!came && !abandoned) await lane.exclusive(() => flush(lane));
         next = await pending;
       } else next = await pull();
       if (next === null || control.halted || abandoned) break;
