@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createsUser, journalStatements } from '../journal/item-statements.js';
 import type { ItemResult, RunCounts } from '../model/item-result.js';
 import { changeStatements, type ProfileVersion, userById, userByName } from '../store/change-statements.js';
@@ -105,9 +106,8 @@ class ResultQueue {
   }
 }
 
-function realSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
+/** A group's wait for its next item: it must not keep the process alive once the run is over. */
+const realSleep = (ms: number): Promise<void> => sleep(ms, undefined, { ref: false });
 
 /** Runs `fn`s one at a time, in call order. */
 function serial(): <T>(fn: () => Promise<T>) => Promise<T> {
@@ -141,7 +141,7 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
   const groupMs = options.groupMs ?? GROUP_MS;
   const groupSize = options.groupSize ?? GROUP_SIZE;
   const maxTries = options.maxTries ?? MAX_TRIES;
-  const sleep = options.sleep ?? realSleep;
+  const wait = options.sleep ?? realSleep;
   /** True when `promise` settles within `ms`, false when the time runs out first. */
   const settlesWithin = async (promise: Promise<unknown>, ms: number): Promise<boolean> => {
     if (ms <= 0) return false;
@@ -151,7 +151,7 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
         () => (settled = true),
         () => (settled = true),
       ),
-      sleep(ms),
+      wait(ms),
     ]);
     return settled;
   };

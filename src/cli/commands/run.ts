@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createAttrCipher } from '../../crypto/attr-cipher.js';
 import { loadKey } from '../../crypto/load-key.js';
 import { ExitError, UsageError } from '../../errors.js';
@@ -187,7 +188,7 @@ async function planRun(
     store.capabilities.skipLockedSql === null
       ? 0
       : options.join !== undefined && run.status === 'running' && !orphaned
-        ? await chunksOfStartingRun(store, run.id, (ms) => new Promise((resolve) => setTimeout(resolve, ms)))
+        ? await chunksOfStartingRun(store, run.id, (ms) => sleep(ms))
         : await chunkCount(store, run.id);
   const chunked = chunks > 0;
   if (options.join !== undefined && !chunked) {
@@ -375,7 +376,7 @@ export async function runCommand(
                 begun: () => begun,
                 control,
                 now: Date.now,
-                sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+                sleep: (ms) => sleep(ms),
               })
             : null;
         const resumeHint = () =>
