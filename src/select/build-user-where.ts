@@ -19,11 +19,19 @@ export interface UserFilter {
  * Syntax errors throw `FilterSyntaxError` (exit 2) with a caret under the expression; a filter
  * that compares values of attrs stored encrypted is refused: they cannot be compared.
  */
+export async function buildUserWhere(store: StoreDriver, text: string, now?: Date): Promise<UserFilter>;
+/** No `--filter` given: no condition (every user). */
 export async function buildUserWhere(
   store: StoreDriver,
-  text: string,
+  text: string | undefined,
+  now?: Date,
+): Promise<UserFilter | undefined>;
+export async function buildUserWhere(
+  store: StoreDriver,
+  text: string | undefined,
   now = new Date(),
-): Promise<UserFilter> {
+): Promise<UserFilter | undefined> {
+  if (text === undefined) return undefined;
   const expression = await resolveFilter(store.db, text);
   const ast = parseFilter(expression);
   const compared = filterComparesAttrValues(ast);

@@ -73,7 +73,7 @@ export async function pickItems(
       warnings: [],
     };
   }
-  const filter = selection.filter === undefined ? undefined : await buildUserWhere(store, selection.filter);
+  const filter = await buildUserWhere(store, selection.filter);
   const where = filter?.where;
   const warnings = filter === undefined ? [] : await unknownProfiles(store, filter.ast);
   if (selection.csv === undefined) {
@@ -124,8 +124,7 @@ export async function chunkPages(store: StoreDriver, selection: Selection): Prom
     const items = await failedItems(store, selection.failed_of);
     return (range, skip) => pagesOf(items.filter((i) => inRange(i, range) && !skip(i)));
   }
-  const where =
-    selection.filter === undefined ? undefined : (await buildUserWhere(store, selection.filter)).where;
+  const where = (await buildUserWhere(store, selection.filter))?.where;
   // A chunk's range already stops where the run's --limit does.
   if (selection.csv === undefined) return (range, skip) => userItems(store, where, undefined, skip, range);
   const { key, rows } = csvRows(selection, selection.csv);
@@ -196,8 +195,7 @@ export async function planChunks(
   }
   if (selection.csv === undefined) {
     checkSelection(selection);
-    const where =
-      selection.filter === undefined ? undefined : (await buildUserWhere(store, selection.filter)).where;
+    const where = (await buildUserWhere(store, selection.filter))?.where;
     let current: number[] = [];
     for await (const ids of selectUserIds(store, where, selection.limit)) {
       for (const id of ids) {

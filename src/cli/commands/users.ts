@@ -24,7 +24,7 @@ export interface UsersListOptions {
 /** `usrun users list`: users matching a filter, as a table or NDJSON. */
 export async function usersListCommand(options: UsersListOptions, io: Io): Promise<number> {
   return usingStore({ location: options.db, readOnly: true }, async (store) => {
-    const filter = options.filter === undefined ? undefined : await buildUserWhere(store, options.filter);
+    const filter = await buildUserWhere(store, options.filter);
     const where = filter?.where;
     // Said before the (maybe empty) listing, as `run` says it before a run.
     if (filter !== undefined) {
