@@ -166,6 +166,8 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
     /** What each of the group's results was applied from, to apply it again if the group is lost. */
     planned: PlannedItem[];
     started: number;
+    /** Times the open group was lost (rolled back whole by the server) and applied again. */
+    losses: number;
     /** Everything done with the lane's writer goes through here, one thing at a time. */
     exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
   }
@@ -174,6 +176,7 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
     group: [],
     planned: [],
     started: 0,
+    losses: 0,
     exclusive: serial(),
   }));
 
@@ -187,11 +190,13 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
     const id = runId === undefined ? null : await runId;
     for (let tries = 1; lane.group.length > 0 && id !== null; tries++) {
       try {
-        // The group's journal rows (stamped with its commit time) and counts, then COMMIT.
+        // The group's counts and journal rows (stamped with its commit time), then COMMIT. The
+        // counts first: the group takes the run's row before its journal rows' foreign keys
+        // share-lock it, so parallel groups queue there instead of deadlocking.
         const nowIso = new Date(now()).toISOString();
         await lane.writer.unit([
-          ...journalStatements(id, lane.group, nowIso),
           ...groupStatements(lane.group, id),
+          ...journalStatements(id, lane.group, nowIso),
         ]);
         break;
       } catch (error) {
@@ -201,6 +206,7 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
       }
     }
     await lane.writer.commit();
+    lane.losses = 0;
     const done = lane.group;
     lane.group = [];
     lane.planned = [];
@@ -213,10 +219,9 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
    * was planned from (a user changed meanwhile is planned again, as always), and correct the
    * counts where an item's result came out differently this time.
    */
-  let losses = 0;
   const applyAgain = async (lane: Lane, lost: GroupLostError): Promise<void> => {
     // A rehearsal's group is the whole dry run, of which only the last part is still at hand.
-    if (lane.writer.rehearsal || ++losses > maxTries * 10) throw lost.cause;
+    if (lane.writer.rehearsal || ++lane.losses > maxTries * 10) throw lost.cause;
     const planned = lane.planned;
     const before = lane.group;
     lane.planned = [];

@@ -37,13 +37,12 @@ export const mysqlCapabilities: DialectCapabilities = {
   beginWriteSql: 'BEGIN',
   userVersionTriggers: versionTriggers(USER_VERSION),
   profileVersionTriggers: versionTriggers(PROFILE_VERSION),
-  // One writer. InnoDB takes a shared lock on the `runs` row for each journal row's foreign key,
-  // so two writers' groups deadlock as soon as both update the run's counts; and a deadlock
-  // rolls back the whole transaction (every earlier unit of the group and its savepoint), not
-  // just the statement, which the group commit cannot take (PostgreSQL keeps the savepoint).
+  // Writers on their own connections commit groups in parallel, as on PostgreSQL: sessions are
+  // READ COMMITTED (no gap locks, open-mysql.ts), and a group takes the `runs` row first (see
+  // commitItems). A deadlock that remains rolls back the whole group, which is applied again.
   dropNotNullSql: (table, column, type) => `ALTER TABLE ${table} MODIFY ${column} ${type} NULL`,
   skipLockedSql: 'FOR UPDATE SKIP LOCKED',
-  maxWriters: 1,
+  maxWriters: 8,
   booleanLiteral: (value) => (value ? '1' : '0'),
   // %f has microseconds: cut to milliseconds, the form timestamps are stored in.
   nowIsoText: `CONCAT(LEFT(DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')`,

@@ -8,11 +8,16 @@ import { redactUrl } from '../server-location.js';
 import { mysqlCapabilities } from './capabilities.js';
 
 /**
- * Standard SQL where usrun's statements need it: `"before"` quotes an identifier (ANSI_QUOTES),
- * and strict mode refuses a value too long for its column instead of cutting it.
+ * Each connection's session. Standard SQL where usrun's statements need it: `"before"` quotes an
+ * identifier (ANSI_QUOTES), and strict mode refuses a value too long for its column instead of
+ * cutting it. READ COMMITTED, PostgreSQL's default: InnoDB then locks the rows a write touches
+ * and not the gaps between them, so writers committing groups in parallel do not deadlock over
+ * neighbouring users' rows (a DELETE under REPEATABLE READ locks the gap up to the next user's).
  */
-const SESSION_SQL =
-  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,ANSI_QUOTES'";
+const SESSION_SQL = [
+  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,ANSI_QUOTES'",
+  'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
+];
 
 /**
  * Connects to a MariaDB or MySQL database given as a `mysql://` or `mariadb://` URL (query
@@ -40,7 +45,7 @@ export async function openMysql(url: string, _options: OpenOptions): Promise<Sto
     dialect: new MysqlDialect({
       pool,
       onCreateConnection: async (connection) => {
-        await connection.executeQuery(CompiledQuery.raw(SESSION_SQL));
+        for (const text of SESSION_SQL) await connection.executeQuery(CompiledQuery.raw(text));
       },
     }),
   });
