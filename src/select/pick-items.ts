@@ -146,7 +146,7 @@ async function failedItems(store: StoreDriver, runId: number): Promise<PickedIte
   if (!run) throw new UsageError(`no run with id ${runId} (see \`usrun runs list\`)`);
   if (run.kind !== 'run')
     throw new UsageError(
-      `run ${runId} is a ${run.kind} run, not a script run: --failed-of takes a script run`,
+      `run ${runId} is ${/^[aeiou]/.test(run.kind) ? 'an' : 'a'} ${run.kind} run, not a script run: --failed-of takes a script run`,
     );
   const rows = await store.db
     .selectFrom('run_items')

@@ -9,8 +9,10 @@ export async function unknownProfiles(store: StoreDriver, filter: FilterNode): P
   const known = (
     await store.db.selectFrom('profiles').select('short_name').orderBy('short_name').execute()
   ).map((p) => p.short_name);
+  // Filters compare short_name case-insensitively (SCIM): "GOLD" names the profile gold.
+  const folded = new Set(known.map((k) => k.toLowerCase()));
   return names
-    .filter((n) => !known.includes(n))
+    .filter((n) => !folded.has(n.toLowerCase()))
     .map(
       (n) =>
         `the filter names profile "${n}", which does not exist (profiles: ${known.join(', ') || 'none'}); no user can match it`,

@@ -109,6 +109,10 @@ describe.each(DIALECTS)('%s', (dialect) => {
       expect(listed.stderr).toContain(
         'usrun: warning: the filter names profile "gld", which does not exist (profiles: gold, silver); no user can match it',
       );
+      // Filters compare short_name case-insensitively: "GOLD" is gold, no warning.
+      const upper = await usrun(['users', 'list', '--db', db, '--filter', 'profiles[short_name eq "GOLD"]']);
+      expect(upper.code).toBe(0);
+      expect(upper.stderr).toBe('0 users\n');
       const none = await usrun(['run', script, '--db', db, '--filter', 'username eq "nobody"', '--json']);
       expect(none.code).toBe(0);
       expect(ndjson(none.stdout)).toEqual([

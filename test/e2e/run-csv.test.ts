@@ -1,3 +1,4 @@
+import { isAbsolute, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/cli.js';
 import { dbQuery, dumpDb } from '../helpers/db.js';
@@ -224,6 +225,16 @@ describe.each(DIALECTS)('%s', (dialect) => {
       expect(run.code).toBe(0);
       expect(run.items.map((i) => i['user_id'])).toEqual([5, 1]);
       expect(await descriptions(db)).toEqual({ ...untouched, erin: '[e]', alice: '[a]' });
+    });
+
+    it('journals the file by its absolute path, so a resume or a --join from another directory finds it', async () => {
+      const db = await freshDb();
+      const csv = writeFile(tmp.dir, 'where.csv', 'obj_id,note\n1,a\n');
+      const given = relative(process.cwd(), csv);
+      expect(isAbsolute(given)).toBe(false);
+      expect((await usrun(['run', script, '--db', db, '--csv', given, '--yes'])).code).toBe(0);
+      const [run] = await dbQuery<{ selection: string }>(db, 'SELECT selection FROM runs');
+      expect(JSON.parse(String(run?.selection))).toMatchObject({ csv });
     });
   });
 

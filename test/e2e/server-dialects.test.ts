@@ -111,13 +111,14 @@ const CUT: Record<'postgres' | 'mysql', (db: string) => Promise<void>> = {
     );
   },
   mysql: async (db) => {
+    // usrun's driver wants a database in a MySQL URL: the server's own `mysql` will do.
+    const server = new URL('/mysql', SERVERS.mysql).toString();
     const ids = await dbQuery<{ id: number }>(
-      SERVERS.mysql,
+      server,
       'SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()',
       [new URL(db).pathname.slice(1)],
     );
-    for (const { id } of ids)
-      await dbQuery(SERVERS.mysql, `KILL CONNECTION ${Number(id)}`).catch(() => undefined);
+    for (const { id } of ids) await dbQuery(server, `KILL CONNECTION ${Number(id)}`).catch(() => undefined);
   },
 };
 
@@ -180,8 +181,8 @@ describe('a server that cannot be used: one clear line naming the URL without pa
     ],
     [
       'mysql: wrong password',
-      async () => SERVERS.mysql.replace('//root@', '//root:s3cret@'),
-      /the database server refused the login for mysql:\/\/root@127\.0\.0\.1:3306\/ .*check the user name and the password/,
+      async () => new URL('/usrun', SERVERS.mysql.replace('//root@', '//root:s3cret@')).toString(),
+      /the database server refused the login for mysql:\/\/root@127\.0\.0\.1:3306\/usrun .*check the user name and the password/,
     ],
     [
       'postgres: no such database',
@@ -192,6 +193,26 @@ describe('a server that cannot be used: one clear line naming the URL without pa
       'mysql: no such database',
       async () => new URL('/usrun_no_such_db', SERVERS.mysql).toString(),
       /the database of mysql:\/\/root@127\.0\.0\.1:3306\/usrun_no_such_db does not exist on the server .*CREATE DATABASE/,
+    ],
+    [
+      'a URL of a kind usrun does not know is not taken for a SQLite file name',
+      async () => 'mysqlx://root:s3cret@127.0.0.1/usrun',
+      /usrun does not know database URLs of the kind mysqlx:\/\/ \(mysqlx:\/\/root@127\.0\.0\.1\/usrun\): give postgres:\/\//,
+    ],
+    [
+      'mysql: a password with an unencoded "/" and "#"',
+      async () => 'mysql://root:s3cret/#x@127.0.0.1:3306/usrun',
+      /not a valid database URL: mysql:\/\/root@127\.0\.0\.1:3306\/usrun \(.*must be percent-encoded/,
+    ],
+    [
+      'postgres: a port that is not a number',
+      async () => 'postgres://postgres:s3cret@127.0.0.1:5432x/usrun',
+      /not a valid database URL: postgres:\/\/postgres@127\.0\.0\.1:5432x\/usrun \(/,
+    ],
+    [
+      'mysql: no database in the URL',
+      async () => 'mysql://root:s3cret@127.0.0.1:3306',
+      /the database URL mysql:\/\/root@127\.0\.0\.1:3306 names no database: add it after the host, as in mysql:\/\/root@127\.0\.0\.1:3306\/radius$/m,
     ],
   ];
 

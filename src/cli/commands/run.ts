@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAttrCipher } from '../../crypto/attr-cipher.js';
 import { loadKey } from '../../crypto/load-key.js';
@@ -128,7 +128,8 @@ async function planRun(
 ): Promise<RunPlan> {
   const selection: RunPlan['selection'] = {
     filter: options.filter,
-    csv: options.csv,
+    // Journaled absolute: a resume, or a worker joining, may start in another directory.
+    csv: options.csv === undefined ? undefined : resolve(options.csv),
     all: options.all,
     match: options.match,
     delimiter: options.delimiter,
@@ -180,7 +181,7 @@ async function planRun(
     throw new UsageError(`run ${run.id} is an undo; run \`usrun runs undo ${run.undo_of}\` again instead`);
   if (run.kind !== 'run')
     throw new UsageError(
-      `run ${run.id} is a ${run.kind} run, not a script run; run that command again instead`,
+      `run ${run.id} is ${/^[aeiou]/.test(run.kind) ? 'an' : 'a'} ${run.kind} run, not a script run; run that command again instead`,
     );
   const what = options.join !== undefined ? 'join' : 'resume';
   if (run.status === 'completed') throw new UsageError(`run ${run.id} already completed: nothing to ${what}`);

@@ -1,4 +1,6 @@
+import { UsageError } from '../../errors.js';
 import type { OpenOptions, StoreDriver } from '../driver.js';
+import { redactUrl } from './server-location.js';
 
 /** One supported database: how its locations look, and how to open one. */
 export interface DialectEntry {
@@ -30,7 +32,18 @@ export const DIALECTS: readonly DialectEntry[] = [
   },
 ];
 
-/** The dialect of a location (a server URL, else a SQLite path). */
+/**
+ * The dialect of a location (a server URL, else a SQLite path). A URL of a scheme usrun does not
+ * know (`mysqlx://`, `pgsql://`) is a UsageError, not a SQLite file of that name.
+ */
 export function dialectOf(location: string): DialectEntry {
-  return DIALECTS.find((d) => d.matches(location))!;
+  const dialect = DIALECTS.find((d) => d.matches(location))!;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1];
+  if (dialect.name === 'sqlite' && scheme !== undefined) {
+    throw new UsageError(
+      `usrun does not know database URLs of the kind ${scheme}:// (${redactUrl(location)}): give ` +
+        'postgres:// (or postgresql://), mysql:// (or mariadb://), or the path of a SQLite file',
+    );
+  }
+  return dialect;
 }

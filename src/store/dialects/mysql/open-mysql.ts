@@ -4,7 +4,7 @@ import { connectionProblem } from '../../connection-problem.js';
 import type { Database } from '../../database.js';
 import type { OpenOptions, StoreDriver } from '../../driver.js';
 import { kyselyConnections } from '../kysely-connections.js';
-import { redactUrl } from '../server-location.js';
+import { parseServerUrl, redactUrl } from '../server-location.js';
 import { mysqlCapabilities } from './capabilities.js';
 
 /**
@@ -26,7 +26,7 @@ const SESSION_SQL = [
  */
 export async function openMysql(url: string, _options: OpenOptions): Promise<StoreDriver> {
   const location = redactUrl(url);
-  const password = new URL(url).password ? undefined : process.env['MYSQL_PWD'];
+  const password = parseServerUrl(url, true).password ? undefined : process.env['MYSQL_PWD'];
   const pool = createPool({
     uri: url,
     ...(password ? { password } : {}),

@@ -4,7 +4,7 @@ import { connectionProblem } from '../../connection-problem.js';
 import type { Database } from '../../database.js';
 import type { Connection, OpenOptions, SqlValue, StoreDriver } from '../../driver.js';
 import { kyselyConnections, numberedPlaceholders } from '../kysely-connections.js';
-import { redactUrl } from '../server-location.js';
+import { parseServerUrl, redactUrl } from '../server-location.js';
 import { postgresCapabilities } from './capabilities.js';
 
 const INT8 = 20;
@@ -18,6 +18,8 @@ const NUMERIC = 1700;
  */
 export async function openPostgres(url: string, _options: OpenOptions): Promise<StoreDriver> {
   const location = redactUrl(url);
+  // Without a database name, PostgreSQL's own default: the user's name.
+  parseServerUrl(url, false);
   const pool = new pg.Pool({
     connectionString: url,
     // What an admin sees in pg_stat_activity (a URL's application_name wins).
