@@ -340,7 +340,12 @@ includes usrun-script.d.ts, and the editor knows user, its fields and methods.`,
     .option('--param <key=value>', 'value for params.key in the script (repeatable)', collectParam)
     .option('--dry-run', "run everything, write nothing, print each changed user's diff")
     .option('--json', 'NDJSON on stdout: one object per user/row, then a summary')
-    .option('--timeout <ms>', 'CPU time per user', positiveInt('--timeout'), 2000)
+    .option(
+      '--timeout <ms>',
+      "time a user's script may run, in ms (wall clock while its code runs)",
+      positiveInt('--timeout'),
+      2000,
+    )
     .option(
       '--memory <mb>',
       'sandbox memory limit (a .py script gets half for the Python heap, half for the JS heap)',

@@ -4,9 +4,9 @@
  * prelude evaluates this file in the isolate too.
  */
 
-/** The script used more CPU time than `--timeout` (isolated-vm stopped it). */
+/** The script ran longer than `--timeout` (isolated-vm stopped it; its timeout is wall-clock time). */
 export function timeoutMessage(timeoutMs: number): string {
-  return 'script timed out after ' + timeoutMs + ' ms of CPU time (--timeout raises the limit)';
+  return 'script timed out after ' + timeoutMs + ' ms (--timeout raises the limit)';
 }
 
 /** The isolate passed its heap limit and was disposed. */
@@ -28,13 +28,13 @@ export function sandboxDiedMessage(doing: string, detail: string): string {
   return 'the sandbox process died while ' + doing + ' (' + detail + ')';
 }
 
-/** The wall-clock watchdog killed the sandbox process: a builtin ignored the CPU timeout. */
+/** The wall-clock watchdog killed the sandbox process: a builtin ignored the timeout. */
 export function watchdogMessage(doing: string, deadlineMs: number): string {
   return (
     'the sandbox process was killed by the wall-clock watchdog after ' +
     deadlineMs +
     ' ms while ' +
     doing +
-    ' (something that ignores the CPU --timeout, such as a huge BigInt or array operation)'
+    ' (something that ignores the --timeout, such as a huge BigInt or array operation)'
   );
 }

@@ -82,7 +82,7 @@ function evaluatePrelude(isolate: ivm.Isolate, context: ivm.Context): Fn {
 /**
  * One isolate and one context: the prelude evaluated and the admin's script compiled once, then
  * each job of a batch run by two calls into the isolate: `begin` (the script, with the per-user
- * CPU timeout; V8 drains the microtask queue before the call returns, inside that timeout) and
+ * timeout; V8 drains the microtask queue before the call returns, inside that timeout) and
  * `finish` (the outcome). Lives in the sandbox process only.
  */
 export class IsolateRunner {

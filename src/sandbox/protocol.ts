@@ -68,7 +68,7 @@ export interface SandboxSetup {
     attributes?: ProfileRadiusRow[];
     check_attributes?: ProfileRadiusRow[];
   }[];
-  /** Per-user CPU timeout in ms (isolated-vm's). */
+  /** Per-user timeout in ms (isolated-vm's, wall-clock while the script runs). */
   timeoutMs: number;
   /** Isolate heap limit in MB. */
   memoryMb: number;

@@ -201,8 +201,8 @@ if (user.obj_id === 3) throw new Error('boom for ' + user.username);
       expect(
         run.items.filter((i) => i['status'] === 'failed').map((i) => [i['user_id'], i['error']['message']]),
       ).toEqual([
-        [2, 'script timed out after 200 ms of CPU time (--timeout raises the limit)'],
-        [7, 'script timed out after 200 ms of CPU time (--timeout raises the limit)'],
+        [2, 'script timed out after 200 ms (--timeout raises the limit)'],
+        [7, 'script timed out after 200 ms (--timeout raises the limit)'],
       ]);
       expect(run.summary).toMatchObject({ selected: 10, changed: 8, failed: 2, status: 'completed' });
       expect((await descriptions(db)).slice(0, 10)).toEqual([

@@ -279,7 +279,7 @@ except OSError as e:
 });
 
 describe('Python limits', () => {
-  const TIMED_OUT = 'script timed out after 300 ms of CPU time (--timeout raises the limit)';
+  const TIMED_OUT = 'script timed out after 300 ms (--timeout raises the limit)';
   const SCRIPT = `mode = row['mode']
 if mode == 'loop':
     while True:

@@ -65,7 +65,7 @@ async function run(
 const runOne = async (source: string, modes: string[], over: Partial<SandboxSetup> = {}) =>
   (await run(source, [modes], over))[0] ?? [];
 
-const TIMED_OUT = 'script timed out after 200 ms of CPU time (--timeout raises the limit)';
+const TIMED_OUT = 'script timed out after 200 ms (--timeout raises the limit)';
 
 describe('async scripts', () => {
   it('run as an async function body: await works, and the user is done once its promise settles', async () => {

@@ -18,7 +18,7 @@ describe('failure reasons', () => {
       sandboxDiedMessage('running the script', 'signal SIGABRT: Fatal JavaScript invalid size error'),
       watchdogMessage('running the script', 3700),
     ];
-    expect(messages[0]).toBe('script timed out after 200 ms of CPU time (--timeout raises the limit)');
+    expect(messages[0]).toBe('script timed out after 200 ms (--timeout raises the limit)');
     expect(messages[1]).toBe('script exceeded the memory limit of 64 MB (--memory raises the limit)');
     expect(messages[2]).toMatch(/^script never finished: its promise was still pending/);
     expect(messages[3]).toBe('unhandled promise rejection: Error: boom');
