@@ -52,17 +52,26 @@ export async function listRuns(store: StoreDriver, limit = 50): Promise<RunInfo[
     .limit(limit)
     .execute();
   const runs = rows.map(decode);
-  // A running (or killed) run's counts are those of its last commit of one lane; with several
-  // lanes (--concurrency) another's may be newer: its items are the truth.
-  for (const run of runs) if (run.status === 'running') run.counts = await countItems(store, run.id);
+  for (const run of runs) await recountRunning(store, run);
   return runs;
 }
 
-/** One run, or a UsageError naming the id. */
+/**
+ * A running (or killed) run's `runs.counts` are those of its last commit of one lane; with
+ * several lanes (--concurrency) another's may be newer, and a shared run's workers (--join) leave
+ * them to the end: its items are the truth.
+ */
+async function recountRunning(store: StoreDriver, run: RunInfo): Promise<void> {
+  if (run.status === 'running') run.counts = await countItems(store, run.id);
+}
+
+/** One run (a running one recounted, as in `listRuns`), or a UsageError naming the id. */
 export async function getRun(store: StoreDriver, runId: number): Promise<RunInfo & { script_text: string }> {
   const row = await store.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
   if (!row) throw new UsageError(`no run with id ${runId} (see \`usrun runs list\`)`);
-  return { ...decode(row), script_text: row.script_text };
+  const run = decode(row);
+  await recountRunning(store, run);
+  return { ...run, script_text: row.script_text };
 }
 
 /** Which items of a run to read: one status, a page. */

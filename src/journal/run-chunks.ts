@@ -239,13 +239,16 @@ export async function chunkDone(
   ]);
 }
 
-/** A worker that stops: its unfinished chunks are released at once (anyone may take them). */
+/**
+ * A worker that stops: its unfinished chunks are released at once (anyone may take them), and
+ * its row gets `status` and `lastSeen` (when it left: now, for a worker leaving itself).
+ */
 export async function leaveRun(
   store: StoreDriver,
   runId: number,
   me: WorkerIdentity,
   status: string,
-  now: number,
+  lastSeen: number,
 ): Promise<void> {
   await writeAll(store, [
     {
@@ -255,7 +258,7 @@ export async function leaveRun(
     },
     {
       sql: 'UPDATE run_workers SET status = ?, last_seen = ? WHERE run_id = ? AND worker = ?',
-      params: [status, iso(now), runId, me.worker],
+      params: [status, iso(lastSeen), runId, me.worker],
     },
   ]);
 }
@@ -297,7 +300,8 @@ function processExists(pid: number): boolean {
 
 /**
  * Workers that are gone (killed on this host, or silent past their lease) are marked so, and the
- * chunks they held are released: a worker joining or resuming takes them at once.
+ * chunks they held are released: a worker joining or resuming takes them at once. Each keeps the
+ * time it was last seen alive, not the time it was found gone.
  */
 export async function releaseGoneWorkers(store: StoreDriver, runId: number, now: number): Promise<void> {
   for (const w of await runWorkers(store, runId)) {
@@ -307,7 +311,7 @@ export async function releaseGoneWorkers(store: StoreDriver, runId: number, now:
       runId,
       { worker: w.worker, host: w.host, pid: w.pid, leaseMs: w.lease_ms },
       'gone',
-      now,
+      Date.parse(w.last_seen),
     );
   }
 }

@@ -85,15 +85,18 @@ export async function finishRun(
 }
 
 /**
- * Records that a run stopped on an error (`interrupted`), as far as the database still lets it:
- * a second try after a failed first, because a server that dropped the run's connection may have
- * dropped a pooled one too, which the pool replaces only once a query has failed on it. A run
- * that cannot be marked stays `running`, which `runs list` shows as resumable once its process
- * is gone.
+ * Records that a run stopped on an error (`interrupted`), as far as the database still lets it,
+ * with the counts of the items its journal holds (`countItems`): the ones in memory also count
+ * the group(s) the error rolled back, whose items are not journaled (and may have failed only
+ * because the connection was gone). A second try after a failed first, because a server that
+ * dropped the run's connection may have dropped a pooled one too, which the pool replaces only
+ * once a query has failed on it. A run that cannot be marked stays `running`, which `runs list`
+ * shows as resumable once its process is gone.
  */
-export async function markInterrupted(store: StoreDriver, runId: number, counts: RunCounts): Promise<void> {
-  await finishRun(store, runId, 'interrupted', counts)
-    .catch(() => finishRun(store, runId, 'interrupted', counts))
+export async function markInterrupted(store: StoreDriver, runId: number): Promise<void> {
+  const mark = async () => finishRun(store, runId, 'interrupted', await countItems(store, runId));
+  await mark()
+    .catch(mark)
     .catch(() => undefined);
 }
 

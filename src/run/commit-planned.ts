@@ -61,7 +61,7 @@ export async function commitPlanned(
       for await (const item of items) options.onItem(item);
     });
   } catch (error) {
-    if (runId !== null) await markInterrupted(store, runId, counts);
+    if (runId !== null) await markInterrupted(store, runId);
     throw error;
   }
   const status = control.status;

@@ -419,6 +419,34 @@ describe.each(DIALECTS)('%s', (dialect) => {
       expect(itemLines.every((l) => l.startsWith('failed '))).toBe(true);
     });
 
+    it('shows a running run with the counts of its journaled items, as runs list does', async () => {
+      // As a killed run (or a shared run's workers, which leave runs.counts to the end) leaves it:
+      // running, its items journaled, its counts not yet written.
+      const zero = { selected: 0, changed: 0, unchanged: 0, skipped: 0, failed: 0, not_found: 0 };
+      const [kept] = await dbQuery<Row>(db, 'SELECT status, counts, finished_at FROM runs WHERE id = 2');
+      await dbQuery(db, "UPDATE runs SET status = 'running', counts = ?, finished_at = NULL WHERE id = 2", [
+        JSON.stringify(zero),
+      ]);
+      try {
+        const text = await usrun(['runs', 'show', '2', '--db', db]);
+        expect(text.code).toBe(0);
+        expect(text.stdout).toMatch(/^run 2 running/);
+        expect(text.stdout).toContain('3 items: 3 changed, 0 unchanged, 0 skipped, 0 failed, 0 not found');
+        const json = await usrun(['runs', 'show', '2', '--db', db, '--json']);
+        expect(json.code).toBe(0);
+        const counts = { ...zero, selected: 3, changed: 3 };
+        expect(ndjson(json.stdout)[0]?.['run']).toMatchObject({ id: 2, status: 'running', counts });
+        const list = ndjson((await usrun(['runs', 'list', '--db', db, '--json'])).stdout);
+        expect(list[0]).toMatchObject({ id: 2, counts });
+      } finally {
+        await dbQuery(db, 'UPDATE runs SET status = ?, counts = ?, finished_at = ? WHERE id = 2', [
+          kept?.['status'],
+          kept?.['counts'],
+          kept?.['finished_at'],
+        ]);
+      }
+    });
+
     it('refuses an unknown run id or status with exit 2', async () => {
       const whole = await dumpDb(db);
       for (const args of [

@@ -137,7 +137,9 @@ describe.each(['postgres', 'mysql'] as const)('%s: one run, two workers', (diale
       // runs show lists both workers: the dead one as gone, with what each did.
       const shown = await usrun(['runs', 'show', '1', '--db', db]);
       expect(shown.code).toBe(0);
-      expect(shown.stdout).toMatch(/workers:\n\s+HOST\s+PID\s+CHUNKS\s+ITEMS\s+LAST SEEN \(UTC\)\s+WORKER\n/);
+      expect(shown.stdout).toMatch(
+        /workers:\n\s+HOST\s+PID\s+CHUNKS DONE\s+ITEMS\s+LAST SEEN \(UTC\)\s+WORKER\n/,
+      );
       expect(shown.stdout).toMatch(new RegExp(`\\s${a.pid}\\s+\\d+\\s+\\d+\\s+\\S+ \\S+\\s+gone`));
       expect(shown.stdout).toMatch(new RegExp(`\\s${process.pid}\\s+\\d+\\s+\\d+\\s+\\S+ \\S+\\s+finished`));
       const workers = await dbQuery<{ items: number }>(db, 'SELECT items FROM run_workers WHERE run_id = 1');

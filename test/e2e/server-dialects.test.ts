@@ -250,6 +250,34 @@ describe('a server that cannot be used: one clear line naming the URL without pa
   );
 });
 
+/** A run's `runs.counts`, as `runs list` and `runs show` print them. */
+async function journaledCounts(db: string, runId: number): Promise<Record<string, number>> {
+  const [row] = await dbQuery<{ counts: string }>(db, 'SELECT counts FROM runs WHERE id = ?', [runId]);
+  return JSON.parse(String(row?.counts)) as Record<string, number>;
+}
+
+/** A run's counts as its items in `run_items` make them. */
+async function itemCounts(db: string, runId: number): Promise<Record<string, number>> {
+  const rows = await dbQuery<{ status: string; n: number }>(
+    db,
+    'SELECT status, count(*) AS n FROM run_items WHERE run_id = ? GROUP BY status',
+    [runId],
+  );
+  const counts: Record<string, number> = {
+    selected: 0,
+    changed: 0,
+    unchanged: 0,
+    skipped: 0,
+    failed: 0,
+    not_found: 0,
+  };
+  for (const { status, n } of rows) {
+    counts[status] = Number(n);
+    counts['selected'] = (counts['selected'] ?? 0) + Number(n);
+  }
+  return counts;
+}
+
 /** Makes every write to a user's row take a while, so a test can cut the connection half-way. */
 const SLOW_USERS: Record<'postgres' | 'mysql', string[]> = {
   postgres: [
@@ -300,6 +328,9 @@ describe.each(['postgres', 'mysql'] as const)(
         expect(await dbQuery(db, 'SELECT status FROM runs WHERE id = 2')).toEqual([
           { status: 'interrupted' },
         ]);
+        // The interrupted undo's counts are what its journal holds, not what it had applied.
+        expect(await journaledCounts(db, 2)).toEqual(await itemCounts(db, 2));
+        expect((await journaledCounts(db, 2)).changed).toBe(partial);
 
         const again = await usrun(['runs', 'undo', '1', '--db', db, '--yes']);
         expect(again.stderr).toBe('');

@@ -5,6 +5,8 @@ import {
   claimChunk,
   createChunks,
   holdStatements,
+  releaseGoneWorkers,
+  renewLeases,
   type WorkerIdentity,
 } from '../../src/journal/run-chunks.js';
 import { startRun } from '../../src/journal/run-record.js';
@@ -116,6 +118,27 @@ describe.each(DIALECTS)('%s', (dialect) => {
       await writeAll(store, holdStatements(runId, b, [0, 1], 2, T0 + LEASE + 2));
       expect(await claimChunk(store, runId, b, T0 + LEASE + 3)).toMatchObject({ wait: true });
     });
+  });
+
+  it('a gone worker is marked gone with its chunks released, and keeps its own last-seen time', async () => {
+    const db = await testStore(dialect, { demo: 40 });
+    const runId = await newRun(db);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    await withDb(db, async (store) => {
+      await createChunks(store, runId, RANGES, worker('dead'), T0);
+      await renewLeases(store, runId, worker('dead'), T0 + 5000);
+      // Found silent past its lease by a worker joining much later.
+      await releaseGoneWorkers(store, runId, T0 + 5000 + LEASE + 60_000);
+    });
+    expect(
+      await dbQuery(db, 'SELECT status, last_seen FROM run_workers WHERE run_id = ? AND worker = ?', [
+        runId,
+        'dead',
+      ]),
+    ).toEqual([{ status: 'gone', last_seen: iso(T0 + 5000) }]);
+    expect(
+      await dbQuery(db, 'SELECT status, worker FROM run_chunks WHERE run_id = ? AND chunk = 0', [runId]),
+    ).toEqual([{ status: 'pending', worker: null }]);
   });
 
   it('workers claiming at the same moment never get the same chunk', async () => {

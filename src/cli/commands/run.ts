@@ -414,7 +414,7 @@ export async function runCommand(
             for await (const result of items) reporter.item(result);
           } catch (error) {
             if (feed) await feed.finish('interrupted').catch(() => undefined);
-            else if (runId !== null) await markInterrupted(store, runId, counts);
+            else if (runId !== null) await markInterrupted(store, runId);
             if (error instanceof StaleRowError && feed) {
               // A group's proof that its chunks were still this worker's failed: another worker
               // took one over (this one had not renewed its lease in time), so the group rolled back.

@@ -160,7 +160,13 @@ export async function runsShowCommand(runId: number, options: RunsShowOptions, i
         w.last_seen.replace('T', ' ').slice(0, 19),
         w.status === 'running' && !isLive(w, now) ? 'gone' : w.status,
       ]);
-      const table = formatTable(['HOST', 'PID', 'CHUNKS', 'ITEMS', 'LAST SEEN (UTC)', 'WORKER'], rows, c);
+      // CHUNKS DONE: the chunks it finished; ITEMS: every item it committed, also in a chunk it
+      // did not finish (a gone worker's, which another finished).
+      const table = formatTable(
+        ['HOST', 'PID', 'CHUNKS DONE', 'ITEMS', 'LAST SEEN (UTC)', 'WORKER'],
+        rows,
+        c,
+      );
       io.out(`  workers:\n${table.trimEnd().replace(/^/gm, '    ')}\n`);
     }
     if (options.status === undefined) {
