@@ -1,14 +1,17 @@
 import { UsageError } from '../errors.js';
 import type { DialectCapabilities } from './driver.js';
+import { privilegeProblem } from './privilege-problem.js';
 
 /**
  * An error on connecting, as a `UsageError` (exit 2) that names the database (its URL without
- * password) and what to do; null when the error is not about connecting.
+ * password) and what to do; null when the error is not about connecting. `create`: the command
+ * is `usrun init` (for what a user refused the database needs).
  */
 export function connectionProblem(
   error: unknown,
   capabilities: DialectCapabilities,
   location: string,
+  create = false,
 ): UsageError | null {
   const detail = error instanceof Error ? error.message : String(error);
   switch (capabilities.classifyError(error).kind) {
@@ -28,6 +31,13 @@ export function connectionProblem(
       return new UsageError(
         `lost the connection to ${location} (${detail}): check the server, then try again`,
       );
+    case 'no-ssl':
+      return new UsageError(
+        `the database server of ${location} does not accept SSL connections (${detail}): drop the SSL setting from the URL (sslmode=…, ssl=…) or enable SSL on the server`,
+      );
+    case 'privileges':
+      // No access to the database at all (MariaDB's error 1044, PostgreSQL's CONNECT revoked).
+      return privilegeProblem(error, capabilities, location, create ? 'init' : 'use');
     default:
       return null;
   }

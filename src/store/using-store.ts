@@ -1,8 +1,10 @@
 import { Migrator } from 'kysely/migration';
 import { UsageError } from '../errors.js';
+import { probeDdl } from './ddl-probe.js';
 import { dialectOf } from './dialects/dialects.js';
 import type { StoreDriver } from './driver.js';
 import { migrationNames, migrationProvider } from './migrations.js';
+import { privilegeProblem } from './privilege-problem.js';
 
 /** Where the directory lives and whether opening it may create it. */
 export interface StoreConfig {
@@ -35,8 +37,14 @@ export function openStore(config: StoreConfig): Promise<StoreDriver> {
   });
 }
 
-/** Applies every pending migration. Returns the names applied now. */
+/**
+ * Applies every pending migration. Returns the names applied now. Where DDL is not
+ * transactional, first tries what the migrations need (`probeDdl`), so a user lacking a
+ * privilege is refused before anything is written rather than half-way through a migration.
+ */
 export async function migrateStore(store: StoreDriver): Promise<string[]> {
+  const applied = new Set((await appliedMigrations(store)) ?? []);
+  if (migrationNames.some((n) => !applied.has(n))) await probeDdl(store);
   for (const statement of store.capabilities.initDatabaseSql) await store.query(statement);
   const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.capabilities) });
   const { error, results } = await migrator.migrateToLatest();
@@ -49,7 +57,9 @@ async function appliedMigrations(store: StoreDriver): Promise<string[] | null> {
   try {
     const applied = await store.query<{ name: string }>('SELECT name FROM kysely_migration ORDER BY name');
     return applied.map((r) => r.name);
-  } catch {
+  } catch (error) {
+    // A user who may not read it: a message about privileges, not a database taken for another's.
+    if (store.capabilities.classifyError(error).kind === 'privileges') throw error;
     // No such table: a new database, or someone else's (`tablesOf` tells which).
     return null;
   }
@@ -112,19 +122,26 @@ async function checkSchema(store: StoreDriver, config: StoreConfig): Promise<voi
  */
 export async function usingStore<T>(config: StoreConfig, fn: (store: StoreDriver) => Promise<T>): Promise<T> {
   const store = await openStore(config);
+  let stage: 'init' | 'use' = 'use';
   try {
     await checkSchema(store, config);
-    if (config.create) await migrateStore(store);
-    try {
-      return await fn(store);
-    } catch (error) {
-      // A write refused late (the file became read-only, a read-only replica): its transaction
-      // rolled back, so this is a message and exit 2, not a crash.
-      if (store.capabilities.classifyError(error).kind !== 'read-only') throw error;
+    if (config.create) {
+      stage = 'init';
+      await migrateStore(store);
+      stage = 'use';
+    }
+    return await fn(store);
+  } catch (error) {
+    // A write refused late (the file became read-only, a read-only replica): its transaction
+    // rolled back, so this is a message and exit 2, not a crash.
+    if (store.capabilities.classifyError(error).kind === 'read-only') {
       throw new UsageError(
         `cannot write to ${store.location}: the database is read-only (${(error as Error).message})`,
       );
     }
+    // A statement the database user may not run: refused whole, so likewise. (A migration fails
+    // whole too: rolled back, or refused by the probe before it began.)
+    throw privilegeProblem(error, store.capabilities, store.location, stage) ?? error;
   } finally {
     await store.close();
   }

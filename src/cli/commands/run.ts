@@ -37,6 +37,7 @@ import { usingSandbox } from '../../sandbox/using-sandbox.js';
 import { pickItems, planChunks, type Selection } from '../../select/pick-items.js';
 import type { SeqRange } from '../../model/seq-range.js';
 import type { StoreDriver } from '../../store/driver.js';
+import { privilegeProblem } from '../../store/privilege-problem.js';
 import { loadProfileCatalog } from '../../store/profile-attributes.js';
 import { scriptLabel } from '../../store/script-library.js';
 import { usingStore } from '../../store/using-store.js';
@@ -424,6 +425,15 @@ export async function runCommand(
               throw new ExitError(3);
             }
             const hint = resumeHint();
+            const denied = hint ? privilegeProblem(error, store.capabilities, store.location, 'use') : null;
+            if (denied) {
+              // The run's row is there: a message and exit 3, as for any interrupted run. What a
+              // group had not committed rolled back; the committed groups stay, each whole.
+              io.err(
+                `usrun: ${denied.message}\nusrun: run ${runId} interrupted; what was committed stays; once the user has them, finish the run with: ${hint}\n`,
+              );
+              throw new ExitError(3);
+            }
             throw (
               lostConnection(
                 error,

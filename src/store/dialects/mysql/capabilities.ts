@@ -1,6 +1,7 @@
 import type { DialectCapabilities } from '../../driver.js';
 import { PROFILE_VERSION, USER_VERSION, type VersionedTable } from '../../versioned-tables.js';
 import { classifyMysqlError } from './classify-error.js';
+import { mysqlDdlProbe } from './ddl-probe.js';
 
 /**
  * MySQL and MariaDB forbid a trigger to update its own table, so `parent` bumps its version in
@@ -29,6 +30,8 @@ function versionTriggers({ parent, key, children, foreignKey }: VersionedTable) 
  */
 const FOLDED_COLUMNS = new Set(['users.username', 'users.email', 'users.external_id']);
 
+const TABLE_SUFFIX = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+
 export const mysqlCapabilities: DialectCapabilities = {
   booleansAsIntegers: true,
   jsonScalar: (col) => `JSON_UNQUOTE(${col})`,
@@ -48,10 +51,15 @@ export const mysqlCapabilities: DialectCapabilities = {
   nowIsoText: `CONCAT(LEFT(DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')`,
   initDatabaseSql: [],
   classifyError: classifyMysqlError,
+  initPrivileges:
+    'CREATE, ALTER, INDEX, TRIGGER and DROP on the database (DROP for the scratch table it first tries them on; ' +
+    'MySQL 8 also REFERENCES; with binary logging on, SUPER or log_bin_trust_function_creators), ' +
+    'e.g. GRANT CREATE, ALTER, INDEX, TRIGGER, DROP, REFERENCES, SELECT, INSERT, UPDATE, DELETE ON radius.* TO …',
+  ddlProbeSql: (table) => mysqlDdlProbe(table, TABLE_SUFFIX),
   identity: (column) => column.autoIncrement(),
   // A binary collation: `=` and UNIQUE are case-sensitive and accent-sensitive, as on SQLite and
   // PostgreSQL; case-insensitive matching is lower() on both sides, as everywhere.
-  tableSuffix: 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin',
+  tableSuffix: TABLE_SUFFIX,
   lowerColumn: (table, column) =>
     FOLDED_COLUMNS.has(`${table}.${column}`)
       ? `"${table}"."${column}_lower"`

@@ -22,6 +22,14 @@ const LOST_CODES = new Set([
   'ER_CONNECTION_KILLED',
 ]);
 
+/**
+ * A privilege missing: 1142 ER_TABLEACCESS_DENIED_ERROR (`INSERT command denied … for table`),
+ * 1143 ER_COLUMNACCESS_DENIED_ERROR, 1044 ER_DBACCESS_DENIED_ERROR (no access to the database at
+ * all, on connecting), 1227 ER_SPECIFIC_ACCESS_DENIED_ERROR (SUPER, …), 1419
+ * ER_BINLOG_CREATE_ROUTINE_NEED_SUPER (a trigger with binary logging on).
+ */
+const PRIVILEGE_ERRNOS = new Set([1142, 1143, 1044, 1227, 1419]);
+
 /** mysql2 errors by `errno` / `code`. */
 export function classifyMysqlError(error: unknown): DbErrorKind {
   const e = (error ?? {}) as { code?: unknown; errno?: unknown; message?: unknown };
@@ -38,7 +46,9 @@ export function classifyMysqlError(error: unknown): DbErrorKind {
   if (errno === 1213) return { kind: 'busy', groupLost: true };
   if (errno === 1205) return { kind: 'busy' };
   if (errno === 1290 || errno === 1792) return { kind: 'read-only' };
-  if (errno === 1045 || errno === 1044) return { kind: 'auth' };
+  if (errno === 1045) return { kind: 'auth' };
+  if (PRIVILEGE_ERRNOS.has(errno)) return { kind: 'privileges' };
+  if (code === 'HANDSHAKE_NO_SSL_SUPPORT') return { kind: 'no-ssl' };
   if (errno === 1049) return { kind: 'no-database' };
   if (NETWORK_CODES.has(code)) return { kind: 'unreachable' };
   if (LOST_CODES.has(code) || errno === 1927 || errno === 2013 || errno === 2006)

@@ -24,7 +24,7 @@ const SESSION_SQL = [
  * parameters are mysql2 options, e.g. `?ssl={"rejectUnauthorized":true}`); a URL without a
  * password takes MYSQL_PWD. The first connection is made here (see openPostgres).
  */
-export async function openMysql(url: string, _options: OpenOptions): Promise<StoreDriver> {
+export async function openMysql(url: string, options: OpenOptions): Promise<StoreDriver> {
   const location = redactUrl(url);
   const password = parseServerUrl(url, true).password ? undefined : process.env['MYSQL_PWD'];
   const pool = createPool({
@@ -53,7 +53,7 @@ export async function openMysql(url: string, _options: OpenOptions): Promise<Sto
     await sql`SELECT 1`.execute(db);
   } catch (error) {
     await db.destroy().catch(() => undefined);
-    throw connectionProblem(error, mysqlCapabilities, location) ?? error;
+    throw connectionProblem(error, mysqlCapabilities, location, options.create) ?? error;
   }
   return {
     dialect: 'mysql',

@@ -47,6 +47,11 @@ export const postgresCapabilities: DialectCapabilities = {
   nowIsoText: `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
   initDatabaseSql: [],
   classifyError: classifyPostgresError,
+  initPrivileges:
+    'CREATE on the schema, for its tables, indexes, triggers and two plpgsql functions ' +
+    '(GRANT CREATE ON SCHEMA public TO …, or a schema the user owns)',
+  // A failed migration rolls back whole: nothing to try first.
+  ddlProbeSql: null,
   identity: (column) => column.generatedByDefaultAsIdentity(),
   tableSuffix: '',
   lowerColumn: (table, column) => `lower("${table}"."${column}")`,

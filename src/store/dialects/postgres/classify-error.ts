@@ -24,6 +24,10 @@ export function classifyPostgresError(error: unknown): DbErrorKind {
   if (code === '25006') return { kind: 'read-only' };
   if (code === '28P01' || code === '28000') return { kind: 'auth' };
   if (code === '3D000') return { kind: 'no-database' };
+  // insufficient_privilege: `permission denied for schema public`, `… for table runs`.
+  if (code === '42501') return { kind: 'privileges' };
+  // node-postgres's own error when the URL asks for SSL (sslmode) and the server declines it.
+  if (/server does not support SSL/i.test(message)) return { kind: 'no-ssl' };
   if (NETWORK_CODES.has(code)) return { kind: 'unreachable' };
   if (
     LOST_CODES.has(code) ||

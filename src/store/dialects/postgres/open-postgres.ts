@@ -16,7 +16,7 @@ const NUMERIC = 1700;
  * The first connection is made here, so a server that is down, a refused login or a missing
  * database fail at once with a message naming the URL (without password), and nothing is written.
  */
-export async function openPostgres(url: string, _options: OpenOptions): Promise<StoreDriver> {
+export async function openPostgres(url: string, options: OpenOptions): Promise<StoreDriver> {
   const location = redactUrl(url);
   // Without a database name, PostgreSQL's own default: the user's name.
   parseServerUrl(url, false);
@@ -45,7 +45,7 @@ export async function openPostgres(url: string, _options: OpenOptions): Promise<
     await sql`SELECT 1`.execute(db);
   } catch (error) {
     await db.destroy().catch(() => undefined);
-    throw connectionProblem(error, postgresCapabilities, location) ?? error;
+    throw connectionProblem(error, postgresCapabilities, location, options.create) ?? error;
   }
   return {
     dialect: 'postgres',

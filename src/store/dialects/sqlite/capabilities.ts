@@ -48,6 +48,9 @@ export const sqliteCapabilities: DialectCapabilities = {
   // WAL lets readers (FreeRADIUS, `users list`) go on while a run writes.
   initDatabaseSql: ['PRAGMA journal_mode = WAL'],
   classifyError: classifySqliteError,
+  initPrivileges: 'the right to write the file and its folder',
+  // A failed migration rolls back whole: nothing to try first.
+  ddlProbeSql: null,
   identity: (column) => column.autoIncrement(),
   tableSuffix: '',
   lowerColumn: (table, column) => `lower("${table}"."${column}")`,
