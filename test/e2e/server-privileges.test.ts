@@ -6,6 +6,9 @@ import { dropTestDbs, SERVERS, testDbUrl, testStore } from '../helpers/dialects.
 import { usrun } from '../helpers/in-process.js';
 import { writeFile } from '../helpers/run-fixtures.js';
 
+/** The MariaDB server as usrun's driver opens it: a MySQL URL must name a database. */
+const MYSQL_ADMIN = new URL('/mysql', SERVERS.mysql).toString();
+
 /**
  * What an admin sees when the database user lacks a privilege a command needs (README,
  * "PostgreSQL and MariaDB/MySQL"): one line naming the URL without its password, the server's
@@ -46,10 +49,10 @@ async function account(dialect: Server, db: string, grants: readonly string[]): 
       await dbQuery(SERVERS.postgres, `DROP ROLE ${user}`);
     });
   } else {
-    await dbQuery(SERVERS.mysql, `CREATE USER '${user}'@'%' IDENTIFIED BY '${PASSWORD}'`);
-    accounts.push(() => dbQuery(SERVERS.mysql, `DROP USER '${user}'@'%'`).then(() => undefined));
+    await dbQuery(MYSQL_ADMIN, `CREATE USER '${user}'@'%' IDENTIFIED BY '${PASSWORD}'`);
+    accounts.push(() => dbQuery(MYSQL_ADMIN, `DROP USER '${user}'@'%'`).then(() => undefined));
   }
-  for (const grant of grants) await dbQuery(dialect === 'postgres' ? db : SERVERS.mysql, fill(grant));
+  for (const grant of grants) await dbQuery(dialect === 'postgres' ? db : MYSQL_ADMIN, fill(grant));
   const url = new URL(db);
   url.username = user;
   url.password = PASSWORD;
@@ -194,7 +197,7 @@ describe('mysql: init, whose DDL is not transactional, tries what the migrations
 describe('a URL asking for SSL of a server without it: one line, exit 2', () => {
   it.each([
     ['postgres', () => `${new URL('/postgres', SERVERS.postgres).toString()}?sslmode=require`],
-    ['mysql', () => `${SERVERS.mysql}?ssl=${encodeURIComponent('{"rejectUnauthorized":true}')}`],
+    ['mysql', () => `${MYSQL_ADMIN}?ssl=${encodeURIComponent('{"rejectUnauthorized":true}')}`],
   ] as const)('%s', async (_, location) => {
     const url = location();
     for (const args of [
