@@ -296,9 +296,10 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
         }
         const stale = error instanceof StaleRowError;
         const kind = stale ? null : options.capabilities.classifyError(error).kind;
-        // A privilege the database user lacks is no one user's failure: every other user would
-        // fail alike. The run stops; the open group rolls back, as on any error.
-        if (kind === 'privileges') throw error;
+        // A privilege the database user lacks, or a connection gone, is no one user's failure:
+        // every later user would fail alike. The run stops; the open group rolls back (or went
+        // with the connection), and `--resume` finishes the run.
+        if (kind === 'privileges' || kind === 'connection-lost') throw error;
         if ((stale || kind === 'busy') && tries < maxTries) {
           // Let the other writer's work settle (our group holds its locks), then plan this
           // item again from what is there now.

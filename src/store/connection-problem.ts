@@ -28,8 +28,9 @@ export function connectionProblem(
         `the database of ${location} does not exist on the server (${detail}): create it (CREATE DATABASE …), then run \`usrun init --db ${location}\``,
       );
     case 'connection-lost':
+      // While connecting: the server (or something between) closed the connection being made.
       return new UsageError(
-        `lost the connection to ${location} (${detail}): check the server, then try again`,
+        `the connection to ${location} was closed as it was being made (${detail}): is the server running and does it accept connections from this host (host, port, firewall, pg_hba.conf)?`,
       );
     case 'no-ssl':
       return new UsageError(

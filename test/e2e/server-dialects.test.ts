@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectOutput, runCli, tempDir, USRUN } from '../helpers/cli.js';
 import { closeCachedStores, dataInAnyCommitOrder, dbCount, dbQuery } from '../helpers/db.js';
@@ -144,6 +145,8 @@ describe.each(['postgres', 'mysql'] as const)('%s: the connection lost in the mi
       expect(cut.code).toBe(3);
       expect(cut.stderr).toContain(`usrun: lost the connection to ${db}`);
       expect(cut.stderr).toContain(`finish the run with: usrun run --resume 1 --db ${db}`);
+      // The run stopped at the loss: no user after it was tried on the dead connection and failed.
+      expect(cut.stdout).not.toContain('✗ failed');
       const partial = await committed();
       expect(partial).toBeGreaterThanOrEqual(25);
       expect(partial).toBeLessThan(USERS);
@@ -230,6 +233,30 @@ describe('a server that cannot be used: one clear line naming the URL without pa
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
   });
+
+  it.each(['postgres', 'mysql'] as const)(
+    '%s: a server that closes the connection as it is made (a firewall, pg_hba.conf, a proxy)',
+    async (dialect) => {
+      // A real TCP peer that accepts and hangs up at once.
+      const server = createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as { port: number };
+      try {
+        const url = `${dialect}://someone:s3cret@127.0.0.1:${port}/usrun`;
+        const r = await usrun(['users', 'list', '--db', url]);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `^usrun: the connection to ${dialect}://someone@127\\.0\\.0\\.1:${port}/usrun was closed as it was being made \\(.*\\): is the server running and does it accept connections from this host`,
+          ),
+        );
+        expect(r.stderr).not.toContain('s3cret');
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      } finally {
+        server.close();
+      }
+    },
+  );
 
   it.each(['postgres', 'mysql'] as const)(
     '%s: an empty database is not a usrun database until init',
