@@ -152,6 +152,49 @@ describe.each(['postgres', 'mysql'] as const)('%s: one run, two workers', (diale
   );
 
   it(
+    'Ctrl-C on one of two workers: it leaves (exit 3) saying the run goes on, with no resume hint; the other completes the run',
+    async () => {
+      const db = await testStore(dialect, { demo: USERS, now: SEEDED });
+      const script = writeFile(tmp.dir, `leave-${dialect}.js`, SCRIPT);
+      const start = (args: string[]) => {
+        const child = spawn(USRUN, args, {
+          env: { ...process.env, NO_COLOR: '1' },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        child.stdin.end();
+        return child;
+      };
+      const first = collectOutput(
+        start(['run', script, '--db', db, '--all', '--yes', '--param', 'slow=1', '--chunk-size', '5']),
+        LONG,
+      );
+      await until(
+        'run 1 to be split into chunks',
+        async () => (await count(db, 'SELECT count(*) AS n FROM run_chunks WHERE run_id = 1')) > 0,
+      );
+      const second = start(['run', '--join', '1', '--db', db]);
+      const leaving = collectOutput(second, LONG);
+      await until(
+        'both workers to commit',
+        async () =>
+          (await count(db, 'SELECT count(*) AS n FROM run_workers WHERE run_id = 1 AND items > 0')) >= 2,
+      );
+      second.kill('SIGINT');
+      const left = await leaving;
+      expect(left.code).toBe(3);
+      expect(left.stderr).toContain('usrun: this worker left run 1; other workers are still at it\n');
+      expect(left.stderr).not.toContain('continue it with');
+      expect(left.stdout).toMatch(/^run 1 running: \d+ selected/m);
+      const done = await first;
+      expect(done.stderr).toBe('');
+      expect(done.code).toBe(0);
+      expect(done.stdout).toMatch(new RegExp(`^run 1 completed: ${USERS} selected, ${USERS} changed`, 'm'));
+      expect(await count(db, "SELECT count(*) AS n FROM users WHERE description LIKE 'batch %'")).toBe(USERS);
+    },
+    LONG,
+  );
+
+  it(
     'a shared run stopped by --max-errors resumes with --resume, chunk by chunk, to completed',
     async () => {
       const db = await testStore(dialect, { demo: 40 });

@@ -445,16 +445,21 @@ export async function runCommand(
           }
           const status: RunStatus = control.status;
           let reported = counts;
+          // What the summary says of the run: a shared run this worker left goes on in others.
+          let shown: string = status;
           if (feed) {
             // A shared run: the summary is the run's (every worker's items), as the journal has it.
             const end = await feed.finish(status);
             if (end) reported = end.counts;
-            if (end?.status === 'running' && !options.json) {
-              io.err(`usrun: this worker left run ${runId}; other workers are still at it\n`);
+            if (end?.status === 'running') {
+              shown = 'running';
+              if (!options.json) {
+                io.err(`usrun: this worker left run ${runId}; other workers are still at it\n`);
+              }
             }
           } else if (runId !== null) await finishRun(store, runId, status, counts);
-          reporter.summary({ ...reported, run_id: runId, dry_run: dryRun, status });
-          if (status === 'interrupted' && runId !== null && !options.json) {
+          reporter.summary({ ...reported, run_id: runId, dry_run: dryRun, status: shown });
+          if (status === 'interrupted' && shown !== 'running' && runId !== null && !options.json) {
             io.err(`usrun: run ${runId} interrupted; continue it with: ${resumeHint()}\n`);
           } else if (status === 'stopped' && !options.json) {
             io.err(
