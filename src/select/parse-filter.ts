@@ -374,9 +374,16 @@ class Parser {
     const candidates = scope
       ? Object.keys(COMPLEX_ATTRIBUTES[scope])
       : [...USER_FIELD_NAMES, ...Object.keys(COMPLEX_ATTRIBUTES)];
-    const close = suggestName(written.toLowerCase(), candidates);
+    const lower = written.toLowerCase();
+    const close = suggestName(lower, candidates);
+    // Nothing a typo away: the names that contain what was written (`name` → first_name, …).
+    const containing = lower.length >= 3 ? candidates.filter((c) => c.includes(lower)).slice(0, 4) : [];
     const where = scope ? ` in ${scope}[...] (expected ${subAttributeNames(scope)})` : '';
-    const hint = close ? ` (did you mean ${close}?)` : '';
+    const hint = close
+      ? ` (did you mean ${close}?)`
+      : containing.length > 0
+        ? ` (did you mean ${containing.slice(0, -1).join(', ')}${containing.length > 1 ? ' or ' : ''}${containing.at(-1)}?)`
+        : '';
     this.fail(`unknown attribute ${printable(written)}${where}${hint}`, token.start, token.end - token.start);
   }
 

@@ -133,6 +133,10 @@ if (user.email !== user.email.toLowerCase()) user.email = user.email.toLowerCase
         ),
       );
       expect(all).not.toMatch(ANY_ESCAPE); // no TTY, NO_COLOR: plain text
+      // `runs list` keeps failed and not found apart, as the summary does.
+      const list = await usrun(['runs', 'list', '--db', db]);
+      expect(list.stdout).toMatch(/^RUN .*\bCHANGED +FAILED +NOT FOUND +BY\b/m);
+      expect(list.stdout).toMatch(new RegExp(`^${runRow?.id} .* completed +5 +1 +1 +1 +\\S+@`, 'm'));
     });
 
     it.skipIf(!HAS_SCRIPT_PTY)('colors only on a terminal, and never with NO_COLOR', async () => {

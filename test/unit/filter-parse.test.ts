@@ -224,6 +224,13 @@ describe('parseFilter: errors name their position', () => {
     );
   });
 
+  it('with nothing a typo away, suggests the attributes whose names contain the word', () => {
+    expect(syntaxError('name co "ann"').message).toMatch(
+      /^filter: unknown attribute "name" \(did you mean username, username_length, first_name or last_name\?\) at column 1/,
+    );
+    expect(syntaxError('zzzq eq 1').message).toMatch(/^filter: unknown attribute "zzzq" at column 1/);
+  });
+
   // [filter, position, length, part of the reason]
   const cases: [string, number, number, string][] = [
     ['', 0, 1, 'empty filter'],

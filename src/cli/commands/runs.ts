@@ -77,12 +77,13 @@ export async function runsListCommand(
       status(r),
       String(r.counts.selected),
       String(r.counts.changed),
-      String(r.counts.failed + r.counts.not_found),
+      String(r.counts.failed),
+      String(r.counts.not_found),
       `${r.os_user}@${r.host}`,
     ]);
     io.out(
       formatTable(
-        ['RUN', 'STARTED (UTC)', 'SCRIPT', 'STATUS', 'ITEMS', 'CHANGED', 'FAILED', 'BY'],
+        ['RUN', 'STARTED (UTC)', 'SCRIPT', 'STATUS', 'ITEMS', 'CHANGED', 'FAILED', 'NOT FOUND', 'BY'],
         rows,
         io.color,
       ),
