@@ -303,13 +303,15 @@ describe.each(DIALECTS)('%s', (dialect) => {
       const r = await usrun(['runs', 'list', '--db', db]);
       expect(r.code).toBe(0);
       const lines = r.stdout.trim().split('\n');
-      expect(lines[0]).toMatch(/^RUN\s+STARTED \(UTC\)\s+SCRIPT\s+STATUS\s+ITEMS\s+CHANGED\s+FAILED\s+BY$/);
+      expect(lines[0]).toMatch(
+        /^RUN\s+STARTED \(UTC\)\s+SCRIPT\s+STATUS\s+ITEMS\s+CHANGED\s+FAILED\s+NOT FOUND\s+BY$/,
+      );
       const rows = lines.slice(1).map((l) => l.trim().split(/\s+/));
       expect(rows.map((w) => w[0])).toEqual(['2', '1']);
       const by = `${userInfo().username}@${hostname()}`;
-      // RUN, date, time, SCRIPT, STATUS, ITEMS, CHANGED, FAILED, BY
-      expect(rows[0]?.slice(3)).toEqual([secondPath, 'completed', '3', '3', '0', by]);
-      expect(rows[1]?.slice(3)).toEqual([scriptPath, 'completed', '30', '13', '4', by]);
+      // RUN, date, time, SCRIPT, STATUS, ITEMS, CHANGED, FAILED, NOT FOUND, BY
+      expect(rows[0]?.slice(3)).toEqual([secondPath, 'completed', '3', '3', '0', '0', by]);
+      expect(rows[1]?.slice(3)).toEqual([scriptPath, 'completed', '30', '13', '4', '0', by]);
     });
 
     it('lists runs as NDJSON with --json', async () => {

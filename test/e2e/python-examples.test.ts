@@ -189,7 +189,10 @@ describe('scripts-examples/ Python twins', () => {
         db,
         'SELECT description, date_joined FROM users WHERE obj_id IN (1, 3) ORDER BY obj_id',
       );
-      for (const r of rows) expect(r.description).toBe(`seen ${r.date_joined.replace('Z', '000+00:00')}`);
+      // Python's isoformat() leaves out a fraction of 0 (a time that fell on a whole second).
+      const isoformat = (iso: string) =>
+        iso.endsWith('.000Z') ? iso.replace('.000Z', '+00:00') : iso.replace('Z', '000+00:00');
+      for (const r of rows) expect(r.description).toBe(`seen ${isoformat(r.date_joined)}`);
       const items = await dbQuery<{ user_id: number; status: string; error: string | null }>(
         db,
         'SELECT user_id, status, error FROM run_items ORDER BY seq',
