@@ -345,15 +345,27 @@ export async function* commitItems(options: CommitOptions): AsyncGenerator<ItemR
       control.count(result);
       if (lane.group.length >= groupSize) await lane.exclusive(() => flush(lane));
     }
-    // Abandoned (an error elsewhere): the open group is left to roll back, as a crash would.
-    if (!abandoned) await lane.exclusive(() => flush(lane));
+    // Abandoned (an error elsewhere): the open group rolls back, as a crash would (see `drop`).
+    if (abandoned) await drop(lane);
+    else await lane.exclusive(() => flush(lane));
   };
+
+  /**
+   * Rolls back a lane's open group the moment the lane stops on an error (its own or another
+   * lane's), not once every lane has settled: its row locks could be what another lane waits
+   * for at one remove — behind another worker's group (a shared run) that waits for these rows —
+   * and the run would wait for that lane forever (PostgreSQL has no lock timeout). A rollback
+   * that fails (a connection gone) leaves the group to the server, as a crash would.
+   */
+  const drop = (lane: Lane): Promise<void> =>
+    lane.exclusive(() => lane.writer.rollback()).catch(() => undefined);
 
   // Every lane settles before the writers are given back; the first error ends the rest.
   const all = Promise.allSettled(
     lanes.map((lane) =>
-      run(lane).catch((error: unknown) => {
+      run(lane).catch(async (error: unknown) => {
         abandoned = true;
+        await drop(lane);
         throw error;
       }),
     ),

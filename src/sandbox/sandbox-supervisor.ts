@@ -134,7 +134,16 @@ export class SandboxSupervisor implements Sandbox {
 
   private async process(): Promise<SandboxProcess> {
     if (this.closed) throw new InternalError('the sandbox is closed');
-    if (!this.proc?.alive) this.proc = await SandboxProcess.start(this.setup);
+    if (!this.proc?.alive) {
+      const proc = await SandboxProcess.start(this.setup);
+      // Closed while the replacement started (a run that stopped on an error meanwhile): close()
+      // could only kill the dead one, and this one's IPC channel would keep the CLI alive forever.
+      if (this.closed) {
+        proc.kill();
+        throw new InternalError('the sandbox is closed');
+      }
+      this.proc = proc;
+    }
     return this.proc;
   }
 

@@ -49,6 +49,11 @@ export interface Writer {
   unit(statements: readonly SqlStatement[]): Promise<void>;
   /** Commits the open group (a rehearsal keeps it open). No-op without an open group. */
   commit(): Promise<void>;
+  /**
+   * Rolls back the open group (a rehearsal's too), releasing its row locks now rather than when
+   * the writer is given back. No-op without an open group.
+   */
+  rollback(): Promise<void>;
 }
 
 const SAVEPOINT = 'usrun_unit';
@@ -92,11 +97,12 @@ function createWriter(connection: Connection, capabilities: DialectCapabilities,
       open = false;
       await connection.execute('COMMIT');
     },
-    async close() {
+    async rollback() {
       if (!open) return;
       open = false;
       await connection.execute('ROLLBACK');
     },
+    close: () => writer.rollback(),
   };
   return writer;
 }

@@ -118,6 +118,7 @@ async function attempt(): Promise<Attempt> {
             }
           },
           commit: () => writer.commit(),
+          rollback: () => writer.rollback(),
         };
         for await (const r of commitItems({
           writers: [watched],

@@ -1,6 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { usingWriters } from '../../src/store/writer.js';
+import { startRun } from '../../src/journal/run-record.js';
+import { emptyCounts, type ItemResult } from '../../src/model/item-result.js';
+import { commitItems, type PlannedItem } from '../../src/run/commit-items.js';
+import { RunControl } from '../../src/run/run-control.js';
+import { loadUsers, type StoredUser } from '../../src/store/load-users.js';
+import { StaleRowError, usingWriter, usingWriters } from '../../src/store/writer.js';
 import { tempDir } from '../helpers/cli.js';
 import { dataInAnyCommitOrder, dbCount, dbQuery, withDb } from '../helpers/db.js';
 import { dropTestDbs, testStore } from '../helpers/dialects.js';
@@ -99,4 +104,115 @@ user.last_update = '2030-01-01T00:00:00.000Z';
     expect(undo.code).toBe(0);
     expect(await dataInAnyCommitOrder(four)).toEqual(await dataInAnyCommitOrder(fresh));
   }, 180_000);
+  it('a lane that stops on an error rolls its group back at once: a lane waiting at one remove on its rows is not left waiting', async () => {
+    // Another worker's open group (here: outside) holds user 2 and waits for user 1, which lane P's
+    // group holds; lane Q waits for user 2. P's group then fails (a shared run's lost chunk). Left
+    // open until every lane settled, P's rows kept outside waiting, so Q too, and Q kept P's group
+    // open: the run hung (PostgreSQL: for ever; here outside gives up after its lock timeout).
+    const db = await testStore(dialect, { demo: 2 });
+    await withDb(db, async (store) => {
+      const [one, two] = (
+        await store.query<{ obj_id: number }>('SELECT obj_id FROM users ORDER BY obj_id')
+      ).map((r) => Number(r.obj_id)) as [number, number];
+      const planned = async (id: number, seq: number): Promise<PlannedItem> => {
+        const user = (await loadUsers(store, [id])).get(id) as StoredUser;
+        const result: ItemResult = {
+          seq,
+          user_id: id,
+          username: String(user.fields['username']),
+          row: null,
+          line: null,
+          status: 'changed',
+          changes: [
+            {
+              kind: 'field',
+              target: 'email',
+              before: user.fields['email'] ?? null,
+              after: `lane${seq}@x.net`,
+            },
+          ],
+          logs: [],
+          error: null,
+        };
+        return { result, user };
+      };
+      const items = [await planned(one, 1), await planned(two, 2)];
+      const waiting = async (): Promise<number> =>
+        (
+          await store.query<{ n: number }>(
+            dialect === 'postgres'
+              ? "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+              : "SELECT count(*) AS n FROM information_schema.processlist WHERE db = database() AND state = 'Updating' AND info LIKE 'UPDATE users %'",
+          )
+        ).map((r) => Number(r.n))[0] ?? 0;
+      const until = async (n: number): Promise<void> => {
+        for (let i = 0; i < 500 && (await waiting()) < n; i++) await sleep(10);
+      };
+      await usingWriter(store, { rehearsal: false }, async (outside) => {
+        await outside.query(
+          dialect === 'postgres' ? "SET lock_timeout = '8s'" : 'SET SESSION innodb_lock_wait_timeout = 8',
+        );
+        let outsideWait: Promise<unknown> = Promise.resolve();
+        let pulls = 0;
+        const source = {
+          ready: true,
+          next: async () => {
+            pulls += 1;
+            if (pulls === 1) return items[0] as PlannedItem; // lane P: user 1
+            if (pulls === 2) {
+              await sleep(300); // P has applied its unit: user 1 is locked
+              await outside.unit([
+                { sql: 'UPDATE users SET email = ? WHERE obj_id = ?', params: ['o@x.net', two] },
+              ]);
+              outsideWait = outside
+                .unit([{ sql: 'UPDATE users SET email = ? WHERE obj_id = ?', params: ['o@x.net', one] }])
+                .then(
+                  () => outside.commit(),
+                  async (error: unknown) => {
+                    await outside.rollback();
+                    throw error;
+                  },
+                );
+              outsideWait.catch(() => undefined);
+              await until(1);
+              return items[1] as PlannedItem; // lane Q: user 2, held by outside
+            }
+            await until(2); // Q waits too; then P's group ends and fails
+            return null;
+          },
+          replan: () => Promise.reject(new Error('unexpected replan')),
+        };
+        const started = Date.now();
+        const error = await usingWriters(store, { rehearsal: false, count: 2 }, async (writers) => {
+          for await (const r of commitItems({
+            writers,
+            capabilities: store.capabilities,
+            source,
+            control: new RunControl(),
+            counts: emptyCounts(),
+            groupMs: 60_000,
+            begin: () =>
+              startRun(
+                store,
+                { kind: 'run', scriptPath: 'x.js', scriptText: '', selection: { all: true }, params: {} },
+                emptyCounts(),
+              ),
+            // A group's proof that fails, as a lost chunk's does.
+            groupStatements: () => [
+              { sql: 'UPDATE runs SET counts = counts WHERE id = ?', params: [-1], expectRows: 1 },
+            ],
+          })) {
+            void r;
+          }
+        }).catch((e: unknown) => e);
+        const seconds = (Date.now() - started) / 1000;
+        expect(error).toBeInstanceOf(StaleRowError);
+        // Outside got user 1 once P's group rolled back, without waiting for its lock timeout.
+        await expect(outsideWait).resolves.toBeUndefined();
+        expect(seconds).toBeLessThan(5);
+      });
+      expect(await dbCount(db, "SELECT count(*) AS n FROM users WHERE email = 'o@x.net'")).toBe(2);
+      expect(await dbCount(db, 'SELECT count(*) AS n FROM run_items')).toBe(0);
+    });
+  }, 60_000);
 });

@@ -40,6 +40,14 @@ const TIMED_OUT = 'script timed out after 200 ms (--timeout raises the limit)';
 const WATCHDOG =
   /^the sandbox process was killed by the wall-clock watchdog after \d+ ms while running the script \(/;
 
+/** The sandbox processes this test process has forked and that are still there. */
+function sandboxChildren(): number[] {
+  return execFileSync('ps', ['-o', 'pid=,stat=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes('sandbox-child') && !/^\s*\d+\s+Z/.test(line))
+    .map((line) => Number.parseInt(line, 10));
+}
+
 const summary = (outcomes: SandboxOutcome[]): [string, string | undefined][] =>
   outcomes.map((o) => [o.status, o.status === 'done' ? o.fields?.['email']?.toString() : o.message]);
 
@@ -180,6 +188,35 @@ describe('limits', () => {
         ['done', 'b@example.net'],
       ]);
     });
+  });
+
+  it('a sandbox closed while its replacement process starts kills the replacement too', async () => {
+    // A worker paused past the watchdog's deadline (SIGSTOP, then SIGCONT) gets its sandbox
+    // killed and a new one started, and may stop on an error (a lost chunk) at that very moment:
+    // a replacement left running kept the CLI alive, idle, after its error message.
+    const killed: number[] = [];
+    let running: Promise<SandboxOutcome[]> | undefined;
+    try {
+      await usingSandbox(setup(SCRIPT, { timeoutMs: 5000 }), async (sandbox) => {
+        running = batch(sandbox, ['a', 'slower', 'b']);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        const [first] = sandboxChildren();
+        killed.push(first ?? 0);
+        process.kill(first ?? 0, 'SIGKILL');
+        // The replacement is forked: close the sandbox before it is ready.
+        for (let i = 0; i < 500 && !sandboxChildren().some((pid) => !killed.includes(pid)); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        expect(sandboxChildren().filter((pid) => !killed.includes(pid))).toHaveLength(1);
+      });
+      await expect(running).rejects.toThrow('the sandbox was closed');
+      for (let i = 0; i < 100 && sandboxChildren().length > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(sandboxChildren()).toEqual([]);
+    } finally {
+      for (const pid of sandboxChildren()) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('a batch left behind when the run stops early rejects after close, never unhandled', async () => {
