@@ -268,20 +268,8 @@ user.description = 'heavy ' + params.round + (h >= 0 ? '' : '!');
 `,
     );
     const cpuDb = urlOf(names.cpu);
-    const chunk = String(Math.max(10, Math.ceil(cpuUsers / 16)));
     const heavyRun = (round) =>
-      usrunRun([
-        'run',
-        heavy,
-        '--all',
-        '--yes',
-        '--db',
-        cpuDb,
-        '--chunk-size',
-        chunk,
-        '--param',
-        `round=${round}`,
-      ]);
+      usrunRun(['run', heavy, '--all', '--yes', '--db', cpuDb, '--param', `round=${round}`]);
     t = Date.now();
     await heavyRun(1);
     const oneSecs = (Date.now() - t) / 1000;
@@ -304,6 +292,10 @@ user.description = 'heavy ' + params.round + (h >= 0 ? '' : '!');
       'SELECT pid, chunks, items FROM run_workers WHERE run_id = ? ORDER BY started_at',
       [runId],
     );
+    // usrun's default chunk size (no --chunk-size): what the run was cut into.
+    const [{ n: chunkCount }] = await cpu.query('SELECT count(*) AS n FROM run_chunks WHERE run_id = ?', [
+      runId,
+    ]);
     await cpu.end();
 
     const rate = (n, s) => `${Math.round(n / s).toLocaleString('en')} users/s`.padEnd(16);
@@ -317,7 +309,7 @@ hand loop, group commit     ${rate(users, groupSecs)} (${groupSecs.toFixed(1)} s
 usrun / per-user loop       ${(handSecs / usrunSecs).toFixed(2)}x
 usrun / group-commit loop   ${(groupSecs / usrunSecs).toFixed(2)}x
 usrun / best hand loop      ${(best / usrunSecs).toFixed(2)}x   (goal ≥ 0.8)
-CPU-heavy (${cpuMs} ms/user, ${cpuUsers} users, chunks of ${chunk}):
+CPU-heavy (${cpuMs} ms/user, ${cpuUsers} users, usrun's default chunks: ${chunkCount}):
   one worker                ${oneSecs.toFixed(1)} s (load after: ${loadOne})
   two workers (--join)      ${twoSecs.toFixed(1)} s (load after: ${loadTwo}); ${workers.map((w) => `pid ${w.pid}: ${w.chunks} chunks, ${w.items} items`).join('; ')}
   two / one                 ${(oneSecs / twoSecs).toFixed(2)}x   (goal ≥ 1.6)

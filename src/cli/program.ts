@@ -375,7 +375,7 @@ includes usrun-script.d.ts, and the editor knows user, its fields and methods.`,
     )
     .option(
       '--chunk-size <n>',
-      'on a server database, users (or CSV rows) per chunk that workers claim (default 1000)',
+      'on a server database, users (or CSV rows) per chunk that workers claim (default: a 40th of the selection, 10 to 1000)',
       positiveInt('--chunk-size'),
     )
     .option(

@@ -214,6 +214,9 @@ export class ChunkFeed {
     this.marking = this.marking.then(async () =>
       chunkDone(store, await this.started(), chunk.chunk, me, now()),
     );
+    // Handled here too: a failure (a connection gone) before anyone awaits `marking` must not
+    // end the process as an unhandled rejection; awaiting `marking` still throws it.
+    this.marking.catch(() => undefined);
   }
 }
 

@@ -142,7 +142,7 @@ describe.each(['postgres', 'mysql'] as const)('%s: the connection lost in the mi
       await CUT[dialect](db);
       await closeCachedStores();
       const cut = await ended;
-      expect(cut.code).toBe(3);
+      expect(cut.code, cut.stderr + cut.stdout).toBe(3);
       expect(cut.stderr).toContain(`usrun: lost the connection to ${db}`);
       expect(cut.stderr).toContain(`finish the run with: usrun run --resume 1 --db ${db}`);
       // The run stopped at the loss: no user after it was tried on the dead connection and failed.

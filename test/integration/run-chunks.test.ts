@@ -209,6 +209,28 @@ describe.each(DIALECTS)('%s', (dialect) => {
     });
   });
 
+  it('a chunk whose done-mark fails (say the connection is gone) does not end the process: the error comes at the next wait', async () => {
+    const db = await testStore(dialect, { demo: 40 });
+    const runId = await newRun(db);
+    await withDb(db, async (store) => {
+      await createChunks(store, runId, RANGES, worker('other'), T0);
+      const feed = joiningFeed(store, runId, async () => undefined);
+      const seqs: number[] = [];
+      for await (const page of feed.round()) for (const item of page) seqs.push(item.seq);
+      expect(seqs.length).toBeGreaterThan(0);
+      // Marking its chunks done now fails.
+      await store.withConnection((c) => c.execute('ALTER TABLE run_workers RENAME TO run_workers_gone'));
+      try {
+        for (const seq of seqs) feed.committed({ seq } as ItemResult);
+        // Time for an unhandled rejection to be noticed (vitest fails the file on one).
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await expect(feed.waitForWork()).rejects.toThrow();
+      } finally {
+        await store.withConnection((c) => c.execute('ALTER TABLE run_workers_gone RENAME TO run_workers'));
+      }
+    });
+  });
+
   it('a worker waits on the injected clock for a held chunk, takes it over, and completes the run', async () => {
     const db = await testStore(dialect, { demo: 40 });
     const runId = await newRun(db);

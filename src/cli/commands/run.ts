@@ -78,8 +78,14 @@ export interface RunOptions extends Selection {
 
 /** Transactions in flight on a server database; SQLite always has one writer. */
 const DEFAULT_CONCURRENCY = 4;
-/** Items per chunk: small enough to share out, large enough that claims cost nothing. */
-const DEFAULT_CHUNK_SIZE = 1000;
+/**
+ * Items per chunk unless --chunk-size says: a 40th of the selection, so that workers joining
+ * share out even a small run of a slow script and end within a 40th of the run of each other;
+ * at least 10 items and at most 1,000, so that claims (a transaction each) cost next to nothing.
+ */
+function defaultChunkSize(selected: number): number {
+  return Math.min(1000, Math.max(10, Math.ceil(selected / 40)));
+}
 /** A worker renews its leases every third of this; a dead one's chunks wait this long. */
 const DEFAULT_LEASE_S = 30;
 
@@ -270,7 +276,7 @@ export async function runCommand(
     const chunks: SeqRange[] =
       plan.resume || plan.shared || dryRun || store.capabilities.skipLockedSql === null
         ? []
-        : await planChunks(store, plan.selection, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+        : await planChunks(store, plan.selection, options.chunkSize ?? defaultChunkSize(picked.total));
     const journaled = plan.shared ? (await countItems(store, plan.shared.runId)).selected : 0;
     const total = done ? Math.max(0, picked.total - done.size) : Math.max(0, picked.total - journaled);
     for (const note of selectionNotes(picked, {
