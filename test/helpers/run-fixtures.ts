@@ -3,6 +3,10 @@ import { join } from 'node:path';
 import { ndjson, type CliResult } from './cli.js';
 import { advanceIdentity, dbQuery } from './db.js';
 import { usrun } from './in-process.js';
+import type { ItemResult } from '../../src/model/item-result.js';
+import type { PlannedItem } from '../../src/run/commit-items.js';
+import type { StoreDriver } from '../../src/store/driver.js';
+import { loadUsers, type StoredUser } from '../../src/store/load-users.js';
 
 /** Writes a script (or any text file) into `dir` and returns its path. */
 export function writeFile(dir: string, name: string, text: string): string {
@@ -161,4 +165,30 @@ export function itemFor(run: JsonRun, userId: number): Record<string, any> {
   const item = run.items.find((i) => i['user_id'] === userId);
   if (!item) throw new Error(`no item for user ${userId} in:\n${run.stdout}`);
   return item;
+}
+
+/**
+ * Item `seq` of a run, planned from user `id` as it is stored now: one change of a text field
+ * (`target` to `after`), ready for `commitItems`.
+ */
+export async function plannedFieldChange(
+  store: StoreDriver,
+  id: number,
+  seq: number,
+  target: string,
+  after: string,
+): Promise<PlannedItem> {
+  const user = (await loadUsers(store, [id])).get(id) as StoredUser;
+  const result: ItemResult = {
+    seq,
+    user_id: id,
+    username: String(user.fields['username']),
+    row: null,
+    line: null,
+    status: 'changed',
+    changes: [{ kind: 'field', target, before: user.fields[target] ?? null, after }],
+    logs: [],
+    error: null,
+  };
+  return { result, user };
 }

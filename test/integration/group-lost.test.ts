@@ -5,10 +5,10 @@ import { emptyCounts, type ItemResult } from '../../src/model/item-result.js';
 import { commitItems, type PlannedItem, type PlannedSource } from '../../src/run/commit-items.js';
 import { RunControl } from '../../src/run/run-control.js';
 import type { StoreDriver } from '../../src/store/driver.js';
-import { loadUsers, type StoredUser } from '../../src/store/load-users.js';
 import { GroupLostError, usingWriter, type Writer } from '../../src/store/writer.js';
 import { dbQuery, withDb } from '../helpers/db.js';
 import { dropTestDbs, testStore } from '../helpers/dialects.js';
+import { plannedFieldChange } from '../helpers/run-fixtures.js';
 
 /**
  * A deadlock in InnoDB rolls back the whole transaction, not the statement: every earlier unit of
@@ -19,23 +19,8 @@ import { dropTestDbs, testStore } from '../helpers/dialects.js';
 
 afterAll(dropTestDbs);
 
-async function plan(store: StoreDriver, id: number): Promise<PlannedItem> {
-  const user = (await loadUsers(store, [id])).get(id) as StoredUser;
-  const result: ItemResult = {
-    seq: id,
-    user_id: id,
-    username: String(user.fields['username']),
-    row: null,
-    line: null,
-    status: 'changed',
-    changes: [
-      { kind: 'field', target: 'description', before: user.fields['description'] ?? null, after: `d${id}` },
-    ],
-    logs: [],
-    error: null,
-  };
-  return { result, user };
-}
+const plan = (store: StoreDriver, id: number): Promise<PlannedItem> =>
+  plannedFieldChange(store, id, id, 'description', `d${id}`);
 
 interface Attempt {
   db: string;

@@ -1,16 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startRun } from '../../src/journal/run-record.js';
-import { emptyCounts, type ItemResult } from '../../src/model/item-result.js';
+import { emptyCounts } from '../../src/model/item-result.js';
 import { commitItems, type PlannedItem } from '../../src/run/commit-items.js';
 import { RunControl } from '../../src/run/run-control.js';
-import { loadUsers, type StoredUser } from '../../src/store/load-users.js';
 import { StaleRowError, usingWriter, usingWriters } from '../../src/store/writer.js';
 import { tempDir } from '../helpers/cli.js';
 import { dataInAnyCommitOrder, dbCount, dbQuery, withDb } from '../helpers/db.js';
 import { dropTestDbs, testStore } from '../helpers/dialects.js';
 import { usrun } from '../helpers/in-process.js';
-import { writeFile } from '../helpers/run-fixtures.js';
+import { plannedFieldChange, writeFile } from '../helpers/run-fixtures.js';
 
 /**
  * `--concurrency`: on PostgreSQL and MariaDB/MySQL a run commits groups on several connections at
@@ -114,28 +113,8 @@ user.last_update = '2030-01-01T00:00:00.000Z';
       const [one, two] = (
         await store.query<{ obj_id: number }>('SELECT obj_id FROM users ORDER BY obj_id')
       ).map((r) => Number(r.obj_id)) as [number, number];
-      const planned = async (id: number, seq: number): Promise<PlannedItem> => {
-        const user = (await loadUsers(store, [id])).get(id) as StoredUser;
-        const result: ItemResult = {
-          seq,
-          user_id: id,
-          username: String(user.fields['username']),
-          row: null,
-          line: null,
-          status: 'changed',
-          changes: [
-            {
-              kind: 'field',
-              target: 'email',
-              before: user.fields['email'] ?? null,
-              after: `lane${seq}@x.net`,
-            },
-          ],
-          logs: [],
-          error: null,
-        };
-        return { result, user };
-      };
+      const planned = (id: number, seq: number): Promise<PlannedItem> =>
+        plannedFieldChange(store, id, seq, 'email', `lane${seq}@x.net`);
       const items = [await planned(one, 1), await planned(two, 2)];
       const waiting = async (): Promise<number> =>
         (
