@@ -84,20 +84,29 @@ export async function finishRun(
     .execute();
 }
 
+/** More than the connections a server pool holds (10, see open-postgres.ts / open-mysql.ts). */
+const MARK_TRIES = 11;
+
 /**
  * Records that a run stopped on an error (`interrupted`), as far as the database still lets it,
  * with the counts of the items its journal holds (`countItems`): the ones in memory also count
  * the group(s) the error rolled back, whose items are not journaled (and may have failed only
- * because the connection was gone). A second try after a failed first, because a server that
- * dropped the run's connection may have dropped a pooled one too, which the pool replaces only
- * once a query has failed on it. A run that cannot be marked stays `running`, which `runs list`
- * shows as resumable once its process is gone.
+ * because the connection was gone). Tried again while what failed is a lost connection, because a
+ * server that dropped the run's connection may have dropped every pooled one too, and the pool
+ * replaces each only once a query has failed on it (up to `MARK_TRIES`: the pools' 10, and
+ * one). A run that cannot be marked stays `running`, which `runs list` shows as resumable once
+ * its process is gone.
  */
 export async function markInterrupted(store: StoreDriver, runId: number): Promise<void> {
-  const mark = async () => finishRun(store, runId, 'interrupted', await countItems(store, runId));
-  await mark()
-    .catch(mark)
-    .catch(() => undefined);
+  for (let tries = 1; tries <= MARK_TRIES; tries++) {
+    try {
+      await finishRun(store, runId, 'interrupted', await countItems(store, runId));
+      return;
+    } catch (error) {
+      // Another dead pooled connection: try the next. Anything else (the server down): give up.
+      if (store.capabilities.classifyError(error).kind !== 'connection-lost') return;
+    }
+  }
 }
 
 /** Marks an interrupted run as running again in this process (resume). */
