@@ -29,6 +29,7 @@ export async function benchServer(root, args) {
 
   const { usingStore } = await import(join(root, 'dist/store/using-store.js'));
   const { seedDemo } = await import(join(root, 'dist/store/seed-demo.js'));
+  const { MYSQL_SESSION_SQL } = await import(join(root, 'dist/store/dialects/mysql/open-mysql.js'));
   const caps = postgres
     ? (await import(join(root, 'dist/store/dialects/postgres/capabilities.js'))).postgresCapabilities
     : (await import(join(root, 'dist/store/dialects/mysql/capabilities.js'))).mysqlCapabilities;
@@ -61,11 +62,8 @@ export async function benchServer(root, args) {
     }
     const mysql = (await import('mysql2/promise')).default;
     const connection = await mysql.createConnection({ uri: url, flags: ['FOUND_ROWS'] });
-    // The session usrun's connections have (open-mysql.ts): ANSI quotes, READ COMMITTED.
-    await connection.query(
-      "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,ANSI_QUOTES'",
-    );
-    await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+    // The session usrun's connections have: ANSI quotes, READ COMMITTED.
+    for (const text of MYSQL_SESSION_SQL) await connection.query(text);
     return {
       query: async (sql, params = []) => (await connection.query(sql, params))[0],
       end: () => connection.end(),

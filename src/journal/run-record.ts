@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import type { StoreDriver } from '../store/driver.js';
+import { SERVER_POOL_SIZE, type StoreDriver } from '../store/driver.js';
 import { insertReturningId } from '../store/insert-returning-id.js';
 import { emptyCounts, type ItemStatus, type RunCounts } from '../model/item-result.js';
 
@@ -84,8 +84,8 @@ export async function finishRun(
     .execute();
 }
 
-/** More than the connections a server pool holds (10, see open-postgres.ts / open-mysql.ts). */
-const MARK_TRIES = 11;
+/** One more than the connections a server pool holds: each may be dead. */
+const MARK_TRIES = SERVER_POOL_SIZE + 1;
 
 /**
  * Records that a run stopped on an error (`interrupted`), as far as the database still lets it,
@@ -93,7 +93,7 @@ const MARK_TRIES = 11;
  * the group(s) the error rolled back, whose items are not journaled (and may have failed only
  * because the connection was gone). Tried again while what failed is a lost connection, because a
  * server that dropped the run's connection may have dropped every pooled one too, and the pool
- * replaces each only once a query has failed on it (up to `MARK_TRIES`: the pools' 10, and
+ * replaces each only once a query has failed on it (up to `MARK_TRIES`: the pool's size, and
  * one). A run that cannot be marked stays `running`, which `runs list` shows as resumable once
  * its process is gone.
  */

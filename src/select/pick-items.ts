@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { PickedItem } from '../model/picked-item.js';
 import type { SeqRange } from '../model/seq-range.js';
+import { withArticle } from '../model/with-article.js';
 import type { StoreDriver } from '../store/driver.js';
 import { buildUserWhere } from './build-user-where.js';
 import { matchCsvRowsInChunks, pickKeyColumn, repeatedKeys, type RepeatedKey } from './match-csv-rows.js';
@@ -146,7 +147,7 @@ async function failedItems(store: StoreDriver, runId: number): Promise<PickedIte
   if (!run) throw new UsageError(`no run with id ${runId} (see \`usrun runs list\`)`);
   if (run.kind !== 'run')
     throw new UsageError(
-      `run ${runId} is ${/^[aeiou]/.test(run.kind) ? 'an' : 'a'} ${run.kind} run, not a script run: --failed-of takes a script run`,
+      `run ${runId} is ${withArticle(run.kind)} run, not a script run: --failed-of takes a script run`,
     );
   const rows = await store.db
     .selectFrom('run_items')

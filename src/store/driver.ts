@@ -4,6 +4,9 @@ import type { Database } from './database.js';
 /** A value that crosses into SQL as a bound parameter. */
 export type SqlValue = string | number | boolean | null;
 
+/** Connections a server database's pool holds: the writers (`maxWriters`) and readers at once. */
+export const SERVER_POOL_SIZE = 10;
+
 /** One parameterized statement. SQL uses `?` placeholders; drivers translate if they must. */
 export interface SqlStatement {
   readonly sql: string;

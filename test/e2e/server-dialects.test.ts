@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectOutput, runCli, tempDir, USRUN } from '../helpers/cli.js';
 import { closeCachedStores, dataInAnyCommitOrder, dbCount, dbQuery } from '../helpers/db.js';
-import { dropTestDbs, SERVERS, testDbUrl, testStore } from '../helpers/dialects.js';
+import { dropTestDbs, MYSQL_ADMIN, SERVERS, testDbUrl, testStore } from '../helpers/dialects.js';
 import { usrun } from '../helpers/in-process.js';
 import { writeFile } from '../helpers/run-fixtures.js';
 
@@ -112,14 +112,13 @@ const CUT: Record<'postgres' | 'mysql', (db: string) => Promise<void>> = {
     );
   },
   mysql: async (db) => {
-    // usrun's driver wants a database in a MySQL URL: the server's own `mysql` will do.
-    const server = new URL('/mysql', SERVERS.mysql).toString();
     const ids = await dbQuery<{ id: number }>(
-      server,
+      MYSQL_ADMIN,
       'SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()',
       [new URL(db).pathname.slice(1)],
     );
-    for (const { id } of ids) await dbQuery(server, `KILL CONNECTION ${Number(id)}`).catch(() => undefined);
+    for (const { id } of ids)
+      await dbQuery(MYSQL_ADMIN, `KILL CONNECTION ${Number(id)}`).catch(() => undefined);
   },
 };
 

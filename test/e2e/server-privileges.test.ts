@@ -2,12 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir, type CliResult } from '../helpers/cli.js';
 import { closeCachedStores, dbCount, dbQuery } from '../helpers/db.js';
-import { dropTestDbs, SERVERS, testDbUrl, testStore } from '../helpers/dialects.js';
+import { dropTestDbs, MYSQL_ADMIN, SERVERS, testDbUrl, testStore } from '../helpers/dialects.js';
 import { usrun } from '../helpers/in-process.js';
 import { writeFile } from '../helpers/run-fixtures.js';
-
-/** The MariaDB server as usrun's driver opens it: a MySQL URL must name a database. */
-const MYSQL_ADMIN = new URL('/mysql', SERVERS.mysql).toString();
 
 /**
  * What an admin sees when the database user lacks a privilege a command needs (README,

@@ -21,6 +21,9 @@ export const SERVERS = {
   mysql: process.env['USRUN_TEST_MYSQL'] ?? 'mysql://root@127.0.0.1:3306/',
 } as const;
 
+/** The MariaDB server as usrun's own driver opens it (for `dbQuery`): a MySQL URL names a database. */
+export const MYSQL_ADMIN = new URL('/mysql', SERVERS.mysql).toString();
+
 interface Created {
   dialect: Dialect;
   name: string;

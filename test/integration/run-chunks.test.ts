@@ -220,12 +220,17 @@ describe.each(DIALECTS)('%s', (dialect) => {
       expect(seqs.length).toBeGreaterThan(0);
       // Marking its chunks done now fails.
       await store.withConnection((c) => c.execute('ALTER TABLE run_workers RENAME TO run_workers_gone'));
+      const unhandled: unknown[] = [];
+      const notice = (reason: unknown) => void unhandled.push(reason);
+      process.on('unhandledRejection', notice);
       try {
         for (const seq of seqs) feed.committed({ seq } as ItemResult);
-        // Time for an unhandled rejection to be noticed (vitest fails the file on one).
+        // Time for an unhandled rejection to be noticed.
         await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(unhandled).toEqual([]);
         await expect(feed.waitForWork()).rejects.toThrow();
       } finally {
+        process.off('unhandledRejection', notice);
         await store.withConnection((c) => c.execute('ALTER TABLE run_workers_gone RENAME TO run_workers'));
       }
     });

@@ -36,6 +36,7 @@ import { StaleRowError, usingWriters, type Writer } from '../../store/writer.js'
 import { usingSandbox } from '../../sandbox/using-sandbox.js';
 import { pickItems, planChunks, type Selection } from '../../select/pick-items.js';
 import type { SeqRange } from '../../model/seq-range.js';
+import { withArticle } from '../../model/with-article.js';
 import type { StoreDriver } from '../../store/driver.js';
 import { privilegeProblem } from '../../store/privilege-problem.js';
 import { loadProfileCatalog } from '../../store/profile-attributes.js';
@@ -188,7 +189,7 @@ async function planRun(
     throw new UsageError(`run ${run.id} is an undo; run \`usrun runs undo ${run.undo_of}\` again instead`);
   if (run.kind !== 'run')
     throw new UsageError(
-      `run ${run.id} is ${/^[aeiou]/.test(run.kind) ? 'an' : 'a'} ${run.kind} run, not a script run; run that command again instead`,
+      `run ${run.id} is ${withArticle(run.kind)} run, not a script run; run that command again instead`,
     );
   const what = options.join !== undefined ? 'join' : 'resume';
   if (run.status === 'completed') throw new UsageError(`run ${run.id} already completed: nothing to ${what}`);

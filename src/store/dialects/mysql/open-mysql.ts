@@ -2,7 +2,7 @@ import { Kysely, MysqlDialect, sql, CompiledQuery } from 'kysely';
 import { createPool } from 'mysql2';
 import { connectionProblem } from '../../connection-problem.js';
 import type { Database } from '../../database.js';
-import type { OpenOptions, StoreDriver } from '../../driver.js';
+import { SERVER_POOL_SIZE, type OpenOptions, type StoreDriver } from '../../driver.js';
 import { kyselyConnections } from '../kysely-connections.js';
 import { parseServerUrl, redactUrl } from '../server-location.js';
 import { mysqlCapabilities } from './capabilities.js';
@@ -14,7 +14,7 @@ import { mysqlCapabilities } from './capabilities.js';
  * and not the gaps between them, so writers committing groups in parallel do not deadlock over
  * neighbouring users' rows (a DELETE under REPEATABLE READ locks the gap up to the next user's).
  */
-const SESSION_SQL = [
+export const MYSQL_SESSION_SQL = [
   "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,ANSI_QUOTES'",
   'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
 ];
@@ -30,8 +30,7 @@ export async function openMysql(url: string, options: OpenOptions): Promise<Stor
   const pool = createPool({
     uri: url,
     ...(password ? { password } : {}),
-    // Writers (capabilities.maxWriters) and readers at once.
-    connectionLimit: 10,
+    connectionLimit: SERVER_POOL_SIZE,
     connectTimeout: 10_000,
     charset: 'utf8mb4',
     // Rows matched, not rows whose values changed: what SQLite and PostgreSQL count, and what a
@@ -45,7 +44,7 @@ export async function openMysql(url: string, options: OpenOptions): Promise<Stor
     dialect: new MysqlDialect({
       pool,
       onCreateConnection: async (connection) => {
-        for (const text of SESSION_SQL) await connection.executeQuery(CompiledQuery.raw(text));
+        for (const text of MYSQL_SESSION_SQL) await connection.executeQuery(CompiledQuery.raw(text));
       },
     }),
   });

@@ -2,7 +2,13 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { connectionProblem } from '../../connection-problem.js';
 import type { Database } from '../../database.js';
-import type { Connection, OpenOptions, SqlValue, StoreDriver } from '../../driver.js';
+import {
+  SERVER_POOL_SIZE,
+  type Connection,
+  type OpenOptions,
+  type SqlValue,
+  type StoreDriver,
+} from '../../driver.js';
 import { kyselyConnections, numberedPlaceholders } from '../kysely-connections.js';
 import { parseServerUrl, redactUrl } from '../server-location.js';
 import { postgresCapabilities } from './capabilities.js';
@@ -24,8 +30,7 @@ export async function openPostgres(url: string, options: OpenOptions): Promise<S
     connectionString: url,
     // What an admin sees in pg_stat_activity (a URL's application_name wins).
     application_name: 'usrun',
-    // Writers (capabilities.maxWriters) and readers at once.
-    max: 10,
+    max: SERVER_POOL_SIZE,
     connectionTimeoutMillis: 10_000,
     // Counts and sums arrive as int8/numeric text; usrun's numbers stay far below 2^53.
     types: {
